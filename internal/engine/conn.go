@@ -1,0 +1,486 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Face is what the engine drives for one connection: a [StreamFace] or a
+// [ConnFace].
+type Face interface{}
+
+// StreamFace is pushed the bytes of a connection. Its methods run on the
+// connection's goroutine, one at a time.
+type StreamFace interface {
+	// Open runs before the first read. An error closes the connection at
+	// once, and Closed is not called.
+	Open(c *Conn) error
+	// Data is handed the bytes read so far that earlier calls did not
+	// consume. p is borrowed until Data returns. Data returns how many bytes
+	// it consumed; the rest are handed to it again, with more, on the next
+	// call. A non-nil error closes the connection at once (Closed follows);
+	// [ErrCloseGracefully] closes it gracefully instead.
+	Data(c *Conn, p []byte) (consumed int, err error)
+	// Closed runs once, after the socket is closed. err is nil or io.EOF
+	// after an orderly close, and otherwise why the connection ended.
+	Closed(c *Conn, err error)
+}
+
+// ConnFace owns its connection's loop: Serve runs on the connection's
+// goroutine and pulls with [Conn.Read]. When Serve returns, the engine
+// closes the connection gracefully.
+type ConnFace interface {
+	Serve(c *Conn)
+}
+
+// ErrCloseGracefully, returned by [StreamFace.Data], asks for the graceful
+// close: close-write, linger until the peer's EOF, then Closed.
+var ErrCloseGracefully = errors.New("netkit: close gracefully")
+
+// ConnConfig holds the per-connection settings. Values here are resolved:
+// faces apply their documented defaults before handing them to the engine.
+type ConnConfig struct {
+	// Logger receives panics and connection errors. Nil means slog.Default().
+	Logger *slog.Logger
+	// MaxPendingWrites caps the writers waiting for the write lock; <= 0
+	// means 64.
+	MaxPendingWrites int
+	// WriteTimeout bounds each write; <= 0 means none.
+	WriteTimeout time.Duration
+	// ReadTimeout bounds each Conn.Read (pull reads); <= 0 means none.
+	ReadTimeout time.Duration
+	// Linger bounds how long a graceful close waits for the peer's EOF after
+	// closing the write side; <= 0 means 5 s.
+	Linger time.Duration
+	// AllowHalfClose keeps the connection writable after the peer's EOF
+	// until the face closes it.
+	AllowHalfClose bool
+}
+
+// DefaultLinger is the graceful-close wait when ConnConfig.Linger is 0.
+const DefaultLinger = 5 * time.Second
+
+// DefaultMaxPendingWrites is the write-queue cap when ConnConfig.MaxPendingWrites is 0.
+const DefaultMaxPendingWrites = 64
+
+const (
+	stateOpen int32 = iota
+	stateGraceful
+	stateClosed
+)
+
+var connIDs atomic.Uint64
+
+// aLongTimeAgo is a deadline in the past, used to wake blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Conn is one connection driven by the engine. Its write methods and Close
+// are safe for concurrent use; Read is for the connection's owner.
+type Conn struct {
+	nc     net.Conn
+	rc     syscall.RawConn // nil if the conn cannot wait without a buffer
+	cfg    ConnConfig
+	id     uint64
+	face   Face
+	server *Server // nil for a standalone connection
+	goid   atomic.Uint64
+
+	wlock   chan struct{}
+	waiting atomic.Int32
+	wdl     bool // a write deadline is set (under wlock)
+	wclosed bool // write side shut down (under wlock)
+
+	state atomic.Int32
+	mu    sync.Mutex
+	cond  sync.Cond // signalled on state changes (half-close wait)
+	cause error     // why the connection is closing (under mu)
+	ctx   context.Context
+	cancel context.CancelCauseFunc
+	done  chan struct{} // closed when the loop has finished
+	attrs map[string]any
+
+	class    int // read buffer size class
+	mustRead bool
+	waitFn   func(uintptr) bool
+}
+
+// NewConn wraps nc for use without a loop: a pull-style client reads with
+// [Conn.Read] and writes with [Conn.Write]. Call [Conn.Close] when done.
+func NewConn(nc net.Conn, cfg ConnConfig) *Conn {
+	c := &Conn{nc: nc, cfg: cfg, id: connIDs.Add(1), wlock: make(chan struct{}, 1)}
+	if c.cfg.MaxPendingWrites <= 0 {
+		c.cfg.MaxPendingWrites = DefaultMaxPendingWrites
+	}
+	if c.cfg.Linger <= 0 {
+		c.cfg.Linger = DefaultLinger
+	}
+	if c.cfg.Logger == nil {
+		c.cfg.Logger = slog.Default()
+	}
+	c.cond.L = &c.mu
+	if sc, ok := nc.(syscall.Conn); ok && canWaitWithoutBuffer {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+			c.waitFn = c.waitReadable
+		}
+	}
+	return c
+}
+
+// ID returns the connection's process-unique number.
+func (c *Conn) ID() uint64 { return c.id }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// TLS returns the TLS connection state, or nil for a plain connection.
+func (c *Conn) TLS() *tls.ConnectionState {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		return &st
+	}
+	return nil
+}
+
+// Logger returns the connection's logger.
+func (c *Conn) Logger() *slog.Logger { return c.cfg.Logger }
+
+// IsOpen reports whether the connection has not begun closing.
+func (c *Conn) IsOpen() bool { return c.state.Load() == stateOpen }
+
+// Context returns a context cancelled when the connection ends or its
+// listener begins stopping; context.Cause says why. It is created on first
+// use.
+func (c *Conn) Context() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithCancelCause(context.Background())
+		if c.cause != nil {
+			c.cancel(c.cause)
+		}
+	}
+	return c.ctx
+}
+
+// Attr returns the attribute stored under key.
+func (c *Conn) Attr(key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.attrs[key]
+	return v, ok
+}
+
+// SetAttr stores an attribute; a nil value removes it.
+func (c *Conn) SetAttr(key string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v == nil {
+		delete(c.attrs, key)
+		return
+	}
+	if c.attrs == nil {
+		c.attrs = make(map[string]any)
+	}
+	c.attrs[key] = v
+}
+
+// setCause records why the connection is ending and cancels its context.
+func (c *Conn) setCause(err error) {
+	c.mu.Lock()
+	if c.cause == nil {
+		c.cause = err
+	}
+	if c.cancel != nil {
+		c.cancel(c.cause)
+	}
+	c.mu.Unlock()
+}
+
+// Cause returns why the connection is closing, or nil while it is open.
+func (c *Conn) Cause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
+
+// OnLoop reports whether the calling goroutine is the connection's own loop
+// (so a callback is running). It costs a stack read; use it on rare paths.
+func (c *Conn) OnLoop() bool {
+	g := c.goid.Load()
+	return g != 0 && g == curGoid()
+}
+
+// Write writes all of p under the connection's write lock and returns when
+// the kernel has accepted every byte. The deadline is the earlier of ctx's
+// and the configured WriteTimeout. If ctx ends or the deadline passes before
+// any byte is written, the error is returned and the connection is
+// unaffected; after some bytes the connection is closed and the error wraps
+// both the cause and net.ErrClosed.
+func (c *Conn) Write(ctx context.Context, p []byte) (int, error) {
+	if err := c.lockWrite(ctx); err != nil {
+		return 0, err
+	}
+	defer c.unlockWrite()
+	return c.writeLocked(ctx, p)
+}
+
+// WriteBuffers is Write for several slices, sent with one writev when the
+// connection supports it.
+func (c *Conn) WriteBuffers(ctx context.Context, bufs *net.Buffers) (int64, error) {
+	if err := c.lockWrite(ctx); err != nil {
+		return 0, err
+	}
+	defer c.unlockWrite()
+	if c.wclosed || c.state.Load() == stateClosed {
+		return 0, c.closedErr()
+	}
+	stop := c.armWrite(ctx)
+	n, err := bufs.WriteTo(c.nc)
+	return n, c.writeResult(ctx, stop, int(n), err)
+}
+
+func (c *Conn) writeLocked(ctx context.Context, p []byte) (int, error) {
+	if c.wclosed || c.state.Load() == stateClosed {
+		return 0, c.closedErr()
+	}
+	stop := c.armWrite(ctx)
+	n, err := c.nc.Write(p)
+	return n, c.writeResult(ctx, stop, n, err)
+}
+
+func (c *Conn) closedErr() error {
+	if err := c.Cause(); err != nil {
+		return err
+	}
+	return ErrConnClosed
+}
+
+// lockWrite takes the write lock, or fails with ErrSendQueueFull, ctx's
+// error, or a write timeout.
+func (c *Conn) lockWrite(ctx context.Context) error {
+	select {
+	case c.wlock <- struct{}{}:
+		return nil
+	default:
+	}
+	if int(c.waiting.Add(1)) > c.cfg.MaxPendingWrites {
+		c.waiting.Add(-1)
+		return ErrSendQueueFull
+	}
+	defer c.waiting.Add(-1)
+	var timeout <-chan time.Time
+	if c.cfg.WriteTimeout > 0 {
+		t := time.NewTimer(c.cfg.WriteTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case c.wlock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timeout:
+		return ErrWriteTimeout
+	}
+}
+
+func (c *Conn) unlockWrite() { <-c.wlock }
+
+// armWrite sets the write deadline for one write and, for a cancellable ctx
+// without deadline, arranges for cancellation to interrupt it.
+func (c *Conn) armWrite(ctx context.Context) (stop func() bool) {
+	dl, hasDL := ctx.Deadline()
+	if c.cfg.WriteTimeout > 0 {
+		t := time.Now().Add(c.cfg.WriteTimeout)
+		if !hasDL || t.Before(dl) {
+			dl, hasDL = t, true
+		}
+	}
+	if hasDL {
+		c.nc.SetWriteDeadline(dl)
+		c.wdl = true
+	} else if c.wdl {
+		c.nc.SetWriteDeadline(time.Time{})
+		c.wdl = false
+	}
+	if ctx.Done() != nil {
+		if _, ok := ctx.Deadline(); !ok {
+			return context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(aLongTimeAgo) })
+		}
+	}
+	return nil
+}
+
+func (c *Conn) writeResult(ctx context.Context, stop func() bool, n int, err error) error {
+	if stop != nil && !stop() {
+		c.wdl = true // the AfterFunc set a deadline in the past
+	}
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && isTimeout(err) {
+		err = ctxErr
+	} else if isTimeout(err) {
+		err = ErrWriteTimeout
+	} else if errors.Is(err, net.ErrClosed) {
+		err = c.closedErr()
+	}
+	_, isTLS := c.nc.(*tls.Conn)
+	if n > 0 || isTLS || !isTimeout(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		// The stream is now broken (or TLS state is): close the connection.
+		c.closeNowLocked(err)
+		if n > 0 {
+			return &partialWriteError{n: n, err: err}
+		}
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// CloseWrite shuts down the write side (the peer sees FIN) after any write
+// in progress. Later writes fail with an error matching net.ErrClosed.
+func (c *Conn) CloseWrite() error {
+	c.wlock <- struct{}{}
+	defer c.unlockWrite()
+	return c.closeWriteLocked()
+}
+
+func (c *Conn) closeWriteLocked() error {
+	if c.wclosed {
+		return nil
+	}
+	c.wclosed = true
+	var err error
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		err = tc.CloseWrite()
+		nc = tc.NetConn()
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		if e := cw.CloseWrite(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Shutdown asks for the graceful close: after the running callback (if any)
+// returns, the write side is shut down, the loop discards input until the
+// peer's EOF or the linger deadline, then the face's Closed runs and the
+// socket is closed. It does not wait. cause becomes the context's cause.
+func (c *Conn) Shutdown(cause error) {
+	if cause == nil {
+		cause = ErrConnClosed
+	}
+	if !c.state.CompareAndSwap(stateOpen, stateGraceful) {
+		return
+	}
+	c.setCause(cause)
+	c.mu.Lock()
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	// Wake a loop blocked in a read or a readiness wait. The loop resets the
+	// deadline when it sees the state.
+	c.nc.SetReadDeadline(aLongTimeAgo)
+}
+
+// Close closes the connection at once: blocked reads and writes return, the
+// loop ends and the face's Closed runs with cause. It does not wait.
+func (c *Conn) Close(cause error) error {
+	if cause == nil {
+		cause = ErrConnClosed
+	}
+	if c.state.Swap(stateClosed) == stateClosed {
+		return nil
+	}
+	c.setCause(cause)
+	c.mu.Lock()
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	return c.nc.Close()
+}
+
+// closeNowLocked is Close from a path that may hold the write lock.
+func (c *Conn) closeNowLocked(cause error) { c.Close(cause) }
+
+// Done returns a channel closed when the connection's loop has finished
+// (nil for a connection without a loop).
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Read reads into p (pull style). The deadline is the earlier of ctx's and
+// the configured ReadTimeout. A timed-out read consumes nothing and the
+// connection stays usable: the error matches os.ErrDeadlineExceeded (or is
+// ctx's error). End of stream is io.EOF. After Shutdown or Close, Read fails
+// with the close cause (matching net.ErrClosed).
+func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
+	if c.state.Load() != stateOpen {
+		return 0, c.closedErr()
+	}
+	dl, hasDL := ctx.Deadline()
+	if c.cfg.ReadTimeout > 0 {
+		t := time.Now().Add(c.cfg.ReadTimeout)
+		if !hasDL || t.Before(dl) {
+			dl, hasDL = t, true
+		}
+	}
+	c.nc.SetReadDeadline(dl) // zero time clears
+	var stop func() bool
+	if ctx.Done() != nil && !hasDL {
+		stop = context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
+	}
+	if c.state.Load() != stateOpen { // raced with Shutdown's wake-up
+		if stop != nil {
+			stop()
+		}
+		return 0, c.closedErr()
+	}
+	n, err := c.nc.Read(p)
+	if stop != nil {
+		stop()
+	}
+	if err == nil || n > 0 && !isTimeout(err) {
+		return n, err
+	}
+	switch {
+	case c.state.Load() != stateOpen:
+		return n, c.closedErr()
+	case isTimeout(err):
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		return n, ErrReadTimeout
+	case errors.Is(err, net.ErrClosed):
+		return n, c.closedErr()
+	}
+	return n, err
+}
+
+// lingerDiscard reads and discards until EOF, an error, or the deadline.
+func (c *Conn) lingerDiscard(deadline time.Time) {
+	c.nc.SetReadDeadline(deadline)
+	var buf [512]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+var _ io.Reader = (*net.TCPConn)(nil)

@@ -1,0 +1,266 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/netkit-go/netkit/internal/bufpool"
+)
+
+// run is the connection's goroutine: the face's loop, then the close.
+func (c *Conn) run() {
+	c.goid.Store(curGoid())
+	defer close(c.done)
+	var err error
+	switch f := c.face.(type) {
+	case StreamFace:
+		err = c.streamLoop(f)
+	case ConnFace:
+		err = c.serveConnFace(f)
+	default:
+		err = fmt.Errorf("engine: unsupported face %T", c.face)
+		c.cfg.Logger.Error("netkit: unsupported face", "type", fmt.Sprintf("%T", c.face))
+	}
+	c.finish(err)
+}
+
+// errNoClosed marks an end after which the face's Closed must not run
+// (Open failed).
+var errNoClosed = errors.New("engine: open failed")
+
+// finish closes the socket and tells the face.
+func (c *Conn) finish(err error) {
+	c.Close(ErrConnClosed)
+	if c.server != nil {
+		c.server.forget(c)
+	}
+	if err == errNoClosed {
+		return
+	}
+	if err == nil {
+		err = c.Cause()
+		if err == ErrConnClosed {
+			err = nil
+		}
+	}
+	if sf, ok := c.face.(StreamFace); ok {
+		c.safely(func() { sf.Closed(c, err) })
+	}
+}
+
+// safely runs f, recovering and logging a panic. It reports the panic.
+func (c *Conn) safely(f func()) (perr *PanicError) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr = &PanicError{Value: r, Stack: debug.Stack()}
+			c.cfg.Logger.Error("netkit: panic in connection handler",
+				slog.Uint64("conn", c.id), slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
+		}
+	}()
+	f()
+	return nil
+}
+
+func (c *Conn) serveConnFace(f ConnFace) error {
+	if p := c.safely(func() { f.Serve(c) }); p != nil {
+		return p
+	}
+	c.gracefulEnd()
+	return nil
+}
+
+// streamLoop reads and pushes bytes to f until the connection ends.
+func (c *Conn) streamLoop(f StreamFace) error {
+	var openErr error
+	if p := c.safely(func() { openErr = f.Open(c) }); p != nil || openErr != nil {
+		c.Close(ErrConnClosed)
+		return errNoClosed
+	}
+	var (
+		buf  *[]byte
+		kept int // unconsumed bytes at the start of *buf
+	)
+	defer func() {
+		if buf != nil {
+			bufpool.Put(buf)
+		}
+	}()
+	for {
+		switch c.state.Load() {
+		case stateGraceful:
+			return c.gracefulStream(f, buf, kept)
+		case stateClosed:
+			return nil
+		}
+		if buf == nil {
+			if c.rc != nil && !c.mustRead {
+				if err := c.rc.Read(c.waitFn); err != nil {
+					if e := c.readEnded(err); e != nil {
+						return e
+					}
+					continue
+				}
+			}
+			buf = bufpool.Get(c.class)
+		}
+		n, err := c.nc.Read((*buf)[kept:])
+		if n > 0 {
+			total := kept + n
+			c.mustRead = total == len(*buf)
+			consumed, ferr := c.push(f, (*buf)[:total])
+			if ferr != nil {
+				if ferr == ErrCloseGracefully {
+					c.Shutdown(ErrConnClosed)
+					continue
+				}
+				c.Close(ferr)
+				return ferr
+			}
+			kept = total - consumed
+			buf, kept = c.resize(buf, kept, total)
+		}
+		if err != nil {
+			if e := c.readEnded(err); e != nil {
+				return e
+			}
+		}
+	}
+}
+
+// push hands p to the face, recovering a panic as an error.
+func (c *Conn) push(f StreamFace, p []byte) (consumed int, err error) {
+	var n int
+	var ferr error
+	if perr := c.safely(func() { n, ferr = f.Data(c, p) }); perr != nil {
+		return 0, perr
+	}
+	if n < 0 || n > len(p) {
+		return 0, fmt.Errorf("engine: face consumed %d of %d bytes", n, len(p))
+	}
+	return n, ferr
+}
+
+// resize keeps the unconsumed bytes and adapts the buffer class: it grows
+// when a read filled the buffer and shrinks after short reads. With nothing
+// kept the buffer goes back to the pool, so an idle connection holds none.
+func (c *Conn) resize(buf *[]byte, kept, total int) (*[]byte, int) {
+	size := len(*buf)
+	if total == size && c.class < bufpool.Classes-1 {
+		c.class++
+	} else if c.class > 0 && total <= size/4 {
+		c.class--
+	}
+	if kept == 0 {
+		bufpool.Put(buf)
+		return nil, 0
+	}
+	start := total - kept
+	if kept == size || bufpool.ClassSize(c.class) > size {
+		// A partial message fills the buffer: move it to a bigger one.
+		nc := bufpool.Class(kept + 1)
+		if nc < c.class {
+			nc = c.class
+		}
+		nb := bufpool.Get(nc)
+		copy(*nb, (*buf)[start:total])
+		bufpool.Put(buf)
+		return nb, kept
+	}
+	copy(*buf, (*buf)[start:total])
+	return buf, kept
+}
+
+// readEnded handles a read error. It returns nil to keep looping (a wake-up
+// for a state change) or the loop's result.
+func (c *Conn) readEnded(err error) error {
+	switch c.state.Load() {
+	case stateGraceful:
+		return nil
+	case stateClosed:
+		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		if c.cfg.AllowHalfClose {
+			c.mu.Lock()
+			for c.state.Load() == stateOpen {
+				c.cond.Wait()
+			}
+			c.mu.Unlock()
+			if c.state.Load() == stateGraceful {
+				c.CloseWrite()
+			}
+			return io.EOF
+		}
+		return io.EOF
+	}
+	if isTimeout(err) {
+		// A stale wake-up deadline raced with a state check: clear it.
+		c.nc.SetReadDeadline(time.Time{})
+		return nil
+	}
+	return err
+}
+
+// gracefulStream ends a stream connection gracefully. When the listener is
+// stopping, data that already arrived is still handed to the face (so every
+// byte the peer sent before our FIN gets its reply), then the write side is
+// shut down and input is discarded until the peer's EOF.
+func (c *Conn) gracefulStream(f StreamFace, buf *[]byte, kept int) error {
+	cause := c.Cause()
+	if errors.Is(cause, ErrListenerStopping) {
+		c.drainReadable(f, buf, kept)
+	}
+	c.gracefulEnd()
+	return nil
+}
+
+// drainReadable pushes what the socket already holds, without waiting.
+func (c *Conn) drainReadable(f StreamFace, buf *[]byte, kept int) {
+	if c.rc == nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	for i := 0; i < 64; i++ {
+		if buf == nil {
+			buf = bufpool.Get(c.class)
+		}
+		var n int
+		var rerr error
+		err := c.rc.Read(func(fd uintptr) bool {
+			n, rerr = syscall.Read(int(fd), (*buf)[kept:])
+			return true
+		})
+		if err != nil || rerr != nil || n <= 0 {
+			break
+		}
+		total := kept + n
+		consumed, ferr := c.push(f, (*buf)[:total])
+		if ferr != nil {
+			break
+		}
+		kept = total - consumed
+		buf, kept = c.resize(buf, kept, total)
+	}
+	if buf != nil {
+		bufpool.Put(buf)
+	}
+}
+
+// gracefulEnd shuts down the write side and lingers until the peer's EOF.
+func (c *Conn) gracefulEnd() {
+	if c.state.Load() == stateClosed {
+		return
+	}
+	c.CloseWrite()
+	// The linger is bounded by Linger; a GracefulStop whose ctx ends sooner
+	// closes the connection itself.
+	c.lingerDiscard(time.Now().Add(c.cfg.Linger))
+}
+
+var _ net.Conn = (*net.TCPConn)(nil)

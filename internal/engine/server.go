@@ -1,0 +1,373 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config configures a [Server]. Its zero value is valid.
+type Config struct {
+	// Conn holds the settings of each connection.
+	Conn ConnConfig
+	// MaxConnections pauses accepting while this many connections are open.
+	// 0 means the process's open-file limit minus 64; negative means no cap.
+	MaxConnections int
+	// TLS, if set, makes every accepted connection a TLS server connection.
+	// The handshake runs on the connection's goroutine, never the accept loop.
+	TLS *tls.Config
+	// HandshakeTimeout bounds the TLS handshake; <= 0 means none.
+	HandshakeTimeout time.Duration
+	// NewFace returns the face of an accepted connection. Required for Start
+	// and Serve.
+	NewFace func(c *Conn) Face
+	// ConnState, if set, is told when a connection starts and ends.
+	ConnState func(c *Conn, state ConnState)
+}
+
+// ConnState is a connection's lifecycle event for Config.ConnState.
+type ConnState int
+
+const (
+	// StateNew: the connection was accepted or adopted.
+	StateNew ConnState = iota
+	// StateClosed: the connection is closed and its face was told.
+	StateClosed
+)
+
+// Server accepts connections and owns every goroutine it starts. It may be
+// started again after it stopped.
+type Server struct {
+	cfg Config
+
+	mu       sync.Mutex
+	cond     sync.Cond // signalled when a connection ends (for MaxConnections)
+	running  bool
+	stopping bool
+	ln       net.Listener
+	conns    map[*Conn]struct{}
+	acceptWG sync.WaitGroup
+	done     chan struct{}
+	err      error
+}
+
+// NewServer returns a server with cfg.
+func NewServer(cfg Config) *Server {
+	if cfg.Conn.Logger == nil {
+		cfg.Conn.Logger = slog.Default()
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = defaultMaxConnections()
+	}
+	s := &Server{cfg: cfg, conns: make(map[*Conn]struct{})}
+	s.cond.L = &s.mu
+	return s
+}
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.cfg.Conn.Logger }
+
+// Listen binds network/address with lc (nil for defaults) and serves it in
+// the background. It returns once bound.
+func (s *Server) Listen(lc *net.ListenConfig, network, address string) error {
+	s.mu.Lock()
+	running := s.running
+	s.mu.Unlock()
+	if running {
+		return ErrAlreadyStarted
+	}
+	if lc == nil {
+		lc = &net.ListenConfig{}
+	}
+	ln, err := lc.Listen(context.Background(), network, address)
+	if err != nil {
+		return err
+	}
+	if err := s.serve(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	return nil
+}
+
+// Serve serves ln in the background. The server owns ln from now on and
+// closes it when stopped.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln) }
+
+func (s *Server) serve(ln net.Listener) error {
+	if s.cfg.NewFace == nil {
+		return errors.New("engine: Config.NewFace is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return ErrAlreadyStarted
+	}
+	s.running, s.stopping, s.err = true, false, nil
+	s.ln = ln
+	s.done = make(chan struct{})
+	s.acceptWG.Add(1)
+	go s.acceptLoop(ln, s.done)
+	return nil
+}
+
+// Addr returns the bound address, or nil when not listening.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Done returns a channel closed when the server stops serving: after a stop
+// or a fatal accept error (see Err). It is nil before the first start.
+func (s *Server) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// Err returns the fatal accept error that stopped the server, if any.
+func (s *Server) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *Server) acceptLoop(ln net.Listener, done chan struct{}) {
+	defer s.acceptWG.Done()
+	var delay time.Duration
+	for {
+		s.mu.Lock()
+		for !s.stopping && s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
+			s.cond.Wait()
+		}
+		stopping := s.stopping
+		s.mu.Unlock()
+		if stopping {
+			return
+		}
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			stopping := s.stopping
+			s.mu.Unlock()
+			if stopping {
+				return
+			}
+			if transientAcceptError(err) {
+				if delay == 0 {
+					delay = 5 * time.Millisecond
+				} else if delay *= 2; delay > time.Second {
+					delay = time.Second
+				}
+				s.cfg.Conn.Logger.Warn("netkit: accept error; retrying", "err", err, "delay", delay)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-done:
+					t.Stop()
+					return
+				}
+				continue
+			}
+			s.mu.Lock()
+			if !s.stopping {
+				s.err = err
+				s.running = false
+				s.ln = nil
+				ln.Close()
+				close(done)
+			}
+			s.mu.Unlock()
+			return
+		}
+		delay = 0
+		s.Adopt(nc, nil)
+	}
+}
+
+// transientAcceptError reports accept errors worth retrying after a pause:
+// running out of descriptors or memory, and aborted handshakes.
+func transientAcceptError(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN, syscall.EPROTO, syscall.EPERM} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Adopt takes over nc: the server tracks it and runs face (or, if face is
+// nil, Config.NewFace's) on a new goroutine. If the server has a TLS config
+// and nc is not already a *tls.Conn, the TLS handshake runs first on that
+// goroutine. It returns nil if the server is stopping (nc is then closed).
+func (s *Server) Adopt(nc net.Conn, face Face) *Conn {
+	if s.cfg.TLS != nil {
+		if _, isTLS := nc.(*tls.Conn); !isTLS {
+			nc = tls.Server(nc, s.cfg.TLS)
+		}
+	}
+	c := NewConn(nc, s.cfg.Conn)
+	c.server = s
+	c.face = face
+	c.done = make(chan struct{})
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		nc.Close()
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	go s.start(c)
+	return c
+}
+
+// Start runs face on a connection made by NewConn, without a server: the
+// loop of a callback-mode client. Call it at most once.
+func (c *Conn) Start(face Face) {
+	c.face = face
+	c.done = make(chan struct{})
+	go c.run()
+}
+
+func (s *Server) start(c *Conn) {
+	if tc, isTLS := c.nc.(*tls.Conn); isTLS {
+		if err := handshake(tc, s.cfg.HandshakeTimeout); err != nil {
+			s.cfg.Conn.Logger.Debug("netkit: TLS handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+			c.Close(err)
+			close(c.done)
+			s.forget(c)
+			return
+		}
+	}
+	if c.face == nil {
+		c.face = s.cfg.NewFace(c)
+	}
+	if s.cfg.ConnState != nil {
+		s.cfg.ConnState(c, StateNew)
+	}
+	c.run()
+	if s.cfg.ConnState != nil {
+		s.cfg.ConnState(c, StateClosed)
+	}
+}
+
+func handshake(tc *tls.Conn, timeout time.Duration) error {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return tc.HandshakeContext(ctx)
+}
+
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// Len returns the number of open connections.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// beginStop marks the server stopping, closes its listener and returns the
+// open connections. ok is false if it was not running and has no connections.
+func (s *Server) beginStop() (conns []*Conn, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running && len(s.conns) == 0 {
+		return nil, false
+	}
+	s.stopping = true
+	s.cond.Broadcast()
+	if s.ln != nil {
+		s.ln.Close()
+		s.ln = nil
+	}
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns, true
+}
+
+func (s *Server) endStop() {
+	s.acceptWG.Wait()
+	s.mu.Lock()
+	if s.running {
+		s.running = false
+		close(s.done)
+	}
+	s.stopping = false
+	s.mu.Unlock()
+}
+
+// GracefulStop stops accepting, cancels every connection's context with
+// cause ErrListenerStopping and closes each gracefully: its current callback
+// and reply finish, data already received is still handed to its face, then
+// its write side is shut down and it lingers for the peer's EOF. When ctx
+// ends first, the rest are closed at once and ctx's error is returned.
+// Called from a connection's callback, it does not wait for that connection.
+func (s *Server) GracefulStop(ctx context.Context) error {
+	conns, ok := s.beginStop()
+	if !ok {
+		return ErrNotStarted
+	}
+	defer s.endStop()
+	for _, c := range conns {
+		c.Shutdown(ErrListenerStopping)
+	}
+	self := curGoid()
+	for _, c := range conns {
+		if c.goid.Load() == self {
+			continue
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			s.closeAll(conns, self)
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// ImmediateStop stops accepting and closes every connection at once (their
+// faces are told, with cause ErrListenerStopped). It waits for their
+// goroutines, except the caller's own if called from a callback.
+func (s *Server) ImmediateStop() error {
+	conns, ok := s.beginStop()
+	if !ok {
+		return ErrNotStarted
+	}
+	defer s.endStop()
+	s.closeAll(conns, curGoid())
+	return nil
+}
+
+func (s *Server) closeAll(conns []*Conn, self uint64) {
+	for _, c := range conns {
+		c.Close(ErrListenerStopped)
+	}
+	for _, c := range conns {
+		if c.goid.Load() != self {
+			<-c.done
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package tcp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/netkit-go/netkit/internal/engine"
+)
+
+// Caller is one connection as seen from its callbacks (and the handle a
+// service keeps to write later). All methods are safe for concurrent use.
+type Caller struct {
+	conn *engine.Conn
+	// closeAfterReply is set by Close inside a callback: the graceful close
+	// starts after the callback's reply is written.
+	closeAfterReply atomic.Bool
+	closed          atomic.Bool
+}
+
+// WriteBytes writes all of data and returns when the kernel has accepted
+// it. ctx and the WriteTimeout bound the wait (see the package doc).
+func (c *Caller) WriteBytes(ctx context.Context, data []byte) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	_, err := c.conn.Write(ctx, data)
+	return err
+}
+
+// CloseWrite shuts down the write side: the peer reads EOF, and this side
+// can still read.
+func (c *Caller) CloseWrite() error { return c.conn.CloseWrite() }
+
+// Close closes the connection gracefully: the write side is shut down (after
+// any write in progress, and, inside OnBytes, after the returned reply), then
+// input is discarded until the peer's EOF or the linger timeout, OnClose runs
+// and the socket is closed. It does not wait for that; later writes fail with
+// ErrClosed. Close is idempotent.
+func (c *Caller) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	if c.conn.OnLoop() {
+		c.closeAfterReply.Store(true)
+		return nil
+	}
+	c.conn.Shutdown(ErrClosed)
+	return nil
+}
+
+// IsOpen reports whether Close has not been called and the connection has
+// not ended.
+func (c *Caller) IsOpen() bool { return !c.closed.Load() && c.conn.IsOpen() }
+
+// ID returns the connection's process-unique id.
+func (c *Caller) ID() string { return strconv.FormatUint(c.conn.ID(), 10) }
+
+// Context returns a context cancelled when the connection ends or the
+// listener begins stopping; context.Cause tells which.
+func (c *Caller) Context() context.Context { return c.conn.Context() }
+
+// TLS returns the TLS connection state (peer certificates, version, cipher),
+// or nil for a plain connection.
+func (c *Caller) TLS() *tls.ConnectionState { return c.conn.TLS() }
+
+// RemoteAddr returns the peer's address.
+func (c *Caller) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// LocalAddr returns the local address.
+func (c *Caller) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteHost returns the peer's IP address as text (IPv4-mapped addresses
+// unmapped).
+func (c *Caller) RemoteHost() string { h, _ := hostPort(c.conn.RemoteAddr()); return h }
+
+// RemotePort returns the peer's port.
+func (c *Caller) RemotePort() int { _, p := hostPort(c.conn.RemoteAddr()); return p }
+
+// LocalHost returns the local IP address as text.
+func (c *Caller) LocalHost() string { h, _ := hostPort(c.conn.LocalAddr()); return h }
+
+// LocalPort returns the local port.
+func (c *Caller) LocalPort() int { _, p := hostPort(c.conn.LocalAddr()); return p }
+
+func hostPort(a net.Addr) (string, int) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return ap.Addr().Unmap().String(), int(ap.Port())
+	}
+	if a == nil {
+		return "", 0
+	}
+	h, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), 0
+	}
+	port, _ := strconv.Atoi(p)
+	return h, port
+}
+
+// session is the engine face of one connection: the Caller plus its
+// ConnectionService and resolved hooks.
+type session struct {
+	Caller
+	svc     ConnectionService
+	h       hooks
+	connect Service // nil in client callback mode
+}
+
+func (s *session) Open(c *engine.Conn) error {
+	if s.connect != nil {
+		cs, err := s.connect.OnConnect(&s.Caller)
+		if err != nil {
+			c.Logger().Debug("tcp: OnConnect refused the connection", "remote", c.RemoteAddr().String(), "err", err)
+			return err
+		}
+		if cs == nil {
+			return errors.New("tcp: OnConnect returned no ConnectionService")
+		}
+		s.svc = cs
+	}
+	h, err := resolveHooks(s.svc)
+	if err != nil {
+		c.Logger().Error(err.Error())
+		return err
+	}
+	s.h = h
+	return nil
+}
+
+func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
+	reply, err := s.svc.OnBytes(&s.Caller, p)
+	if err != nil {
+		c.Logger().Warn("tcp: OnBytes returned an error", "conn", c.ID(), "err", err)
+		if s.h.onError != nil {
+			s.h.onError.OnError(&s.Caller, err)
+		}
+	}
+	if reply != nil {
+		if _, werr := c.Write(context.Background(), reply); werr != nil {
+			return len(p), werr
+		}
+	}
+	if s.closeAfterReply.Load() {
+		return len(p), engine.ErrCloseGracefully
+	}
+	return len(p), nil
+}
+
+func (s *session) Closed(c *engine.Conn, err error) {
+	s.closed.Store(true)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && s.h.onError != nil {
+		s.h.onError.OnError(&s.Caller, err)
+	}
+	if s.h.onClose != nil {
+		s.h.onClose.OnClose(&s.Caller)
+	}
+}
