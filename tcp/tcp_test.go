@@ -7,8 +7,8 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/netkit-go/netkit/tcp"
 )

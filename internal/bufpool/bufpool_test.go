@@ -34,4 +34,3 @@ func TestGetPut(t *testing.T) {
 	}
 	Put(new([]byte)) // foreign buffers are dropped, not pooled
 }
-

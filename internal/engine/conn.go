@@ -99,14 +99,14 @@ type Conn struct {
 	wdl     bool // a write deadline is set (under wlock)
 	wclosed bool // write side shut down (under wlock)
 
-	state atomic.Int32
-	mu    sync.Mutex
-	cond  sync.Cond // signalled on state changes (half-close wait)
-	cause error     // why the connection is closing (under mu)
-	ctx   context.Context
+	state  atomic.Int32
+	mu     sync.Mutex
+	cond   sync.Cond // signalled on state changes (half-close wait)
+	cause  error     // why the connection is closing (under mu)
+	ctx    context.Context
 	cancel context.CancelCauseFunc
-	done  chan struct{} // closed when the loop has finished
-	attrs map[string]any
+	done   chan struct{} // closed when the loop has finished
+	attrs  map[string]any
 
 	class    int // read buffer size class
 	mustRead bool
