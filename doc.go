@@ -1,0 +1,62 @@
+// Package netkit is Ballerina's networking standard library (socket, tcp,
+// udp, websocket) rebuilt as an idiomatic Go library. This package holds
+// only documentation; the API lives in the face packages:
+//
+//   - [github.com/netkit-go/netkit/tcp]: listeners dispatching to services,
+//     pull-style and callback clients, TLS.
+//
+// # One engine
+//
+// Accepting, tracking, the read loop, callback dispatch, panic recovery,
+// writing, half-close, and graceful and immediate stop are written once
+// (internal/engine) and serve every connection-oriented face.
+//
+// # Concurrency
+//
+// The callbacks of one connection run on that connection's goroutine, in
+// order, one at a time; the next read starts only when a callback returns,
+// so TCP flow control is the backpressure. There is no dispatch queue: for
+// long work, start a goroutine and write through the Caller. Write methods,
+// Close and the accessors are safe for concurrent use. Writes never
+// interleave: a write holds the connection's write lock until the kernel has
+// accepted every byte.
+//
+// # Data ownership
+//
+// A []byte handed to a callback is borrowed until the callback returns; keep
+// it with bytes.Clone. A reply returned from a callback is written in full
+// before the next callback; it may be the input slice itself. Built with the
+// netkit_debug tag, recycled buffers are overwritten with 0xA5, so retention
+// bugs fail tests.
+//
+// # Limits and timeouts
+//
+// Durations follow one rule: 0 means the documented default, a negative value
+// disables the wait. The defaults:
+//
+//   - tcp client: connect and each read 300 s, each write 300 s (Ballerina's).
+//   - tcp listener: each write 30 s; Caller.Close waits 5 s for the peer's EOF.
+//   - TLS handshake: 10 s, on the connection's goroutine (never the accept loop).
+//   - writers waiting on one connection: 64 (MaxPendingWrites), then
+//     ErrSendQueueFull at once.
+//   - open connections per listener: the open-file limit minus 64
+//     (MaxConnections); accepting pauses at the cap.
+//
+// Waits without a timeout by default: none on a listener's connections;
+// GracefulStop waits as long as its ctx allows (each connection's linger is
+// bounded by its close timeout).
+//
+// # Errors
+//
+// Closed connections match net.ErrClosed; timeouts match
+// os.ErrDeadlineExceeded and have Timeout() == true; end of stream is io.EOF.
+// Operation failures are typed (*tcp.Error) and unwrap to their causes, so
+// errors.Is(err, syscall.ECONNREFUSED) works.
+//
+// # Platform notes
+//
+// On Unix an idle connection holds no read buffer: the loop waits for
+// readability with a one-byte MSG_PEEK through syscall.RawConn, then reads
+// into a pooled buffer. TLS connections and other platforms read with a
+// buffer.
+package netkit
