@@ -31,7 +31,9 @@ func (s *EchoService) OnBytes(c *tcp.Caller, data []byte) ([]byte, error) { retu
 func (s *EchoService) OnError(c *tcp.Caller, err error) { log.Printf("An error occurred: %v", err) }
 
 // OnClose prints which client left.
-func (s *EchoService) OnClose(c *tcp.Caller) { fmt.Fprintln(s.out, "Client left:", s.caller.RemotePort()) }
+func (s *EchoService) OnClose(c *tcp.Caller) {
+	fmt.Fprintln(s.out, "Client left:", s.caller.RemotePort())
+}
 
 // run serves until ctx ends; ready receives the bound address.
 func run(ctx context.Context, host string, port int, out io.Writer, ready chan<- net.Addr) error {

@@ -261,11 +261,19 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) (int, error) {
 	return n, c.writeResult(ctx, stop, n, err)
 }
 
+// closedErr is the error of an operation on a closed or closing connection.
+// It always matches net.ErrClosed: a cause that does not (an I/O error, a
+// write timeout) is wrapped, so that a later read or write never looks like
+// a retryable timeout.
 func (c *Conn) closedErr() error {
-	if err := c.Cause(); err != nil {
+	err := c.Cause()
+	switch {
+	case err == nil:
+		return ErrConnClosed
+	case errors.Is(err, net.ErrClosed) && !isTimeout(err):
 		return err
 	}
-	return ErrConnClosed
+	return &closedByError{cause: err}
 }
 
 // lockWrite takes the write lock, or fails with ErrSendQueueFull, ctx's

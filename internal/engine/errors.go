@@ -69,3 +69,17 @@ func (e *partialWriteError) Error() string {
 	return fmt.Sprintf("netkit: write failed after %d bytes, connection closed: %v", e.n, e.err)
 }
 func (e *partialWriteError) Unwrap() []error { return []error{e.err, net.ErrClosed} }
+
+// closedByError reports an operation on a connection that an earlier error
+// closed. It matches net.ErrClosed and names the cause; it unwraps to the
+// cause unless that was a timeout, which would invite a retry.
+type closedByError struct{ cause error }
+
+func (e *closedByError) Error() string        { return "netkit: connection closed: " + e.cause.Error() }
+func (e *closedByError) Is(target error) bool { return target == net.ErrClosed }
+func (e *closedByError) Unwrap() error {
+	if isTimeout(e.cause) {
+		return nil
+	}
+	return e.cause
+}

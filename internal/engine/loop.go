@@ -94,7 +94,9 @@ func (c *Conn) streamLoop(f StreamFace) error {
 	for {
 		switch c.state.Load() {
 		case stateGraceful:
-			return c.gracefulStream(f, buf, kept)
+			b := buf
+			buf = nil // gracefulStream owns it now (and returns it to the pool)
+			return c.gracefulStream(f, b, kept)
 		case stateClosed:
 			return nil
 		}
@@ -210,19 +212,26 @@ func (c *Conn) readEnded(err error) error {
 // gracefulStream ends a stream connection gracefully. When the listener is
 // stopping, data that already arrived is still handed to the face (so every
 // byte the peer sent before our FIN gets its reply), then the write side is
-// shut down and input is discarded until the peer's EOF.
+// shut down and input is discarded until the peer's EOF. It takes ownership
+// of buf.
 func (c *Conn) gracefulStream(f StreamFace, buf *[]byte, kept int) error {
 	cause := c.Cause()
 	if errors.Is(cause, ErrListenerStopping) {
 		c.drainReadable(f, buf, kept)
+	} else if buf != nil {
+		bufpool.Put(buf)
 	}
 	c.gracefulEnd()
 	return nil
 }
 
-// drainReadable pushes what the socket already holds, without waiting.
+// drainReadable pushes what the socket already holds, without waiting. It
+// takes ownership of buf.
 func (c *Conn) drainReadable(f StreamFace, buf *[]byte, kept int) {
 	if c.rc == nil {
+		if buf != nil {
+			bufpool.Put(buf)
+		}
 		return
 	}
 	c.nc.SetReadDeadline(time.Time{})
