@@ -111,6 +111,9 @@ type Conn struct {
 	class    int // read buffer size class
 	mustRead bool
 	waitFn   func(uintptr) bool
+
+	pre     []byte    // bytes read before adoption (adopt.go)
+	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)
 }
 
 // NewConn wraps nc for use without a loop: a pull-style client reads with
@@ -341,6 +344,9 @@ func (c *Conn) writeResult(ctx context.Context, stop func() bool, n int, err err
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && isTimeout(err) {
 		err = ctxErr
+	} else if isTimeout(err) && ctxDeadlineFirst(ctx, c.cfg.WriteTimeout) {
+		// The socket deadline was ctx's, and fired before ctx's own timer.
+		err = context.DeadlineExceeded
 	} else if isTimeout(err) {
 		err = ErrWriteTimeout
 	} else if errors.Is(err, net.ErrClosed) {
@@ -355,6 +361,14 @@ func (c *Conn) writeResult(ctx context.Context, stop func() bool, n int, err err
 		}
 	}
 	return err
+}
+
+// ctxDeadlineFirst reports whether ctx's deadline has passed, so that an
+// I/O timeout is ctx's even if ctx's own timer has not fired yet. (timeout
+// is the configured one; when ctx's deadline passed, it was the earlier.)
+func ctxDeadlineFirst(ctx context.Context, _ time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func isTimeout(err error) bool {
@@ -441,6 +455,9 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 	if c.state.Load() != stateOpen {
 		return 0, c.closedErr()
 	}
+	if c.pre != nil {
+		return c.readBuffered(p), nil
+	}
 	dl, hasDL := ctx.Deadline()
 	if c.cfg.ReadTimeout > 0 {
 		t := time.Now().Add(c.cfg.ReadTimeout)
@@ -472,6 +489,10 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 	case isTimeout(err):
 		if ctx.Err() != nil {
 			return n, ctx.Err()
+		}
+		if ctxDeadlineFirst(ctx, c.cfg.ReadTimeout) {
+			// The socket deadline was ctx's, and fired before ctx's timer.
+			return n, context.DeadlineExceeded
 		}
 		return n, ErrReadTimeout
 	case errors.Is(err, net.ErrClosed):

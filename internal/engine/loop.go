@@ -91,6 +91,16 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			bufpool.Put(buf)
 		}
 	}()
+	if len(c.pre) > 0 {
+		var ferr error
+		if buf, kept, ferr = c.pushBuffered(f); ferr == ErrCloseGracefully {
+			c.Shutdown(ErrConnClosed)
+		} else if ferr != nil {
+			c.Close(ferr)
+			return ferr
+		}
+	}
+	tf, _ := f.(TimerFace)
 	for {
 		switch c.state.Load() {
 		case stateGraceful:
@@ -99,6 +109,18 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			return c.gracefulStream(f, b, kept)
 		case stateClosed:
 			return nil
+		}
+		if tf != nil {
+			if err := c.runTimers(tf); err == ErrCloseGracefully {
+				c.Shutdown(ErrConnClosed)
+				continue
+			} else if err != nil {
+				c.Close(err)
+				return err
+			}
+			if c.state.Load() != stateOpen {
+				continue
+			}
 		}
 		if buf == nil {
 			if c.rc != nil && !c.mustRead {
@@ -202,8 +224,10 @@ func (c *Conn) readEnded(err error) error {
 		return io.EOF
 	}
 	if isTimeout(err) {
-		// A stale wake-up deadline raced with a state check: clear it.
+		// A stale wake-up deadline raced with a state check, or a
+		// TimerFace's deadline passed: clear it (runTimers re-arms).
 		c.nc.SetReadDeadline(time.Time{})
+		c.timerAt = time.Time{}
 		return nil
 	}
 	return err

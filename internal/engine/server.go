@@ -211,7 +211,9 @@ func transientAcceptError(err error) bool {
 // nil, Config.NewFace's) on a new goroutine. If the server has a TLS config
 // and nc is not already a *tls.Conn, the TLS handshake runs first on that
 // goroutine. It returns nil if the server is stopping (nc is then closed).
-func (s *Server) Adopt(nc net.Conn, face Face) *Conn {
+func (s *Server) Adopt(nc net.Conn, face Face) *Conn { return s.adopt(nc, face, nil) }
+
+func (s *Server) adopt(nc net.Conn, face Face, buffered []byte) *Conn {
 	if s.cfg.TLS != nil {
 		if _, isTLS := nc.(*tls.Conn); !isTLS {
 			nc = tls.Server(nc, s.cfg.TLS)
@@ -220,6 +222,7 @@ func (s *Server) Adopt(nc net.Conn, face Face) *Conn {
 	c := NewConn(nc, s.cfg.Conn)
 	c.server = s
 	c.face = face
+	c.SetBuffered(buffered)
 	c.done = make(chan struct{})
 	s.mu.Lock()
 	if s.stopping {
