@@ -134,6 +134,11 @@ func (s *session) Open(c *engine.Conn) error {
 }
 
 func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
+	if s.closed.Load() {
+		// Closed: no OnBytes after Close, even for data that a stopping
+		// listener drains; the graceful close discards it.
+		return len(p), engine.ErrCloseGracefully
+	}
 	reply, err := s.svc.OnBytes(&s.Caller, p)
 	if err != nil {
 		c.Logger().Warn("tcp: OnBytes returned an error", "conn", c.ID(), "err", err)
