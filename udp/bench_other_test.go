@@ -1,0 +1,5 @@
+//go:build !linux
+
+package udp
+
+var mmsgGen, gsoGen generator
