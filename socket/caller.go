@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -305,33 +304,14 @@ func (c *Caller) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
 // RemoteAddress returns the peer's IP address as text (Ballerina's
 // remoteAddress field; IPv4-mapped addresses unmapped).
-func (c *Caller) RemoteAddress() string { h, _ := hostPort(c.conn.RemoteAddr()); return h }
+func (c *Caller) RemoteAddress() string { h, _ := engine.HostPort(c.conn.RemoteAddr()); return h }
 
 // RemotePort returns the peer's port (Ballerina's remotePort field).
-func (c *Caller) RemotePort() int { _, p := hostPort(c.conn.RemoteAddr()); return p }
+func (c *Caller) RemotePort() int { _, p := engine.HostPort(c.conn.RemoteAddr()); return p }
 
 // LocalAddress returns the local IP address as text (Ballerina's
 // localAddress field).
-func (c *Caller) LocalAddress() string { h, _ := hostPort(c.conn.LocalAddr()); return h }
+func (c *Caller) LocalAddress() string { h, _ := engine.HostPort(c.conn.LocalAddr()); return h }
 
 // LocalPort returns the local port (Ballerina's localPort field).
-func (c *Caller) LocalPort() int { _, p := hostPort(c.conn.LocalAddr()); return p }
-
-func hostPort(a net.Addr) (string, int) {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		ap := a.AddrPort()
-		return ap.Addr().Unmap().String(), int(ap.Port())
-	case *net.UDPAddr:
-		ap := a.AddrPort()
-		return ap.Addr().Unmap().String(), int(ap.Port())
-	case nil:
-		return "", 0
-	}
-	h, p, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String(), 0
-	}
-	port, _ := strconv.Atoi(p)
-	return h, port
-}
+func (c *Caller) LocalPort() int { _, p := engine.HostPort(c.conn.LocalAddr()); return p }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/netkit-go/netkit/internal/engine"
 	"net"
 	"net/netip"
 	"os"
@@ -283,8 +284,8 @@ func (u *UdpClient) ID() uint64 { return u.id }
 func (u *UdpClient) LocalAddr() net.Addr { return u.conn.LocalAddr() }
 
 // LocalPort returns the bound local port (Ballerina's localPort field).
-func (u *UdpClient) LocalPort() int { _, p := hostPort(u.conn.LocalAddr()); return p }
+func (u *UdpClient) LocalPort() int { _, p := engine.HostPort(u.conn.LocalAddr()); return p }
 
 // LocalAddress returns the bound local IP address as text (Ballerina's
 // interface field).
-func (u *UdpClient) LocalAddress() string { h, _ := hostPort(u.conn.LocalAddr()); return h }
+func (u *UdpClient) LocalAddress() string { h, _ := engine.HostPort(u.conn.LocalAddr()); return h }

@@ -76,32 +76,17 @@ func (c *Caller) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
 // RemoteHost returns the peer's IP address as text (IPv4-mapped addresses
 // unmapped).
-func (c *Caller) RemoteHost() string { h, _ := hostPort(c.conn.RemoteAddr()); return h }
+func (c *Caller) RemoteHost() string { h, _ := engine.HostPort(c.conn.RemoteAddr()); return h }
 
 // RemotePort returns the peer's port.
-func (c *Caller) RemotePort() int { _, p := hostPort(c.conn.RemoteAddr()); return p }
+func (c *Caller) RemotePort() int { _, p := engine.HostPort(c.conn.RemoteAddr()); return p }
 
 // LocalHost returns the local IP address as text.
-func (c *Caller) LocalHost() string { h, _ := hostPort(c.conn.LocalAddr()); return h }
+func (c *Caller) LocalHost() string { h, _ := engine.HostPort(c.conn.LocalAddr()); return h }
 
 // LocalPort returns the local port.
-func (c *Caller) LocalPort() int { _, p := hostPort(c.conn.LocalAddr()); return p }
+func (c *Caller) LocalPort() int { _, p := engine.HostPort(c.conn.LocalAddr()); return p }
 
-func hostPort(a net.Addr) (string, int) {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return ap.Addr().Unmap().String(), int(ap.Port())
-	}
-	if a == nil {
-		return "", 0
-	}
-	h, p, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String(), 0
-	}
-	port, _ := strconv.Atoi(p)
-	return h, port
-}
 
 // session is the engine face of one connection: the Caller plus its
 // ConnectionService and resolved hooks.
