@@ -3,6 +3,7 @@ package udp
 import (
 	"context"
 	"errors"
+	"github.com/netkit-go/netkit/internal/goid"
 	"io"
 	"log/slog"
 	"net"
@@ -100,14 +101,14 @@ func (r *run) exit() {
 }
 
 func (r *run) register() {
-	id := goid()
+	id := goid.Current()
 	r.gmu.Lock()
 	r.goids = append(r.goids, id)
 	r.gmu.Unlock()
 }
 
 func (r *run) onOwnGoroutine() bool {
-	id := goid()
+	id := goid.Current()
 	r.gmu.Lock()
 	defer r.gmu.Unlock()
 	for _, g := range r.goids {

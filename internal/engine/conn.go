@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/netkit-go/netkit/internal/goid"
 	"io"
 	"log/slog"
 	"net"
@@ -223,7 +224,7 @@ func (c *Conn) Cause() error {
 // (so a callback is running). It costs a stack read; use it on rare paths.
 func (c *Conn) OnLoop() bool {
 	g := c.goid.Load()
-	return g != 0 && g == curGoid()
+	return g != 0 && g == goid.Current()
 }
 
 // Write writes all of p under the connection's write lock and returns when

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"github.com/netkit-go/netkit/internal/goid"
 	"io"
 	"log/slog"
 	"net"
@@ -15,7 +16,7 @@ import (
 
 // run is the connection's goroutine: the face's loop, then the close.
 func (c *Conn) run() {
-	c.goid.Store(curGoid())
+	c.goid.Store(goid.Current())
 	defer close(c.done)
 	var err error
 	switch f := c.face.(type) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/netkit-go/netkit/internal/goid"
 	"log/slog"
 	"net"
 	"sync"
@@ -336,7 +337,7 @@ func (s *Server) GracefulStop(ctx context.Context) error {
 	for _, c := range conns {
 		c.Shutdown(ErrListenerStopping)
 	}
-	self := curGoid()
+	self := goid.Current()
 	for _, c := range conns {
 		if c.goid.Load() == self {
 			continue
@@ -360,7 +361,7 @@ func (s *Server) ImmediateStop() error {
 		return ErrNotStarted
 	}
 	defer s.endStop()
-	s.closeAll(conns, curGoid())
+	s.closeAll(conns, goid.Current())
 	return nil
 }
 
