@@ -54,7 +54,7 @@ type Client struct {
 // panicked; a service whose hooks do not check out is an error too.
 func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	mode := modePlain
-	var h hooks
+	var h callbacks
 	if cfg.CallbackService != nil {
 		var err error
 		if h, err = resolve(cfg.CallbackService); err != nil {

@@ -64,7 +64,7 @@ type Listener struct {
 
 	mu  sync.Mutex
 	svc Service
-	h   hooks
+	h   callbacks
 }
 
 // NewListener returns a listener for port on cfg.Interface (port 0 picks a

@@ -2,10 +2,9 @@ package socket
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
-	"strings"
-	"sync"
+
+	"github.com/netkit-go/netkit/internal/hooks"
 )
 
 // Service is what a [Listener] serves and what ClientConfig.CallbackService
@@ -85,9 +84,9 @@ type ReadReadyFunc func(c *Caller)
 // OnReadReady calls f(c).
 func (f ReadReadyFunc) OnReadReady(c *Caller) { f(c) }
 
-// hooks are a service's resolved callbacks; exactly one of content and
+// callbacks are a service's resolved callbacks; exactly one of content and
 // ready is set.
-type hooks struct {
+type callbacks struct {
 	content ContentHandler
 	ready   ReadReadyHandler
 	connect func(*Caller)
@@ -95,48 +94,31 @@ type hooks struct {
 	onError ErrorHandler
 }
 
-func (h *hooks) push() bool { return h.content != nil }
-
-var checked sync.Map // reflect.Type -> error (nil when the type is fine)
-
-func sigOf[T any](method string) string {
-	m, _ := reflect.TypeFor[T]().MethodByName(method)
-	return m.Type.String()
-}
+func (h *callbacks) push() bool { return h.content != nil }
 
 var (
-	sigContent = sigOf[ContentHandler]("OnReadReady")
-	sigReady   = sigOf[ReadReadyHandler]("OnReadReady")
-	sigAccept  = sigOf[AcceptHandler]("OnAccept")
-	sigConnect = sigOf[ConnectHandler]("OnConnect")
-	sigClose   = sigOf[CloseHandler]("OnClose")
-	sigError   = sigOf[ErrorHandler]("OnError")
+	sigContent = hooks.Sig[ContentHandler]("OnReadReady")
+	sigReady   = hooks.Sig[ReadReadyHandler]("OnReadReady")
+
+	serviceHooks = hooks.NewSet("socket: service").
+			Allow("OnReadReady", sigContent, sigReady).
+			Allow("OnAccept", hooks.Sig[AcceptHandler]("OnAccept")).
+			Allow("OnConnect", hooks.Sig[ConnectHandler]("OnConnect")).
+			Allow("OnClose", hooks.Sig[CloseHandler]("OnClose")).
+			Allow("OnError", hooks.Sig[ErrorHandler]("OnError"))
 )
 
 // resolve checks svc's methods (once per dynamic type) and returns its
 // hooks.
-func resolve(svc Service) (hooks, error) {
+func resolve(svc Service) (callbacks, error) {
 	if svc == nil {
-		return hooks{}, errors.New("socket: nil service")
+		return callbacks{}, errors.New("socket: nil service")
 	}
-	t := reflect.TypeOf(svc)
-	var err error
-	if cached, ok := checked.Load(t); ok {
-		if cached != nil {
-			err = cached.(error)
-		}
-	} else {
-		err = check(t)
-		if err == nil {
-			checked.Store(t, nil)
-		} else {
-			checked.Store(t, err)
-		}
-	}
+	err := serviceHooks.CheckWith(svc, styleProblems)
 	if err != nil {
-		return hooks{}, err
+		return callbacks{}, err
 	}
-	var h hooks
+	var h callbacks
 	h.content, _ = svc.(ContentHandler)
 	h.ready, _ = svc.(ReadReadyHandler)
 	if a, ok := svc.(AcceptHandler); ok {
@@ -150,65 +132,21 @@ func resolve(svc Service) (hooks, error) {
 	return h, nil
 }
 
-// check reports the problems of a service type: no OnReadReady, an On*
-// method that is no hook or has the wrong signature, both OnAccept and
-// OnConnect, or OnClose on a 1.x service.
-func check(t reflect.Type) error {
+// styleProblems reports what the generic check cannot: no OnReadReady,
+// both OnAccept and OnConnect, or OnClose on a 1.x (pull) service.
+func styleProblems(t reflect.Type) []string {
 	var problems []string
-	style := ""
-	if m, ok := t.MethodByName("OnReadReady"); ok {
-		switch methodSig(m.Type) {
-		case sigContent:
-			style = "push"
-		case sigReady:
-			style = "pull"
-		default:
-			problems = append(problems, fmt.Sprintf("OnReadReady has signature %s, want %s (0.990) or %s (1.x)",
-				methodSig(m.Type), sigContent, sigReady))
-		}
-	} else {
+	m, ok := t.MethodByName("OnReadReady")
+	if !ok {
 		problems = append(problems, "no OnReadReady method (want "+sigContent+" for 0.990 or "+sigReady+" for 1.x)")
 	}
-	want := map[string]string{"OnAccept": sigAccept, "OnConnect": sigConnect, "OnClose": sigClose, "OnError": sigError}
-	for i := 0; i < t.NumMethod(); i++ {
-		m := t.Method(i)
-		if !strings.HasPrefix(m.Name, "On") || m.Name == "OnReadReady" {
-			continue
-		}
-		sig, ok := want[m.Name]
-		if !ok {
-			problems = append(problems, "unknown callback "+m.Name)
-			continue
-		}
-		if got := methodSig(m.Type); got != sig {
-			problems = append(problems, fmt.Sprintf("%s has signature %s, want %s", m.Name, got, sig))
-			continue
-		}
-		if m.Name == "OnClose" && style == "pull" {
-			problems = append(problems, "OnClose is a 0.990 hook; a 1.x service (OnReadReady(*Caller)) sees the end of stream as Read's io.EOF")
-		}
+	if _, hasClose := t.MethodByName("OnClose"); hasClose && ok && hooks.MethodSig(m.Type) == sigReady {
+		problems = append(problems, "OnClose is a 0.990 hook; a 1.x service (OnReadReady(*Caller)) sees the end of stream as Read's io.EOF")
 	}
 	_, acc := t.MethodByName("OnAccept")
 	_, con := t.MethodByName("OnConnect")
 	if acc && con {
 		problems = append(problems, "both OnAccept and OnConnect (they mean the same; keep one)")
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("socket: service %s: %s", t, strings.Join(problems, "; "))
-	}
-	return nil
-}
-
-// methodSig is the signature of a method value (reflect's method type
-// without the receiver).
-func methodSig(ft reflect.Type) string {
-	in := make([]reflect.Type, 0, ft.NumIn())
-	for i := 1; i < ft.NumIn(); i++ {
-		in = append(in, ft.In(i))
-	}
-	out := make([]reflect.Type, 0, ft.NumOut())
-	for i := 0; i < ft.NumOut(); i++ {
-		out = append(out, ft.Out(i))
-	}
-	return reflect.FuncOf(in, out, ft.IsVariadic()).String()
+	return problems
 }

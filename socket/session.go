@@ -14,7 +14,7 @@ import (
 // session is what both faces share: the Caller and the service's hooks.
 type session struct {
 	c *Caller
-	h hooks
+	h callbacks
 }
 
 // protect runs f (a resource function). A panic is recovered, logged with

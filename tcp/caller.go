@@ -93,7 +93,7 @@ func (c *Caller) LocalPort() int { _, p := engine.HostPort(c.conn.LocalAddr()); 
 type session struct {
 	Caller
 	svc     ConnectionService
-	h       hooks
+	h       callbacks
 	connect Service // nil in client callback mode
 }
 

@@ -137,7 +137,7 @@ func (l *Listener) Attach(s Service) error {
 	if s == nil {
 		return errors.New("tcp: nil service")
 	}
-	if err := checkMethods(s, "Service", serviceMethods); err != nil {
+	if err := serviceHooks.Check(s); err != nil {
 		return err
 	}
 	l.mu.Lock()

@@ -1,11 +1,6 @@
 package tcp
 
-import (
-	"fmt"
-	"reflect"
-	"strings"
-	"sync"
-)
+import "github.com/netkit-go/netkit/internal/hooks"
 
 // Service is attached to a [Listener]. OnConnect runs for each accepted
 // connection and returns the [ConnectionService] that serves it. Returning
@@ -55,82 +50,24 @@ var EchoService Service = ServiceFunc(func(*Caller) (ConnectionService, error) {
 
 // hooks are a ConnectionService's optional callbacks, resolved once per
 // dynamic type.
-type hooks struct {
+type callbacks struct {
 	onError ErrorHandler
 	onClose CloseHandler
 }
 
-var hookCheck sync.Map // reflect.Type -> error (nil when fine)
-
-// checkMethods reports an error if v has a method named On* that is not one
-// of the allowed hooks with its exact signature: a misspelled or
-// Ballerina-shaped callback must not be silently ignored.
-func checkMethods(v any, what string, allowed map[string]reflect.Type) error {
-	t := reflect.TypeOf(v)
-	if t == nil {
-		return nil
-	}
-	if cached, ok := hookCheck.Load(t); ok {
-		if cached == nil {
-			return nil
-		}
-		return cached.(error)
-	}
-	var problems []string
-	for i := 0; i < t.NumMethod(); i++ {
-		m := t.Method(i)
-		if !strings.HasPrefix(m.Name, "On") {
-			continue
-		}
-		want, ok := allowed[m.Name]
-		if !ok {
-			problems = append(problems, fmt.Sprintf("unknown callback %s", m.Name))
-			continue
-		}
-		// m.Type includes the receiver; compare the method's signature.
-		if got := methodSig(m.Type); got.String() != want.String() {
-			problems = append(problems, fmt.Sprintf("%s has signature %s, want %s", m.Name, got, want))
-		}
-	}
-	var err error
-	if len(problems) > 0 {
-		err = fmt.Errorf("tcp: %s %s: %s", what, t, strings.Join(problems, "; "))
-	}
-	hookCheck.Store(t, err)
-	return err
-}
-
-func methodSig(ft reflect.Type) reflect.Type {
-	in := make([]reflect.Type, 0, ft.NumIn()-1)
-	for i := 1; i < ft.NumIn(); i++ {
-		in = append(in, ft.In(i))
-	}
-	out := make([]reflect.Type, 0, ft.NumOut())
-	for i := 0; i < ft.NumOut(); i++ {
-		out = append(out, ft.Out(i))
-	}
-	return reflect.FuncOf(in, out, ft.IsVariadic())
-}
-
-func sigOf[T any](method string) reflect.Type {
-	m, _ := reflect.TypeFor[T]().MethodByName(method)
-	return m.Type
-}
-
 var (
-	serviceMethods = map[string]reflect.Type{"OnConnect": sigOf[Service]("OnConnect")}
-	connMethods    = map[string]reflect.Type{
-		"OnBytes": sigOf[ConnectionService]("OnBytes"),
-		"OnError": sigOf[ErrorHandler]("OnError"),
-		"OnClose": sigOf[CloseHandler]("OnClose"),
-	}
+	serviceHooks = hooks.NewSet("tcp: Service").Allow("OnConnect", hooks.Sig[Service]("OnConnect"))
+	connHooks    = hooks.NewSet("tcp: ConnectionService").
+			Allow("OnBytes", hooks.Sig[ConnectionService]("OnBytes")).
+			Allow("OnError", hooks.Sig[ErrorHandler]("OnError")).
+			Allow("OnClose", hooks.Sig[CloseHandler]("OnClose"))
 )
 
-func resolveHooks(cs ConnectionService) (hooks, error) {
-	if err := checkMethods(cs, "ConnectionService", connMethods); err != nil {
-		return hooks{}, err
+func resolveHooks(cs ConnectionService) (callbacks, error) {
+	if err := connHooks.Check(cs); err != nil {
+		return callbacks{}, err
 	}
-	var h hooks
+	var h callbacks
 	h.onError, _ = cs.(ErrorHandler)
 	h.onClose, _ = cs.(CloseHandler)
 	return h, nil

@@ -358,8 +358,8 @@ func TestAttachResolvesHooks(t *testing.T) {
 		{"both", bothHandlers{}, "Service cannot contain both onBytes and onDatagram"},
 		{"neither", struct{}{}, "Service must contain either onBytes or onDatagram"},
 		{"nil", nil, "nil service"},
-		{"bad signature", badSignature{}, "OnBytes has type func([]uint8) []uint8, want func(udp.Caller, []uint8) ([]uint8, error)"},
-		{"unknown hook", unknownHook{}, "OnClose is not a udp hook"},
+		{"bad signature", badSignature{}, "OnBytes has signature func([]uint8) []uint8, want func(udp.Caller, []uint8) ([]uint8, error)"},
+		{"unknown hook", unknownHook{}, "unknown callback OnClose"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := udp.NewListener(0, nil)

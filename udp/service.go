@@ -2,9 +2,8 @@ package udp
 
 import (
 	"errors"
-	"fmt"
-	"reflect"
-	"strings"
+
+	"github.com/netkit-go/netkit/internal/hooks"
 )
 
 // Service is what a [Listener] dispatches to: a value implementing exactly
@@ -67,11 +66,10 @@ type handler struct {
 	onErr ErrorHandler
 }
 
-var hookTypes = map[string]reflect.Type{
-	"OnBytes":    reflect.TypeFor[BytesService](),
-	"OnDatagram": reflect.TypeFor[DatagramService](),
-	"OnError":    reflect.TypeFor[ErrorHandler](),
-}
+var serviceHooks = hooks.NewSet("udp: Service").
+	Allow("OnBytes", hooks.Sig[BytesService]("OnBytes")).
+	Allow("OnDatagram", hooks.Sig[DatagramService]("OnDatagram")).
+	Allow("OnError", hooks.Sig[ErrorHandler]("OnError"))
 
 func resolveService(s Service) (*handler, error) {
 	if s == nil {
@@ -81,20 +79,8 @@ func resolveService(s Service) (*handler, error) {
 	h.bytes, _ = s.(BytesService)
 	h.dgram, _ = s.(DatagramService)
 	h.onErr, _ = s.(ErrorHandler)
-	t := reflect.TypeOf(s)
-	for i := 0; i < t.NumMethod(); i++ {
-		m := t.Method(i)
-		if !strings.HasPrefix(m.Name, "On") {
-			continue
-		}
-		it, ok := hookTypes[m.Name]
-		if !ok {
-			return nil, fmt.Errorf("udp: service method %s is not a udp hook (OnBytes, OnDatagram, OnError)", m.Name)
-		}
-		if !t.Implements(it) {
-			want, _ := it.MethodByName(m.Name)
-			return nil, fmt.Errorf("udp: service method %s has type %s, want %v", m.Name, methodSig(m.Type), want.Type)
-		}
+	if err := serviceHooks.Check(s); err != nil {
+		return nil, err
 	}
 	switch {
 	case h.bytes != nil && h.dgram != nil:
@@ -105,30 +91,3 @@ func resolveService(s Service) (*handler, error) {
 	return h, nil
 }
 
-// methodSig formats a method type without its receiver.
-func methodSig(t reflect.Type) string {
-	var b strings.Builder
-	b.WriteString("func(")
-	for i := 1; i < t.NumIn(); i++ {
-		if i > 1 {
-			b.WriteString(", ")
-		}
-		b.WriteString(t.In(i).String())
-	}
-	b.WriteString(")")
-	switch t.NumOut() {
-	case 0:
-	case 1:
-		b.WriteString(" " + t.Out(0).String())
-	default:
-		b.WriteString(" (")
-		for i := 0; i < t.NumOut(); i++ {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(t.Out(i).String())
-		}
-		b.WriteString(")")
-	}
-	return b.String()
-}
