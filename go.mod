@@ -3,8 +3,11 @@ module github.com/netkit-go/netkit
 go 1.26.0
 
 require (
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	golang.org/x/net v0.62.0
+	golang.org/x/oauth2 v0.37.0
+	golang.org/x/sys v0.49.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
+
+require golang.org/x/crypto v0.58.0 // indirect

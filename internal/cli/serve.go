@@ -7,10 +7,12 @@ import (
 	"sync"
 
 	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/udp"
+	"github.com/netkit-go/netkit/websocket"
 )
 
 func init() {
-	register(command{name: "serve", summary: "run the seed samples' servers (TCP echo on 3000, ...) until Ctrl-C", run: serve})
+	register(command{name: "serve", summary: "run the seed samples' servers (TCP echo on 3000, UDP echo on 48826, WebSocket echo on 21003) until Ctrl-C", run: serve})
 }
 
 // server is one of the samples run by serve.
@@ -20,9 +22,11 @@ type server struct {
 }
 
 func serve(e *env, args []string) error {
-	fs := newFlags(e, "serve", "[--host H] [--tcp-port P]")
+	fs := newFlags(e, "serve", "[--host H] [--tcp-port P] [--udp-port P] [--ws-port P]")
 	host := fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)")
 	tcpPort := fs.Int("tcp-port", 3000, "port of the TCP echo service (0: any free port)")
+	udpPort := fs.Int("udp-port", 48826, "port of the UDP echo service (0: any free port)")
+	wsPort := fs.Int("ws-port", 21003, "port of the WebSocket echo service at /ws and its page at / (0: any free port)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -46,6 +50,23 @@ func serve(e *env, args []string) error {
 	}
 	servers = append(servers, server{"tcp echo", l.GracefulStop})
 	printf(e.stdout, &outMu, "tcp echo listening on %s\n", l.Addr())
+
+	// The udp sample port: every datagram is echoed to its sender.
+	ul, err := startUDP(e, *host, *udpPort, udp.Echo)
+	if err != nil {
+		return fail("udp echo", err)
+	}
+	servers = append(servers, server{"udp echo", ul.GracefulStop})
+	printf(e.stdout, &outMu, "udp echo listening on %s\n", ul.Addr())
+
+	// The websocket seed's service: /ws echoes each text message (and binary
+	// message); / serves a page that chats with it from a browser.
+	wl, err := startWS(e, *host, *wsPort, "/ws", websocket.EchoService)
+	if err != nil {
+		return fail("ws echo", err)
+	}
+	servers = append(servers, server{"ws echo", wl.GracefulStop})
+	printf(e.stdout, &outMu, "ws echo listening on ws://%s/ws (page at http://%s/)\n", wl.Addr(), wl.Addr())
 
 	printf(e.stdout, &outMu, "netkit serve: ready; Ctrl-C stops\n")
 	stops := make([]func(context.Context) error, len(servers))

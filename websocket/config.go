@@ -1,0 +1,174 @@
+package websocket
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/netkit-go/netkit/internal/wsproto"
+)
+
+// Defaults of ServiceConfig.
+const (
+	// DefaultMaxMessageSize bounds a reassembled, decompressed message.
+	DefaultMaxMessageSize = 16 << 20
+	// DefaultWriteTimeout bounds each server-side write.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultConnectionClosureTimeout bounds the wait for the close echo.
+	DefaultConnectionClosureTimeout = 60 * time.Second
+	// DefaultMaxPendingWrites caps the writers waiting on one connection.
+	DefaultMaxPendingWrites = 64
+)
+
+// ServiceConfig configures the connections of one service (Ballerina's
+// @websocket:ServiceConfig). The zero value (or nil) is valid; each field
+// states its default.
+type ServiceConfig struct {
+	// SubProtocols are the subprotocols this service speaks, in order of
+	// preference. When set, the client must offer one of them, or the
+	// handshake fails with 400 (as Ballerina: "Invalid subprotocol").
+	// Default: none, and any offer is ignored.
+	SubProtocols []string
+	// IdleTimeout calls OnIdleTimeout when nothing was read or written for
+	// this long, and again every period. 0 or negative: off (Ballerina's
+	// default).
+	IdleTimeout time.Duration
+	// MaxFrameSize bounds one inbound frame's payload, checked from its
+	// header. 0: MaxMessageSize (browsers, Node and Python send a large
+	// message as one frame; Ballerina's 65536 is one line away).
+	// Negative: no limit. Over it: close 1009 and PayloadTooLargeError.
+	MaxFrameSize int64
+	// MaxMessageSize bounds a reassembled, decompressed message. 0: 16 MiB;
+	// negative: no limit. Over it: close 1009.
+	MaxMessageSize int64
+	// FragmentSize splits outbound messages into frames of at most this
+	// many payload bytes. 0 or negative: one frame per message.
+	FragmentSize int
+	// ConnectionClosureTimeout bounds the wait for the peer's close echo
+	// (Caller.Close, a returned CloseFrame, GracefulStop). 0: 60 s;
+	// negative: wait forever (Ballerina's -1).
+	ConnectionClosureTimeout time.Duration
+	// WriteTimeout bounds each write, so a peer that stops reading costs
+	// bounded time and memory. 0: 30 s; negative: none.
+	WriteTimeout time.Duration
+	// MaxPendingWrites caps the writers waiting on one connection; one more
+	// gets ErrSendQueueFull. 0: 64.
+	MaxPendingWrites int
+	// PingInterval sends a keepalive ping when nothing was read for this
+	// long. 0 or negative: off.
+	PingInterval time.Duration
+	// PongTimeout closes the connection (ErrPongTimeout to OnError) when a
+	// keepalive ping gets no pong within it; the time a callback runs does
+	// not count. 0: PingInterval.
+	PongTimeout time.Duration
+	// Compression configures permessage-deflate (on by default).
+	Compression CompressionConfig
+	// CheckOrigin decides whether a request's Origin header is acceptable;
+	// false answers 403. Nil: requests without Origin (non-browser clients)
+	// and same-origin requests (the Origin's host equals the Host header,
+	// case-insensitively) are accepted, as gorilla and coder/websocket do.
+	CheckOrigin func(r *http.Request) bool
+	// Logger receives handler errors and panics. Nil: the listener's, or
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// CompressionConfig configures permessage-deflate (RFC 7692). The zero value
+// negotiates it whenever a client offers it, answering
+// server_no_context_takeover, and compresses messages of 128 bytes or more
+// with flate.BestSpeed.
+type CompressionConfig struct {
+	// Disable turns compression off (Ballerina's
+	// webSocketCompressionEnabled: false).
+	Disable bool
+	// ContextTakeover keeps the compression window between messages
+	// (better ratio, ~1 MiB per connection). Default: off.
+	ContextTakeover bool
+	// Level is the compress/flate level; 0: flate.BestSpeed.
+	Level int
+	// Threshold is the size under which messages go out uncompressed;
+	// 0: 128; negative: compress everything.
+	Threshold int
+}
+
+func (c CompressionConfig) deflate() wsproto.DeflateConfig {
+	return wsproto.DeflateConfig{ContextTakeover: c.ContextTakeover, Level: c.Level, Threshold: c.Threshold}
+}
+
+// connConfig is a ServiceConfig with defaults applied.
+type connConfig struct {
+	maxFrame, maxMessage int64
+	fragment             int
+	closeTimeout         time.Duration // 0: forever
+	writeTimeout         time.Duration // 0: none
+	maxPending           int
+	idle                 time.Duration
+	pingInterval         time.Duration
+	pongTimeout          time.Duration
+	logger               *slog.Logger
+}
+
+func resolveDur(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+func (sc *ServiceConfig) resolve(logger *slog.Logger) connConfig {
+	var s ServiceConfig
+	if sc != nil {
+		s = *sc
+	}
+	cc := connConfig{
+		maxFrame:     s.MaxFrameSize,
+		maxMessage:   s.MaxMessageSize,
+		fragment:     s.FragmentSize,
+		closeTimeout: resolveDur(s.ConnectionClosureTimeout, DefaultConnectionClosureTimeout),
+		writeTimeout: resolveDur(s.WriteTimeout, DefaultWriteTimeout),
+		maxPending:   s.MaxPendingWrites,
+		logger:       s.Logger,
+	}
+	if cc.maxMessage == 0 {
+		cc.maxMessage = DefaultMaxMessageSize
+	}
+	if cc.maxPending <= 0 {
+		cc.maxPending = DefaultMaxPendingWrites
+	}
+	if s.IdleTimeout > 0 {
+		cc.idle = s.IdleTimeout
+	}
+	if s.PingInterval > 0 {
+		cc.pingInterval = s.PingInterval
+		cc.pongTimeout = s.PongTimeout
+		if cc.pongTimeout <= 0 {
+			cc.pongTimeout = s.PingInterval
+		}
+	}
+	if cc.logger == nil {
+		cc.logger = logger
+	}
+	if cc.logger == nil {
+		cc.logger = slog.Default()
+	}
+	return cc
+}
+
+// sameOrigin is the default CheckOrigin: no Origin header, or an Origin
+// whose host equals the request's Host.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header["Origin"]
+	if len(origin) == 0 {
+		return true
+	}
+	u, err := url.Parse(origin[0])
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}

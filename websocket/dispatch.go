@@ -1,0 +1,388 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+
+	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/wsproto"
+)
+
+// session is the engine face of a connection served by a Service: the one
+// dispatch loop, shared by server connections (and, later, AsyncClient).
+// Its methods run on the connection's goroutine.
+type session struct {
+	conn    *Conn
+	h       hooks
+	handler *Handler // tracks the session for stops; nil for clients
+
+	closing     bool // a close was received or the connection failed: stop dispatching
+	reported    bool // OnClose ran
+	failCode    int  // the code we failed the connection with
+	failReason  string
+	failErr     error // reported to OnError after closure
+	closeAt     int64 // monotonic deadline for the close echo, or 0
+	lastRx      int64 // monotonic time of the last frame read (keepalive)
+	awaitPong   bool
+	pongAt      int64
+	callbackRun bool
+}
+
+// newSession makes c served by h.
+func newSession(c *Conn, h hooks, handler *Handler) *session {
+	s := &session{conn: c, h: h, handler: handler}
+	c.sess = s
+	return s
+}
+
+// errCloseTimeout ends a connection whose peer did not echo our close.
+var errCloseTimeout = &timeoutError{"websocket: no close echo within ConnectionClosureTimeout"}
+
+func (s *session) Open(ec *engine.Conn) error {
+	if s.conn.ec == nil { // a server connection learns its engine.Conn here
+		s.conn.ec = ec
+	}
+	s.lastRx = mono()
+	if s.handler != nil && !s.handler.track(s) {
+		return ErrHandlerStopped
+	}
+	if s.h.open != nil {
+		if err := s.result(s.invoke(kindOpen, nil)); err != nil {
+			s.fail0(err)
+		}
+	}
+	return nil
+}
+
+// fail0 records a failure from Open, whose result cannot close gracefully:
+// it shuts the connection down after the frame was sent.
+func (s *session) fail0(err error) {
+	if err == engine.ErrCloseGracefully {
+		s.conn.ec.Shutdown(ErrClosed)
+		return
+	}
+	s.conn.ec.Close(err)
+}
+
+func (s *session) Data(ec *engine.Conn, p []byte) (int, error) {
+	c := s.conn
+	total := len(p)
+	if c.cfg.pingInterval > 0 {
+		// Bytes arriving prove the peer alive: a pong cannot overtake a
+		// large frame in progress.
+		s.lastRx = mono()
+		if s.awaitPong {
+			s.pongAt = max(s.pongAt, s.lastRx+int64(c.cfg.pongTimeout))
+		}
+	}
+	for len(p) > 0 {
+		n, m, err := c.mr.Parse(p)
+		p = p[n:]
+		if err != nil {
+			return total, s.failProtocol(err)
+		}
+		if m.Op == 0 {
+			continue
+		}
+		err = s.dispatch(m)
+		c.mr.Release()
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// dispatch handles one message or control frame.
+func (s *session) dispatch(m wsproto.Message) error {
+	c := s.conn
+	if c.cfg.pingInterval > 0 {
+		s.lastRx = mono()
+	}
+	switch m.Op {
+	case wsproto.OpText, wsproto.OpBinary:
+		if s.closing || c.sent.Load() {
+			return nil // after our close frame, data is dropped
+		}
+		if c.cfg.idle > 0 {
+			c.lastData.Store(mono())
+		}
+		kind := kindText
+		if m.Op == wsproto.OpBinary {
+			kind = kindBinary
+		}
+		if (kind == kindText && s.h.text == nil) || (kind == kindBinary && s.h.binary == nil) {
+			return nil
+		}
+		return s.result(s.invoke(kind, m.Data))
+	case wsproto.OpPing:
+		if c.cfg.idle > 0 {
+			c.lastData.Store(mono())
+		}
+		if s.h.ping != nil {
+			return s.result(s.invoke(kindPing, m.Data))
+		}
+		if c.sent.Load() {
+			return nil
+		}
+		if err := c.writeControl(context.Background(), wsproto.OpPong, m.Data); err != nil {
+			return s.ioFail(err)
+		}
+	case wsproto.OpPong:
+		s.awaitPong = false
+		if s.h.pong != nil {
+			return s.result(s.invoke(kindPong, m.Data))
+		}
+	case wsproto.OpClose:
+		reason := closePayloadReason(m.Data)
+		if c.recordClose(m.CloseCode, reason) {
+			return engine.ErrCloseGracefully // the echo of our close
+		}
+		s.closing = true
+		if s.h.close != nil {
+			s.reported = true
+			s.invoke(kindClose, reason) // a panic is logged; the echo follows anyway
+		}
+		if _, err := c.sendClose(context.Background(), m.CloseCode, string(reason)); err != nil {
+			return s.ioFail(err)
+		}
+		return engine.ErrCloseGracefully
+	}
+	return nil
+}
+
+// Callback kinds for invoke.
+const (
+	kindOpen = iota
+	kindText
+	kindBinary
+	kindPing
+	kindPong
+	kindIdle
+	kindClose
+)
+
+// invoke runs one callback, recovering a panic.
+func (s *session) invoke(kind int, p []byte) (err error, perr *engine.PanicError) {
+	c := s.conn
+	var start int64
+	if s.awaitPong {
+		start = mono()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
+			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn", c.ID()),
+				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
+		}
+		if start != 0 && s.awaitPong {
+			// The pong deadline is suspended while a callback runs.
+			s.pongAt += mono() - start
+		}
+	}()
+	switch kind {
+	case kindOpen:
+		return s.h.open.OnOpen(c), nil
+	case kindText:
+		return s.h.text.OnTextMessage(c, p), nil
+	case kindBinary:
+		return s.h.binary.OnBinaryMessage(c, p), nil
+	case kindPing:
+		return s.h.ping.OnPing(c, p), nil
+	case kindPong:
+		return s.h.pong.OnPong(c, p), nil
+	case kindIdle:
+		return s.h.idle.OnIdleTimeout(c), nil
+	case kindClose:
+		s.h.close.OnClose(c, c.recvCodeLocked(), string(p))
+	}
+	return nil, nil
+}
+
+func (c *Conn) recvCodeLocked() int {
+	code, _, _ := c.received()
+	return code
+}
+
+// result applies a callback's outcome: a panic closes with 1011, a
+// CloseFrame starts the close handshake, another error goes to OnError.
+func (s *session) result(err error, perr *engine.PanicError) error {
+	c := s.conn
+	if perr != nil {
+		return s.failWith(wsproto.CloseInternalServerError, "Unexpected condition", perr)
+	}
+	if err == nil {
+		return nil
+	}
+	var cf CloseFrame
+	if errors.As(err, &cf) {
+		if !validLocalCloseCode(cf.Code) {
+			c.cfg.logger.Error("websocket: returned CloseFrame has an invalid status code; closing the connection",
+				slog.String("conn", c.ID()), slog.Int("code", cf.Code))
+			return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + itoa(cf.Code), invalid: true}
+		}
+		if _, werr := c.sendClose(context.Background(), cf.Code, cf.Reason); werr != nil {
+			return s.ioFail(werr)
+		}
+		s.armCloseTimer()
+		return nil
+	}
+	c.cfg.logger.Warn("websocket: callback returned an error", slog.String("conn", c.ID()), slog.Any("err", err))
+	s.reportError(err)
+	return nil
+}
+
+// armCloseTimer bounds the wait for the echo of our close (loop only).
+func (s *session) armCloseTimer() {
+	if s.closeAt == 0 && s.conn.cfg.closeTimeout > 0 {
+		s.closeAt = mono() + int64(s.conn.cfg.closeTimeout)
+	}
+}
+
+// reportError calls OnError, recovering a panic.
+func (s *session) reportError(err error) {
+	if s.h.err == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.conn.cfg.logger.Error("websocket: panic in OnError", slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	s.h.err.OnError(s.conn, err)
+}
+
+// failProtocol fails the connection after a peer's protocol violation: the
+// close frame with the error's code, then the graceful close; OnError
+// follows after closure.
+func (s *session) failProtocol(err error) error {
+	code, reason, out := protocolErr(err)
+	return s.failWith(code, reason, out)
+}
+
+func (s *session) failWith(code int, reason string, err error) error {
+	s.closing = true
+	if s.failErr == nil {
+		s.failCode, s.failReason, s.failErr = code, reason, err
+	}
+	if _, werr := s.conn.sendClose(context.Background(), code, reason); werr != nil {
+		return werr
+	}
+	return engine.ErrCloseGracefully
+}
+
+// ioFail ends the connection after a write failure.
+func (s *session) ioFail(err error) error {
+	s.closing = true
+	return err
+}
+
+// NextTimer implements engine.TimerFace.
+func (s *session) NextTimer() (t timeT) {
+	c := s.conn
+	var at int64
+	min := func(v int64) {
+		if at == 0 || v < at {
+			at = v
+		}
+	}
+	if s.closeAt != 0 {
+		min(s.closeAt)
+	}
+	if !s.closing && !c.sent.Load() {
+		if c.cfg.idle > 0 && s.h.idle != nil {
+			min(c.lastData.Load() + int64(c.cfg.idle))
+		}
+		if c.cfg.pingInterval > 0 {
+			if s.awaitPong {
+				min(s.pongAt)
+			} else {
+				min(s.lastRx + int64(c.cfg.pingInterval))
+			}
+		}
+	}
+	if at == 0 {
+		return timeT{}
+	}
+	return monoTime(at)
+}
+
+// Timer implements engine.TimerFace.
+func (s *session) Timer(ec *engine.Conn) error {
+	c := s.conn
+	now := mono()
+	if s.closeAt != 0 && now >= s.closeAt {
+		return errCloseTimeout
+	}
+	if s.closing || c.sent.Load() {
+		return nil
+	}
+	if c.cfg.pingInterval > 0 {
+		if s.awaitPong && now >= s.pongAt {
+			return ErrPongTimeout
+		}
+		if !s.awaitPong && now >= s.lastRx+int64(c.cfg.pingInterval) {
+			if err := c.writeControl(context.Background(), wsproto.OpPing, nil); err != nil {
+				return s.ioFail(err)
+			}
+			s.awaitPong = true
+			s.pongAt = mono() + int64(c.cfg.pongTimeout)
+		}
+	}
+	if c.cfg.idle > 0 && s.h.idle != nil && now >= c.lastData.Load()+int64(c.cfg.idle) {
+		c.lastData.Store(now)
+		return s.result(s.invoke(kindIdle, nil))
+	}
+	return nil
+}
+
+func (s *session) Closed(ec *engine.Conn, err error) {
+	c := s.conn
+	c.ended()
+	if s.handler != nil {
+		s.handler.forget(s)
+	}
+	switch {
+	case s.failErr != nil:
+		s.reportError(s.failErr)
+	case err == nil || err == errCloseTimeout || errors.Is(err, io.EOF):
+	case errors.Is(err, ErrPongTimeout):
+		s.reportError(err)
+	case errors.Is(err, net.ErrClosed):
+		// closed locally (stop, Close after a timeout): nothing to report
+	default:
+		var cce *ConnectionClosureError
+		if errors.As(err, &cce) {
+			s.reportError(err)
+		} else {
+			s.reportError(&ConnectionError{Err: err})
+		}
+	}
+	if !s.reported && s.h.close != nil {
+		s.reported = true
+		code, reason, ok := c.received()
+		if !ok {
+			code, reason = wsproto.CloseAbnormalClosure, ""
+			if s.failErr != nil {
+				code, reason = s.failCode, s.failReason
+			}
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					c.cfg.logger.Error("websocket: panic in OnClose", slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+				}
+			}()
+			s.h.close.OnClose(c, code, reason)
+		}()
+	}
+	c.mr.Reset()
+	if c.comp != nil && ec.TryLockWrite() {
+		c.comp.Close()
+		ec.UnlockWrite()
+	}
+}

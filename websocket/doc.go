@@ -1,0 +1,62 @@
+// Package websocket is Ballerina's websocket module in Go: a WebSocket
+// (RFC 6455, RFC 7692 permessage-deflate) server with Ballerina's Listener,
+// upgrade service, Service callbacks and Caller, built on netkit's one
+// connection engine.
+//
+// # Serving
+//
+// A [Listener] is an http.Server inside: [Listener.Attach] routes an upgrade
+// path to an [UpgradeService], whose Upgrade decides each request and
+// returns the [Service] for the connection (or an error: *UpgradeError,
+// *AuthnError 401, *AuthzError 403, other 400, panic 500; an unknown path is
+// 404). [NewHandler] gives the same as an http.Handler for any mux, and
+// [Accept] upgrades one request to a [Conn] that the caller reads with
+// [Conn.Read] on its own goroutine.
+//
+// Service callbacks are optional typed hooks (OnOpen, OnTextMessage,
+// OnBinaryMessage, OnPing, OnPong, OnIdleTimeout, OnClose, OnError), checked
+// once per type: a method named On* with the wrong signature fails the
+// upgrade instead of being ignored. [ServiceFuncs] builds a Service from
+// functions. Callbacks of one connection run one at a time on its read
+// goroutine, in order; the next frame is dispatched after the callback
+// returns, so TCP flow control is the backpressure. Data passed to a
+// callback is borrowed until it returns (bytes.Clone to keep it).
+//
+// # Writing
+//
+// Writes are synchronous: WriteTextMessage and friends return when the
+// kernel accepted every byte. Writers of one connection queue on its write
+// lock (at most MaxPendingWrites, default 64; one more gets
+// ErrSendQueueFull), each bounded by ctx and WriteTimeout (default 30 s).
+// For broadcast, a [PreparedMessage] is encoded once, and [Conn.TrySend]
+// never waits behind another writer.
+//
+// # Closing
+//
+// Close handshakes follow Ballerina (§5.7 of the reference): a peer's close
+// runs OnClose, then the same code is echoed and the TCP connection closed;
+// a dropped connection is OnClose(1006, ""). Protocol violations close with
+// 1002, invalid UTF-8 with 1007, oversized frames or messages with 1009, a
+// callback panic with 1011; OnError follows, after the closure. A callback
+// returning a [CloseFrame] closes with its code. [Conn.Close] inside a
+// callback never deadlocks: it sends the close frame and returns.
+//
+// # Limits and waits
+//
+// MaxMessageSize (16 MiB) bounds a reassembled, decompressed message and
+// MaxFrameSize (default: the message limit) one frame, both checked from the
+// frame header before allocating. Waits and their defaults: the upgrade
+// request (Listener Timeout, 120 s), writes (30 s), the close echo
+// (ConnectionClosureTimeout, 60 s). Without a default: IdleTimeout (off),
+// keepalive pings (off), and Conn.Read (bounded by its ctx only). The idle
+// timeout and keepalive run for Service connections; a pulled Conn's reads
+// are bounded by their ctx.
+//
+// # Errors
+//
+// Closed connections match net.ErrClosed, timeouts os.ErrDeadlineExceeded;
+// a peer's close is a *CloseError; Ballerina's error kinds are the types
+// ConnectionClosureError, CorruptedFrameError, PayloadTooLargeError,
+// InvalidHandshakeError, ConnectionError, UpgradeError, AuthnError and
+// AuthzError.
+package websocket

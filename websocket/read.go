@@ -1,0 +1,215 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/wsproto"
+)
+
+// Read waits for the next whole message (fragments reassembled,
+// decompressed, text checked as UTF-8), appends its payload to buf and
+// returns the extended slice: with a buf of enough capacity it allocates
+// nothing. Pings are answered and pongs skipped while reading.
+//
+// ctx bounds the wait; when it ends, Read returns ctx's error, nothing is
+// lost (a partly received message stays buffered) and the next Read goes on.
+// When the peer closes, Read echoes the close and returns a *CloseError
+// (1006 when the TCP connection dropped without a close frame); after a
+// protocol violation it closes with the right code and returns a
+// *CorruptedFrameError or *PayloadTooLargeError. Both match net.ErrClosed
+// and are returned again by later calls.
+//
+// Read is for connections from Accept (and clients); on a connection served
+// by a Service it returns ErrCallbackMode. One Read runs at a time; a
+// concurrent one waits.
+func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
+	if c.sess != nil {
+		return 0, buf, ErrCallbackMode
+	}
+	select {
+	case c.rsem <- struct{}{}:
+	default:
+		select {
+		case c.rsem <- struct{}{}:
+		case <-ctx.Done():
+			return 0, buf, ctx.Err()
+		}
+	}
+	typ, out, err := c.readHeld(ctx, buf, false)
+	<-c.rsem
+	return typ, out, err
+}
+
+// readHeld is Read's loop; the caller holds rsem. With discard, data
+// messages are dropped (waiting for a close echo).
+func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageType, []byte, error) {
+	if c.readErr != nil {
+		return 0, buf, c.readErr
+	}
+	for {
+		if c.rp < c.rn {
+			n, m, err := c.mr.Parse((*c.rbuf)[c.rp:c.rn])
+			c.rp += n
+			if err != nil {
+				c.releaseRead()
+				code, reason, out := protocolErr(err)
+				c.sendClose(context.Background(), code, reason)
+				c.finishPull(out)
+				return 0, buf, out
+			}
+			switch m.Op {
+			case wsproto.OpText, wsproto.OpBinary:
+				if discard || c.sent.Load() {
+					break
+				}
+				out := append(buf, m.Data...)
+				c.mr.Release()
+				if c.rp == c.rn {
+					c.releaseRead()
+				}
+				return MessageType(m.Op), out, nil
+			case wsproto.OpPing:
+				if !c.sent.Load() {
+					if err := c.writeControl(context.Background(), wsproto.OpPong, m.Data); err != nil {
+						c.releaseRead()
+						c.readErr = err
+						return 0, buf, err
+					}
+				}
+			case wsproto.OpClose:
+				reason := closePayloadReason(m.Data)
+				cerr := &CloseError{Code: m.CloseCode, Reason: string(reason)}
+				if !c.recordClose(m.CloseCode, reason) {
+					c.sendClose(context.Background(), m.CloseCode, string(reason))
+				}
+				c.mr.Release()
+				c.releaseRead()
+				c.finishPull(cerr)
+				return 0, buf, cerr
+			}
+			c.mr.Release()
+			if c.rp == c.rn {
+				c.releaseRead()
+			}
+			continue
+		}
+		if err := c.fill(ctx); err != nil {
+			return 0, buf, err
+		}
+	}
+}
+
+// fill reads more bytes into the pull buffer. An idle connection waits for
+// readability without holding a buffer.
+func (c *Conn) fill(ctx context.Context) error {
+	if c.rbuf == nil {
+		if err := c.ec.WaitReadable(ctx); err != nil {
+			return c.readFailed(ctx, err)
+		}
+		c.rbuf = bufpool.Get(c.rclass)
+	}
+	n, err := c.ec.Read(ctx, *c.rbuf)
+	if n > 0 {
+		c.rp, c.rn = 0, n
+		if n == len(*c.rbuf) && c.rclass < bufpool.Classes-1 {
+			c.rclass++
+		} else if c.rclass > 0 && n <= len(*c.rbuf)/4 {
+			c.rclass--
+		}
+		return nil
+	}
+	c.releaseRead()
+	if err == nil {
+		return nil
+	}
+	return c.readFailed(ctx, err)
+}
+
+func (c *Conn) readFailed(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil && !errors.Is(err, net.ErrClosed):
+		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, ErrReadTimedOut):
+		return err // nothing consumed; the connection stays usable
+	case errors.Is(err, io.EOF):
+		cerr := &CloseError{Code: wsproto.CloseAbnormalClosure}
+		c.recordAbnormal()
+		c.finishPull(cerr)
+		return cerr
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		err = &ConnectionError{Err: err}
+	}
+	c.ended()
+	c.readErr = err
+	c.ec.Close(err)
+	return err
+}
+
+func (c *Conn) recordAbnormal() { c.ended() }
+
+// releaseRead returns the pull buffer to the pool.
+func (c *Conn) releaseRead() {
+	if c.rbuf != nil {
+		bufpool.Put(c.rbuf)
+		c.rbuf = nil
+	}
+	c.rp, c.rn = 0, 0
+}
+
+// finishPull ends a pulled connection: the error becomes sticky and the
+// TCP connection is closed (after a FIN, so that the peer sees an orderly
+// end).
+func (c *Conn) finishPull(err error) {
+	c.readErr = err
+	c.ended()
+	c.ec.CloseWrite()
+	c.ec.Close(ErrClosed)
+	c.mr.Reset()
+}
+
+// pullUntilClose reads (dropping data) until the peer's close frame or the
+// timeout; the caller holds rsem.
+func (c *Conn) pullUntilClose(ctx context.Context, timeout <-chan time.Time) error {
+	if c.cfg.closeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.closeTimeout)
+		defer cancel()
+	}
+	for {
+		_, _, err := c.readHeld(ctx, nil, true)
+		if err == nil {
+			continue
+		}
+		var ce *CloseError
+		switch {
+		case errors.As(err, &ce):
+			return nil
+		case ctx.Err() != nil:
+			c.ec.Close(ErrClosed)
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return c.closeTimeoutErr()
+			}
+			return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
+		}
+		return nil // the connection ended: echoResult tells
+	}
+}
+
+// bufferFor returns a pooled buffer holding a copy of p.
+func bufferFor(p []byte) *[]byte {
+	b := bufpool.Get(bufpool.Class(len(p)))
+	if len(*b) < len(p) {
+		bufpool.Put(b)
+		nb := make([]byte, len(p))
+		b = &nb
+	}
+	copy(*b, p)
+	return b
+}

@@ -1,0 +1,230 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	hookset "github.com/netkit-go/netkit/internal/hooks"
+)
+
+// UpgradeService decides an upgrade request (Ballerina's upgrade service
+// with its get resource). Upgrade returns the Service for the connection,
+// and may add headers to the 101 response through respHeader. Errors refuse
+// the upgrade: *UpgradeError with its Status, *AuthnError 401, *AuthzError
+// 403, any other error 400 (the body is the error's text); a panic 500.
+type UpgradeService interface {
+	Upgrade(r *http.Request, respHeader http.Header) (Service, error)
+}
+
+// UpgradeFunc adapts a function to an [UpgradeService].
+type UpgradeFunc func(r *http.Request, respHeader http.Header) (Service, error)
+
+// Upgrade calls f(r, respHeader).
+func (f UpgradeFunc) Upgrade(r *http.Request, respHeader http.Header) (Service, error) {
+	return f(r, respHeader)
+}
+
+// Static returns an UpgradeService that accepts every upgrade with s.
+func Static(s Service) UpgradeService {
+	return UpgradeFunc(func(*http.Request, http.Header) (Service, error) { return s, nil })
+}
+
+// Service serves WebSocket connections through optional callbacks, each an
+// interface below (OpenHandler, TextMessageHandler, ...). Callbacks of one
+// connection run one at a time on its read goroutine; the next frame is not
+// dispatched until the callback returns. A []byte passed to a callback is
+// borrowed until it returns. A method named On* that matches none of the
+// callbacks is an error at upgrade time. Returning a [CloseFrame] starts the
+// close handshake with its code; another error is logged and passed to
+// OnError, and the connection stays open.
+type Service any
+
+// OpenHandler is the optional OnOpen callback: it runs after the handshake,
+// before any frame is read.
+type OpenHandler interface {
+	OnOpen(c *Caller) error
+}
+
+// TextMessageHandler is the optional OnTextMessage callback: a complete text
+// message (fragments reassembled, decompressed, valid UTF-8). Without it,
+// text messages are dropped.
+type TextMessageHandler interface {
+	OnTextMessage(c *Caller, text []byte) error
+}
+
+// BinaryMessageHandler is the optional OnBinaryMessage callback: a complete
+// binary message. Without it, binary messages are dropped.
+type BinaryMessageHandler interface {
+	OnBinaryMessage(c *Caller, data []byte) error
+}
+
+// PingHandler is the optional OnPing callback. Without it, every ping is
+// answered with a pong carrying its payload; with it, the callback answers
+// (c.Pong) if it wants to.
+type PingHandler interface {
+	OnPing(c *Caller, data []byte) error
+}
+
+// PongHandler is the optional OnPong callback; without it pongs are ignored.
+type PongHandler interface {
+	OnPong(c *Caller, data []byte) error
+}
+
+// IdleTimeoutHandler is the optional OnIdleTimeout callback: nothing was
+// read or written for ServiceConfig.IdleTimeout (keepalive pings and pongs
+// do not count). It runs again every period while the connection stays
+// idle; the connection is not closed unless it returns a CloseFrame.
+type IdleTimeoutHandler interface {
+	OnIdleTimeout(c *Caller) error
+}
+
+// CloseHandler is the optional OnClose callback. It runs exactly once per
+// connection that was opened: when the peer's close frame arrives (before
+// the echo is sent; code 1005 for an empty close frame), or when the
+// connection ends otherwise, with the code it closed with (1006 and "" when
+// the TCP connection dropped without a close frame).
+type CloseHandler interface {
+	OnClose(c *Caller, code int, reason string)
+}
+
+// ErrorHandler is the optional OnError callback: errors returned by other
+// callbacks (the connection still open), and protocol errors, I/O errors
+// and panics (after the connection was closed: the error matches
+// net.ErrClosed).
+type ErrorHandler interface {
+	OnError(c *Caller, err error)
+}
+
+// ServiceFuncs is a Service made of functions, as http.HandlerFunc is a
+// Handler; nil fields are absent callbacks (a nil OnPing keeps the
+// automatic pong).
+type ServiceFuncs struct {
+	OnOpen          func(c *Caller) error
+	OnTextMessage   func(c *Caller, text []byte) error
+	OnBinaryMessage func(c *Caller, data []byte) error
+	OnPing          func(c *Caller, data []byte) error
+	OnPong          func(c *Caller, data []byte) error
+	OnIdleTimeout   func(c *Caller) error
+	OnClose         func(c *Caller, code int, reason string)
+	OnError         func(c *Caller, err error)
+}
+
+// Echo is a Service that sends every text and binary message back.
+var Echo Service = &ServiceFuncs{
+	OnTextMessage:   func(c *Caller, text []byte) error { return c.WriteTextMessage(context.Background(), text) },
+	OnBinaryMessage: func(c *Caller, data []byte) error { return c.WriteBinaryMessage(context.Background(), data) },
+}
+
+// EchoService is an UpgradeService whose connections echo.
+var EchoService UpgradeService = Static(Echo)
+
+type (
+	openFunc   func(c *Caller) error
+	dataFunc   func(c *Caller, p []byte) error
+	closeFunc  func(c *Caller, code int, reason string)
+	errorFunc  func(c *Caller, err error)
+	textFunc   dataFunc
+	binaryFunc dataFunc
+	pingFunc   dataFunc
+	pongFunc   dataFunc
+	idleFunc   openFunc
+)
+
+func (f openFunc) OnOpen(c *Caller) error                      { return f(c) }
+func (f textFunc) OnTextMessage(c *Caller, p []byte) error     { return f(c, p) }
+func (f binaryFunc) OnBinaryMessage(c *Caller, p []byte) error { return f(c, p) }
+func (f pingFunc) OnPing(c *Caller, p []byte) error            { return f(c, p) }
+func (f pongFunc) OnPong(c *Caller, p []byte) error            { return f(c, p) }
+func (f idleFunc) OnIdleTimeout(c *Caller) error               { return f(c) }
+func (f closeFunc) OnClose(c *Caller, code int, reason string) { f(c, code, reason) }
+func (f errorFunc) OnError(c *Caller, err error)               { f(c, err) }
+
+// hooks are a Service's callbacks, resolved once per connection (the method
+// check is cached per dynamic type).
+type hooks struct {
+	open   OpenHandler
+	text   TextMessageHandler
+	binary BinaryMessageHandler
+	ping   PingHandler
+	pong   PongHandler
+	idle   IdleTimeoutHandler
+	close  CloseHandler
+	err    ErrorHandler
+}
+
+func resolveHooks(s Service) (hooks, error) {
+	var h hooks
+	if s == nil {
+		return h, fmt.Errorf("websocket: Upgrade returned no Service")
+	}
+	if sf, ok := s.(*ServiceFuncs); ok {
+		if sf == nil {
+			return h, fmt.Errorf("websocket: Upgrade returned a nil *ServiceFuncs")
+		}
+		if sf.OnOpen != nil {
+			h.open = openFunc(sf.OnOpen)
+		}
+		if sf.OnTextMessage != nil {
+			h.text = textFunc(sf.OnTextMessage)
+		}
+		if sf.OnBinaryMessage != nil {
+			h.binary = binaryFunc(sf.OnBinaryMessage)
+		}
+		if sf.OnPing != nil {
+			h.ping = pingFunc(sf.OnPing)
+		}
+		if sf.OnPong != nil {
+			h.pong = pongFunc(sf.OnPong)
+		}
+		if sf.OnIdleTimeout != nil {
+			h.idle = idleFunc(sf.OnIdleTimeout)
+		}
+		if sf.OnClose != nil {
+			h.close = closeFunc(sf.OnClose)
+		}
+		if sf.OnError != nil {
+			h.err = errorFunc(sf.OnError)
+		}
+		return h, nil
+	}
+	if err := checkMethods(s); err != nil {
+		return h, err
+	}
+	h.open, _ = s.(OpenHandler)
+	h.text, _ = s.(TextMessageHandler)
+	h.binary, _ = s.(BinaryMessageHandler)
+	h.ping, _ = s.(PingHandler)
+	h.pong, _ = s.(PongHandler)
+	h.idle, _ = s.(IdleTimeoutHandler)
+	h.close, _ = s.(CloseHandler)
+	h.err, _ = s.(ErrorHandler)
+	return h, nil
+}
+
+// serviceHooks are the callbacks a Service may have, with their exact
+// signatures; a method named On* that is none of them is an error.
+var serviceHooks = hookset.NewSet("websocket: Service").
+	Allow("OnOpen", hookset.Sig[OpenHandler]("OnOpen")).
+	Allow("OnTextMessage", hookset.Sig[TextMessageHandler]("OnTextMessage")).
+	Allow("OnBinaryMessage", hookset.Sig[BinaryMessageHandler]("OnBinaryMessage")).
+	Allow("OnPing", hookset.Sig[PingHandler]("OnPing")).
+	Allow("OnPong", hookset.Sig[PongHandler]("OnPong")).
+	Allow("OnIdleTimeout", hookset.Sig[IdleTimeoutHandler]("OnIdleTimeout")).
+	Allow("OnClose", hookset.Sig[CloseHandler]("OnClose")).
+	Allow("OnError", hookset.Sig[ErrorHandler]("OnError"))
+
+// checkMethods reports an error if s has a method named On* that is not one
+// of the callbacks with its exact signature (a misspelled or
+// Ballerina-shaped callback must not be silently ignored). The result is
+// cached per dynamic type.
+func checkMethods(s Service) error { return serviceHooks.Check(s) }
+
+// CheckService reports whether s's callbacks are well formed: an error
+// names each method called On* that is not one of the callbacks with its
+// exact signature. Upgrades run the same check (cached per type) and answer
+// 500 when it fails.
+func CheckService(s Service) error {
+	_, err := resolveHooks(s)
+	return err
+}

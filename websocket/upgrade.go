@@ -1,0 +1,362 @@
+package websocket
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/wsproto"
+)
+
+// DefaultUpgradeTimeout bounds writing the 101 response of a standalone
+// Handler or Accept (a Listener uses its Timeout).
+const DefaultUpgradeTimeout = 120 * time.Second
+
+// Handler is an http.Handler that upgrades requests to WebSocket
+// connections served by an UpgradeService. Mount it on any mux. Since
+// http.Server.Shutdown ignores upgraded (hijacked) connections, Handler has
+// its own GracefulStop and ImmediateStop.
+type Handler struct {
+	up        UpgradeService
+	sc        ServiceConfig
+	cc        connConfig
+	srv       *engine.Server
+	timeout   time.Duration // bound on writing the 101 response
+	noDeflate bool
+	server    string // Server header
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	stopped  bool // permanent (the Handler's own stop)
+	pausing  bool // during a listener's stop
+}
+
+// NewHandler returns a Handler for s with sc (nil: defaults).
+func NewHandler(s UpgradeService, sc *ServiceConfig) *Handler {
+	return newHandler(s, sc, nil, DefaultUpgradeTimeout)
+}
+
+func newHandler(s UpgradeService, sc *ServiceConfig, logger *slog.Logger, timeout time.Duration) *Handler {
+	h := &Handler{up: s, timeout: timeout, sessions: make(map[*session]struct{})}
+	if sc != nil {
+		h.sc = *sc
+	}
+	h.cc = h.sc.resolve(logger)
+	h.srv = engine.NewServer(engine.Config{Conn: h.cc.engineConfig(), MaxConnections: -1})
+	return h
+}
+
+func (h *Handler) track(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped || h.pausing {
+		return false
+	}
+	h.sessions[s] = struct{}{}
+	return true
+}
+
+func (h *Handler) forget(s *session) {
+	h.mu.Lock()
+	delete(h.sessions, s)
+	h.mu.Unlock()
+}
+
+// Len returns the number of open connections.
+func (h *Handler) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// refuse answers a failed upgrade with status and message.
+func refuse(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, status)
+}
+
+// upgradeStatus maps an Upgrade error to the HTTP status to answer.
+func upgradeStatus(err error) int {
+	var ue *UpgradeError
+	var an *AuthnError
+	var az *AuthzError
+	switch {
+	case errors.As(err, &an):
+		return http.StatusUnauthorized
+	case errors.As(err, &az):
+		return http.StatusForbidden
+	case errors.As(err, &ue):
+		if ue.Status >= 400 && ue.Status <= 599 {
+			return ue.Status
+		}
+	}
+	return http.StatusBadRequest
+}
+
+// ServeHTTP upgrades r. Refusals: 400/405/426 for an invalid handshake,
+// 403 when CheckOrigin refuses, 400 for a subprotocol mismatch, the
+// UpgradeService's error status, 500 when it panics or returns a Service
+// with a misspelled callback, 503 after the Handler stopped.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.server != "" {
+		w.Header().Set("Server", h.server)
+	}
+	hs, ok := negotiate(w, r, &h.sc, h.noDeflate)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	stopped := h.stopped || h.pausing
+	h.mu.Unlock()
+	if stopped {
+		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
+		return
+	}
+	respHeader := http.Header{}
+	svc, err, panicked := h.callUpgrade(r, respHeader)
+	if panicked {
+		refuse(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
+		return
+	}
+	if err != nil {
+		refuse(w, upgradeStatus(err), err.Error())
+		return
+	}
+	hk, err := resolveHooks(svc)
+	if err != nil {
+		h.cc.logger.Error(err.Error())
+		refuse(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
+		return
+	}
+	if h.server != "" {
+		respHeader.Set("Server", h.server)
+	}
+	nc, buffered, err := hijack(w, r, hs, respHeader, h.timeout)
+	if err != nil {
+		h.cc.logger.Debug("websocket: upgrade failed", slog.Any("err", err))
+		return
+	}
+	c := newConn(wsproto.RoleServer, h.cc, hs.sub, isTLS(nc), hs.params, h.sc.Compression.deflate())
+	s := newSession(c, hk, h)
+	h.srv.AdoptBuffered(nc, s, buffered)
+}
+
+func (h *Handler) callUpgrade(r *http.Request, respHeader http.Header) (svc Service, err error, panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.cc.logger.Error("websocket: panic in Upgrade", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			panicked = true
+		}
+	}()
+	svc, err = h.up.Upgrade(r, respHeader)
+	return svc, err, false
+}
+
+// GracefulStop closes every connection of h with close 1001 and waits for
+// the echoes and the connections' ends, up to ctx; then closes the rest at
+// once and returns ctx's error. Later upgrades get 503.
+func (h *Handler) GracefulStop(ctx context.Context) error {
+	h.mu.Lock()
+	h.stopped = true
+	h.mu.Unlock()
+	return h.stopConns(ctx)
+}
+
+// ImmediateStop closes every connection of h at once (their OnClose runs
+// with 1006). Later upgrades get 503.
+func (h *Handler) ImmediateStop() error {
+	h.mu.Lock()
+	h.stopped = true
+	h.mu.Unlock()
+	h.srv.ImmediateStop()
+	return nil
+}
+
+func (h *Handler) snapshot() []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// stopConns sends close 1001 to every connection and waits for them to
+// end, up to ctx; then closes the rest. Called from a connection's
+// callback, it does not wait for that connection, which finishes its close
+// handshake after the callback returns.
+func (h *Handler) stopConns(ctx context.Context) error {
+	sessions := h.snapshot()
+	var own *session
+	for _, s := range sessions {
+		if s.conn.ec.OnLoop() {
+			own = s
+			s.armCloseTimer() // on its loop: bound the wait for the echo
+		}
+		go s.conn.sendClose(ctx, wsproto.CloseGoingAway, "")
+	}
+	var err error
+	for _, s := range sessions {
+		if s == own {
+			continue
+		}
+		select {
+		case <-s.conn.ec.Done():
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err != nil {
+		for _, s := range sessions {
+			if s != own {
+				s.conn.ec.Close(ErrClosed)
+			}
+		}
+		for _, s := range sessions {
+			if s != own {
+				<-s.conn.ec.Done()
+			}
+		}
+	}
+	return err
+}
+
+// handshakeResult is a negotiated handshake.
+type handshakeResult struct {
+	key    string
+	sub    string
+	ext    string
+	params *wsproto.DeflateParams
+}
+
+// negotiate validates the request and negotiates subprotocol and
+// compression; on failure it has answered the request.
+func negotiate(w http.ResponseWriter, r *http.Request, sc *ServiceConfig, noDeflate bool) (handshakeResult, bool) {
+	var hs handshakeResult
+	if err := wsproto.CheckRequest(r); err != nil {
+		var he *wsproto.HandshakeError
+		if errors.As(err, &he) {
+			w.Header().Set("Connection", "close")
+			he.Respond(w)
+		} else {
+			refuse(w, http.StatusBadRequest, err.Error())
+		}
+		return hs, false
+	}
+	check := sc.CheckOrigin
+	if check == nil {
+		check = sameOrigin
+	}
+	if !check(r) {
+		refuse(w, http.StatusForbidden, "websocket: request origin not allowed")
+		return hs, false
+	}
+	hs.key = wsproto.RequestKey(r)
+	if len(sc.SubProtocols) > 0 {
+		offered := wsproto.Subprotocols(r)
+		hs.sub = wsproto.SelectSubprotocol(offered, sc.SubProtocols)
+		if hs.sub == "" {
+			actual := "null"
+			if len(offered) > 0 {
+				actual = strings.Join(offered, ", ")
+			}
+			refuse(w, http.StatusBadRequest, "InvalidHandshakeError: Invalid subprotocol. Actual: "+actual+
+				". Expected one of: "+strings.Join(sc.SubProtocols, ", "))
+			return hs, false
+		}
+	}
+	if !sc.Compression.Disable && !noDeflate {
+		if params, ext, ok := wsproto.NegotiateServer(wsproto.ParseExtensions(r.Header), sc.Compression.deflate()); ok {
+			hs.params, hs.ext = &params, ext
+		}
+	}
+	return hs, true
+}
+
+// hijack takes the connection over from net/http and writes the 101
+// response. It returns the bytes net/http had already buffered.
+func hijack(w http.ResponseWriter, r *http.Request, hs handshakeResult, respHeader http.Header, timeout time.Duration) (net.Conn, []byte, error) {
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		refuse(w, http.StatusInternalServerError, "websocket: cannot hijack the connection: "+err.Error())
+		return nil, nil, err
+	}
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		p, _ := brw.Reader.Peek(n)
+		buffered = append([]byte(nil), p...)
+	}
+	for _, name := range []string{"Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
+		delete(respHeader, name)
+	}
+	resp := wsproto.AppendResponse(make([]byte, 0, 256), hs.key, hs.sub, hs.ext, respHeader)
+	if timeout > 0 {
+		nc.SetDeadline(time.Now().Add(timeout))
+	} else {
+		nc.SetDeadline(time.Time{})
+	}
+	if _, err := nc.Write(resp); err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("websocket: writing the 101 response: %w", err)
+	}
+	nc.SetDeadline(time.Time{})
+	return nc, buffered, nil
+}
+
+func isTLS(nc net.Conn) bool { _, ok := nc.(*tls.Conn); return ok }
+
+// Accept upgrades r to a WebSocket connection that its caller reads with
+// Conn.Read (pull style) on its own goroutine; no Service and no Handler
+// are involved, and stopping an http.Server does not close it: close it
+// with Conn.Close. Headers already set on w are sent with the 101 response.
+// On failure Accept has answered the request and returns an
+// *InvalidHandshakeError. The idle timeout and keepalive pings of sc apply
+// to Service connections only.
+func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, error) {
+	var cfg ServiceConfig
+	if sc != nil {
+		cfg = *sc
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	hs, ok := negotiate(rec, r, &cfg, false)
+	if !ok {
+		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
+	}
+	respHeader := w.Header().Clone()
+	nc, buffered, err := hijack(w, r, hs, respHeader, DefaultUpgradeTimeout)
+	if err != nil {
+		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error()}
+	}
+	cc := cfg.resolve(nil)
+	c := newConn(wsproto.RoleServer, cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
+	c.ec = engine.NewConn(nc, cc.engineConfig())
+	c.rsem = make(chan struct{}, 1)
+	if len(buffered) > 0 {
+		c.rbuf = bufferFor(buffered)
+		c.rn = len(buffered)
+	}
+	return c, nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
