@@ -1,7 +1,8 @@
 // Package socket is Ballerina's legacy socket module (0.990 and 1.x) in Go:
 // a TCP [Listener] and [Client] whose events go to a service's resource
 // functions, and a [UdpClient]. It is an adapter: connections are driven by
-// netkit's one connection engine, as in the tcp and websocket packages.
+// netkit's one connection engine, as in the tcp and websocket packages, and
+// a UdpClient is a udp.Client.
 // New code should prefer the tcp and udp packages; socket exists so that
 // programs written against the older API find every name they know.
 //
@@ -57,11 +58,10 @@
 // # Timeouts
 //
 // ReadTimeout (default 300 s, Ballerina's readTimeoutInMillis) bounds each
-// wait for data in Read and ReceiveFrom and a client's connect; WriteTimeout
-// (default 300 s) each write. A negative value disables a timeout. Waits
-// without a timeout: a connection's idle time between OnReadReady calls
-// (bounded only by the listener's stop), and a UdpClient's sends (bounded by
-// ctx).
+// wait for data in Read and ReceiveFrom, a client's connect and a
+// UdpClient's sends; WriteTimeout (default 300 s) each write. A negative
+// value disables a timeout. A wait without a timeout: a connection's idle
+// time between OnReadReady calls (bounded only by the listener's stop).
 //
 // See docs/mapping-socket.md for the element-by-element mapping from
 // Ballerina and every deviation.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/netkit-go/netkit/internal/engine"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/udp"
 )
 
 // Address is Ballerina's socket:Address, an IP socket address.
@@ -34,8 +35,9 @@ func (a Address) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(
 type UdpClientConfig struct {
 	// ReadTimeout bounds each wait of ReceiveFrom for a datagram; with a
 	// length it restarts after each datagram. If 0, 300 s (DefaultTimeout);
-	// negative disables it. Sends have no timeout besides ctx: a UDP send
-	// does not wait for the peer.
+	// negative disables it. It is the underlying udp.Client's Timeout, so
+	// it also bounds each SendTo, which waits only for room in the socket's
+	// send buffer (a UDP send does not wait for the peer).
 	ReadTimeout time.Duration
 	// ListenConfig creates the socket (for socket options through its
 	// Control hook). If nil, a zero net.ListenConfig.
@@ -49,17 +51,14 @@ var udpIDs atomic.Uint64
 // for concurrent use; concurrent receives take turns, as do concurrent
 // sends.
 //
-// (It sits directly on *net.UDPConn: the udp package's Client cannot bind a
-// chosen local port, which UdpClient's local address needs.)
+// It is an adapter over a [udp.Client] bound to the local address, with
+// socket's error messages and ReceiveFrom's accumulation of datagrams.
 type UdpClient struct {
-	conn    *net.UDPConn
-	timeout time.Duration
-	id      uint64
-	v4only  bool // bound to an IPv4 address: send to IPv4 peers only
-	v6only  bool // bound to a specific IPv6 address
-	closed  atomic.Bool
-
-	smu sync.Mutex // serialises sends (they set the write deadline)
+	c      *udp.Client
+	id     uint64
+	v4only bool // bound to an IPv4 address: send to IPv4 peers only
+	v6only bool // bound to a specific IPv6 address
+	closed atomic.Bool
 
 	rmu         sync.Mutex // serialises receives; guards the fields below
 	pending     []byte     // data of datagrams received by a timed-out ReceiveFrom
@@ -83,26 +82,41 @@ func NewUdpClient(ctx context.Context, local *Address, cfg *UdpClientConfig) (*U
 	if port < 0 || port > 65535 {
 		return nil, &GenericError{Message: msgBindUDP + "invalid port " + strconv.Itoa(port)}
 	}
-	lc := c.ListenConfig
-	if lc == nil {
-		lc = &net.ListenConfig{}
+	timeout := c.ReadTimeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
 	}
-	pc, err := lc.ListenPacket(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)))
+	uc, err := udp.NewClient(ctx, &udp.ClientConfig{
+		LocalHost:       host,
+		LocalPort:       port,
+		Timeout:         timeout,
+		MaxDatagramSize: -1, // one datagram per SendTo, as Ballerina's sendTo
+		ListenConfig:    c.ListenConfig,
+	})
 	if err != nil {
+		err = udpCause(err)
+		if de := (*net.DNSError)(nil); errors.As(err, &de) {
+			err = &net.OpError{Op: "listen", Net: "udp", Err: err} // worded as net.ListenPacket's
+		}
 		return nil, &GenericError{Message: msgBindUDP + causeText(err), Cause: err}
 	}
-	uc, ok := pc.(*net.UDPConn)
-	if !ok {
-		pc.Close()
-		return nil, &GenericError{Message: msgBindUDP + "ListenConfig did not return a *net.UDPConn"}
-	}
-	u := &UdpClient{conn: uc, timeout: resolveTimeout(c.ReadTimeout), id: udpIDs.Add(1)}
+	u := &UdpClient{c: uc, id: udpIDs.Add(1)}
 	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok {
 		a := la.AddrPort().Addr()
 		u.v4only = a.Is4() || a.Is4In6()
 		u.v6only = a.Is6() && !a.Is4In6() && !a.IsUnspecified()
 	}
 	return u, nil
+}
+
+// udpCause returns the cause inside a *udp.Error (the error the udp
+// package wrapped with its own message), else err.
+func udpCause(err error) error {
+	var ue *udp.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
 }
 
 // SendTo sends content as one datagram to address and returns the number of
@@ -118,32 +132,22 @@ func (u *UdpClient) SendTo(ctx context.Context, content []byte, address Address)
 	if err != nil {
 		return 0, &GenericError{Message: msgSendFailed + err.Error(), Cause: err}
 	}
-	u.smu.Lock()
-	defer u.smu.Unlock()
-	dl, _ := ctx.Deadline()
-	u.conn.SetWriteDeadline(dl)
-	var stop func() bool
-	if _, has := ctx.Deadline(); !has && ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { u.conn.SetWriteDeadline(aLongTimeAgo) })
-	}
-	n, err := u.conn.WriteToUDPAddrPort(content, to)
-	if stop != nil {
-		stop()
-	}
-	if err != nil {
+	if err := u.c.SendDatagram(ctx, udp.Datagram{Addr: to, Data: content}); err != nil {
 		switch {
 		case ctx.Err() != nil:
-			return n, ctx.Err()
+			return 0, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded): // ctx's deadline passed
+			return 0, context.DeadlineExceeded
 		case errors.Is(err, net.ErrClosed):
-			return n, &GenericError{Message: msgAlreadyClosed, Cause: err}
+			return 0, &GenericError{Message: msgAlreadyClosed, Cause: udpCause(err)}
+		case errors.Is(err, udp.ErrDatagramTooLarge): // the kernel's EMSGSIZE, said before the send
+			return 0, &GenericError{Message: msgSendFailed + "Message too long", Cause: err}
 		}
-		return n, &GenericError{Message: msgSendFailed + causeText(err), Cause: err}
+		err = udpCause(err)
+		return 0, &GenericError{Message: msgSendFailed + causeText(err), Cause: err}
 	}
-	return n, nil
+	return len(content), nil
 }
-
-// aLongTimeAgo is a deadline in the past, used to wake blocked I/O.
-var aLongTimeAgo = time.Unix(1, 0)
 
 func (u *UdpClient) resolve(ctx context.Context, a Address) (netip.AddrPort, error) {
 	if a.Port <= 0 || a.Port > 65535 {
@@ -214,7 +218,7 @@ func (u *UdpClient) ReceiveFrom(ctx context.Context, length int) ([]byte, int, A
 			u.pending, u.pendingFrom = out, from
 			return nil, 0, Address{}, err
 		}
-		from = Address{Host: ap.Addr().Unmap().String(), Port: int(ap.Port())}
+		from = Address{Host: ap.Addr().String(), Port: int(ap.Port())}
 		if length == ReadAvailable {
 			out = bytes.Clone((*b)[:n])
 			if out == nil {
@@ -233,39 +237,25 @@ func (u *UdpClient) ReceiveFrom(ctx context.Context, length int) ([]byte, int, A
 	}
 }
 
-// receive reads one datagram into p with the read deadline set.
+// receive reads one datagram into p and maps the udp package's errors.
 func (u *UdpClient) receive(ctx context.Context, p []byte) (int, netip.AddrPort, error) {
-	dl, hasDL := ctx.Deadline()
-	byTimeout := false
-	if u.timeout > 0 {
-		if t := time.Now().Add(u.timeout); !hasDL || t.Before(dl) {
-			dl, hasDL, byTimeout = t, true, true
-		}
-	}
-	u.conn.SetReadDeadline(dl)
-	var stop func() bool
-	if _, has := ctx.Deadline(); !has && ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { u.conn.SetReadDeadline(aLongTimeAgo) })
-	}
-	n, ap, err := u.conn.ReadFromUDPAddrPort(p)
-	if stop != nil {
-		stop()
-	}
+	n, from, err := u.c.ReceiveDatagramInto(ctx, p)
 	if err == nil {
-		return n, ap, nil
+		return n, from, nil
 	}
 	switch {
 	case ctx.Err() != nil:
-		return 0, ap, ctx.Err()
+		return 0, from, ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if byTimeout {
-			return 0, ap, ErrReadTimedOut
+		if errors.Is(err, context.DeadlineExceeded) { // ctx's deadline, not ReadTimeout
+			return 0, from, context.DeadlineExceeded
 		}
-		return 0, ap, context.DeadlineExceeded
+		return 0, from, ErrReadTimedOut
 	case errors.Is(err, net.ErrClosed):
-		return 0, ap, &GenericError{Message: msgAlreadyClosed, Cause: err}
+		return 0, from, &GenericError{Message: msgAlreadyClosed, Cause: udpCause(err)}
 	}
-	return 0, ap, &GenericError{Message: msgReadFailed + ": " + causeText(err), Cause: err}
+	err = udpCause(err)
+	return 0, from, &GenericError{Message: msgReadFailed + ": " + causeText(err), Cause: err}
 }
 
 // Close closes the socket; blocked calls return errors matching
@@ -274,18 +264,18 @@ func (u *UdpClient) Close() error {
 	if u.closed.Swap(true) {
 		return nil
 	}
-	return u.conn.Close()
+	return udpCause(u.c.Close())
 }
 
 // ID returns the client's process-unique id (Ballerina's id field).
 func (u *UdpClient) ID() uint64 { return u.id }
 
 // LocalAddr returns the socket's local address.
-func (u *UdpClient) LocalAddr() net.Addr { return u.conn.LocalAddr() }
+func (u *UdpClient) LocalAddr() net.Addr { return u.c.LocalAddr() }
 
 // LocalPort returns the bound local port (Ballerina's localPort field).
-func (u *UdpClient) LocalPort() int { _, p := engine.HostPort(u.conn.LocalAddr()); return p }
+func (u *UdpClient) LocalPort() int { _, p := engine.HostPort(u.c.LocalAddr()); return p }
 
 // LocalAddress returns the bound local IP address as text (Ballerina's
 // interface field).
-func (u *UdpClient) LocalAddress() string { h, _ := engine.HostPort(u.conn.LocalAddr()); return h }
+func (u *UdpClient) LocalAddress() string { h, _ := engine.HostPort(u.c.LocalAddr()); return h }

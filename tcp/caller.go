@@ -87,7 +87,6 @@ func (c *Caller) LocalHost() string { h, _ := engine.HostPort(c.conn.LocalAddr()
 // LocalPort returns the local port.
 func (c *Caller) LocalPort() int { _, p := engine.HostPort(c.conn.LocalAddr()); return p }
 
-
 // session is the engine face of one connection: the Caller plus its
 // ConnectionService and resolved hooks.
 type session struct {

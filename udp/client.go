@@ -18,10 +18,10 @@ type Client struct {
 	ep endpoint
 }
 
-// NewClient binds a UDP socket to cfg.LocalHost (or all interfaces) on a
-// free port. ctx bounds the resolution of LocalHost. A nil cfg is the zero
-// configuration. Errors are [*Error]s with Ballerina's message "Error
-// initializing UDP Client".
+// NewClient binds a UDP socket to cfg.LocalHost (or all interfaces) on
+// cfg.LocalPort (or a free port). ctx bounds the resolution of LocalHost.
+// A nil cfg is the zero configuration. Errors are [*Error]s with
+// Ballerina's message "Error initializing UDP Client".
 func NewClient(ctx context.Context, cfg *ClientConfig) (*Client, error) {
 	if cfg == nil {
 		cfg = &ClientConfig{}
@@ -30,7 +30,7 @@ func NewClient(ctx context.Context, cfg *ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, &Error{Op: "init", Msg: msgInitClient, Err: err}
 	}
-	laddr, err := localUDPAddr(ctx, cfg.LocalHost, 0)
+	laddr, err := localUDPAddr(ctx, cfg.LocalHost, cfg.LocalPort)
 	if err != nil {
 		return nil, &Error{Op: "init", Msg: msgInitClient, Err: err}
 	}

@@ -34,6 +34,9 @@ type ClientConfig struct {
 	// name. Empty: all interfaces (an IPv6 socket that also serves IPv4
 	// where the system allows).
 	LocalHost string
+	// LocalPort is the local port to bind (0: a free port), as Ballerina
+	// socket's UdpClient local Address. It must be in 0..65535.
+	LocalPort int
 	// Timeout bounds each receive and each send. Zero means
 	// DefaultTimeout (300 s); negative means no timeout. A context deadline
 	// that comes earlier wins.

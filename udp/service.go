@@ -90,4 +90,3 @@ func resolveService(s Service) (*handler, error) {
 	}
 	return h, nil
 }
-

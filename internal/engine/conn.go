@@ -311,8 +311,37 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 
 func (c *Conn) unlockWrite() { <-c.wlock }
 
-// armWrite sets the write deadline for one write and, for a cancellable ctx
-// without deadline, arranges for cancellation to interrupt it.
+// watch makes ctx's cancellation interrupt a blocked call by moving the
+// socket's read (or, with write, write) deadline into the past. It returns nil, at no cost, when ctx cannot be
+// cancelled (context.Background); otherwise it costs one context.AfterFunc,
+// and the returned stop, called after the I/O, reports whether the
+// cancellation fired, having waited for it so that it cannot hit a later
+// call. A deadline alone is not enough: a ctx with a deadline may still be
+// cancelled early (by its cancel func or its parent).
+func (c *Conn) watch(ctx context.Context, write bool) (stop func() (fired bool)) {
+	if ctx.Done() == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	after := context.AfterFunc(ctx, func() {
+		defer close(done)
+		if write {
+			c.nc.SetWriteDeadline(aLongTimeAgo)
+		} else {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	})
+	return func() bool {
+		if after() {
+			return false
+		}
+		<-done
+		return true
+	}
+}
+
+// armWrite sets the write deadline for one write and arranges for ctx's
+// cancellation to interrupt it.
 func (c *Conn) armWrite(ctx context.Context) (stop func() bool) {
 	dl, hasDL := ctx.Deadline()
 	if c.cfg.WriteTimeout > 0 {
@@ -328,17 +357,12 @@ func (c *Conn) armWrite(ctx context.Context) (stop func() bool) {
 		c.nc.SetWriteDeadline(time.Time{})
 		c.wdl = false
 	}
-	if ctx.Done() != nil {
-		if _, ok := ctx.Deadline(); !ok {
-			return context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(aLongTimeAgo) })
-		}
-	}
-	return nil
+	return c.watch(ctx, true)
 }
 
 func (c *Conn) writeResult(ctx context.Context, stop func() bool, n int, err error) error {
-	if stop != nil && !stop() {
-		c.wdl = true // the AfterFunc set a deadline in the past
+	if stop != nil && stop() {
+		c.wdl = true // the cancellation set a deadline in the past
 	}
 	if err == nil {
 		return nil
@@ -467,10 +491,7 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 		}
 	}
 	c.nc.SetReadDeadline(dl) // zero time clears
-	var stop func() bool
-	if ctx.Done() != nil && !hasDL {
-		stop = context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
-	}
+	stop := c.watch(ctx, false)
 	if c.state.Load() != stateOpen { // raced with Shutdown's wake-up
 		if stop != nil {
 			stop()

@@ -33,9 +33,7 @@ func (c *Conn) WaitReadable(ctx context.Context) error {
 		return ctx.Err()
 	}
 	dl, hasDL := ctx.Deadline()
-	var stop func() bool
-	if ctx.Done() != nil && !hasDL {
-		stop = context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
+	if stop := c.watch(ctx, false); stop != nil {
 		defer stop()
 	}
 	// A stale wake-up (an earlier call's AfterFunc firing late) is retried
