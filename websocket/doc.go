@@ -1,7 +1,8 @@
 // Package websocket is Ballerina's websocket module in Go: a WebSocket
 // (RFC 6455, RFC 7692 permessage-deflate) server with Ballerina's Listener,
-// upgrade service, Service callbacks and Caller, built on netkit's one
-// connection engine.
+// upgrade service, Service callbacks and Caller, and its clients (the
+// synchronous Client and the callback AsyncClient), all built on netkit's one
+// connection engine and one message loop.
 //
 // # Serving
 //
@@ -21,6 +22,20 @@
 // goroutine, in order; the next frame is dispatched after the callback
 // returns, so TCP flow control is the backpressure. Data passed to a
 // callback is borrowed until it returns (bytes.Clone to keep it).
+//
+// # Clients
+//
+// [Dial] returns a [Client] that embeds the same [Conn] as the server side:
+// [Conn.Read] appends the next whole message into a caller's buffer without
+// allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage (JSON) are
+// conveniences. [DialAsync] runs a [Service] over the connection with the
+// server's dispatcher ([AsyncClient]). ClientConfig covers subprotocols,
+// custom headers, cookies, Auth (Basic, Bearer, OAuth2 client credentials),
+// HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
+// target), TLS with the tcp SecureSocket types, limits, compression (offered
+// by default) and Retry: after an abnormal closure or an I/O error a Client
+// reconnects with backoff and resends a failed write (at least once:
+// duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
 // # Writing
 //
@@ -47,7 +62,9 @@
 // MaxFrameSize (default: the message limit) one frame, both checked from the
 // frame header before allocating. Waits and their defaults: the upgrade
 // request (Listener Timeout, 120 s), writes (30 s), the close echo
-// (ConnectionClosureTimeout, 60 s). Without a default: IdleTimeout (off),
+// (ConnectionClosureTimeout, 60 s), a client's opening handshake
+// (HandshakeTimeout, 300 s). Without a default: a client's ReadTimeout and
+// WriteTimeout (off, as Ballerina), IdleTimeout (off),
 // keepalive pings (off), and Conn.Read (bounded by its ctx only). The idle
 // timeout and keepalive run for Service connections; a pulled Conn's reads
 // are bounded by their ctx.
