@@ -4,6 +4,14 @@
 //
 //   - [github.com/netkit-go/netkit/tcp]: listeners dispatching to services,
 //     pull-style and callback clients, TLS.
+//   - [github.com/netkit-go/netkit/udp]: connectionless and connected clients,
+//     listeners dispatching datagrams (batched on Linux), multicast.
+//   - [github.com/netkit-go/netkit/websocket]: listeners with an upgrade
+//     service and typed hooks, http.Handler mounting, pull-style Accept, the
+//     synchronous Client and the callback AsyncClient.
+//   - [github.com/netkit-go/netkit/socket]: the legacy socket 0.990 and 1.x
+//     APIs, as an adapter over the same engine.
+//   - [github.com/netkit-go/netkit/netkittest]: test helpers.
 //
 // # One engine
 //
@@ -37,14 +45,29 @@
 //   - tcp client: connect and each read 300 s, each write 300 s (Ballerina's).
 //   - tcp listener: each write 30 s; Caller.Close waits 5 s for the peer's EOF.
 //   - TLS handshake: 10 s, on the connection's goroutine (never the accept loop).
+//   - udp client: each receive and send 300 s; datagrams split at 8192 bytes.
+//   - websocket: upgrade request 120 s, server writes 30 s, close echo 60 s,
+//     client handshake 300 s; messages and frames up to 16 MiB.
+//   - socket (legacy): each read 300 s.
 //   - writers waiting on one connection: 64 (MaxPendingWrites), then
 //     ErrSendQueueFull at once.
 //   - open connections per listener: the open-file limit minus 64
 //     (MaxConnections); accepting pauses at the cap.
 //
-// Waits without a timeout by default: none on a listener's connections;
-// GracefulStop waits as long as its ctx allows (each connection's linger is
-// bounded by its close timeout).
+// Waits without a timeout by default: GracefulStop waits as long as its ctx
+// allows (each connection's linger is bounded by its close timeout); a
+// websocket client's reads and writes (ReadTimeout and WriteTimeout are off,
+// as in Ballerina); websocket IdleTimeout and keepalive pings are off; a udp
+// listener's handler calls.
+//
+// # Contexts
+//
+// Blocking calls take a context.Context. Its deadline bounds the call
+// together with the configured timeout, whichever is earlier, and cancelling
+// it interrupts the call at once (even when it also has a deadline). A
+// context that can be cancelled costs one context.AfterFunc per call;
+// context.Background() costs nothing, which is what the zero-allocation
+// figures assume.
 //
 // # Errors
 //
