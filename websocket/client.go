@@ -59,6 +59,9 @@ func Dial(ctx context.Context, url string, cfg *ClientConfig) (*Client, error) {
 func (d *dialer) newPullConn(hs *handshake) *Conn {
 	c := d.newConn(hs)
 	c.rsem = make(chan struct{}, 1)
+	if d.pingPong.ping != nil || d.pingPong.pong != nil {
+		c.pingPong = &d.pingPong
+	}
 	return c
 }
 
@@ -140,14 +143,7 @@ func (cl *Client) readOnce(ctx context.Context, c *Conn, buf []byte) (MessageTyp
 	if c.readErr != nil {
 		return 0, buf, &ConnectionClosureError{Message: "Connection already closed", Err: c.readErr}
 	}
-	var typ MessageType
-	var out []byte
-	var err error
-	if cl.d.pingPong.ping != nil || cl.d.pingPong.pong != nil {
-		typ, out, err = cl.readHooked(rctx, c, buf)
-	} else {
-		typ, out, err = c.readHeld(rctx, buf, false)
-	}
+	typ, out, err := c.readHeld(rctx, buf, false)
 	if err != nil && rctx != ctx && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded)) {
 		return typ, out, cl.readCtxErr(ctx, rctx)
@@ -170,82 +166,6 @@ func (cl *Client) readCtxErr(ctx, rctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return ErrReadTimedOut
-}
-
-// readHooked is Conn.readHeld with the PingPongHandler: pings and pongs go
-// to it. The caller holds c.rsem. Keep it in step with readHeld.
-func (cl *Client) readHooked(ctx context.Context, c *Conn, buf []byte) (MessageType, []byte, error) {
-	h := cl.d.pingPong
-	for {
-		if c.rp < c.rn {
-			n, m, err := c.mr.Parse((*c.rbuf)[c.rp:c.rn])
-			c.rp += n
-			if err != nil {
-				c.releaseRead()
-				code, reason, out := protocolErr(err)
-				c.sendClose(context.Background(), code, reason)
-				c.finishPull(out)
-				return 0, buf, out
-			}
-			switch m.Op {
-			case wsproto.OpText, wsproto.OpBinary:
-				if c.sent.Load() {
-					break
-				}
-				out := append(buf, m.Data...)
-				c.mr.Release()
-				if c.rp == c.rn {
-					c.releaseRead()
-				}
-				return MessageType(m.Op), out, nil
-			case wsproto.OpPing:
-				if h.ping != nil {
-					cl.callHook(func() error { return h.ping.OnPing(c, m.Data) })
-				} else if !c.sent.Load() {
-					if err := c.writeControl(context.Background(), wsproto.OpPong, m.Data); err != nil {
-						c.mr.Release()
-						c.releaseRead()
-						c.readErr = err
-						return 0, buf, err
-					}
-				}
-			case wsproto.OpPong:
-				if h.pong != nil {
-					cl.callHook(func() error { return h.pong.OnPong(c, m.Data) })
-				}
-			case wsproto.OpClose:
-				reason := closePayloadReason(m.Data)
-				cerr := &CloseError{Code: m.CloseCode, Reason: string(reason)}
-				if !c.recordClose(m.CloseCode, reason) {
-					c.sendClose(context.Background(), m.CloseCode, string(reason))
-				}
-				c.mr.Release()
-				c.releaseRead()
-				c.finishPull(cerr)
-				return 0, buf, cerr
-			}
-			c.mr.Release()
-			if c.rp == c.rn {
-				c.releaseRead()
-			}
-			continue
-		}
-		if err := c.fill(ctx); err != nil {
-			return 0, buf, err
-		}
-	}
-}
-
-// callHook runs a PingPongHandler callback, logging a panic or an error.
-func (cl *Client) callHook(f func() error) {
-	defer func() {
-		if r := recover(); r != nil {
-			cl.d.cc.logger.Error("websocket: panic in PingPongHandler", "panic", r)
-		}
-	}()
-	if err := f(); err != nil {
-		cl.d.cc.logger.Warn("websocket: PingPongHandler returned an error", "err", err)
-	}
 }
 
 // shouldRetry reports whether err on c warrants a reconnect.

@@ -49,15 +49,19 @@ type Caller = Conn
 // runs the loop on its own goroutine). Both drive the same parser and the
 // same control-frame and close-handshake handling.
 type Conn struct {
-	ec     *engine.Conn
-	role   wsproto.Role
-	cfg    connConfig
-	sub    string
-	secure bool
-	comp   *wsproto.Compressor // nil without compression
-	compOK bool                // comp uses the shared prepared-message encoding
-	mr     wsproto.MessageReader
-	sess   *session // non-nil when served by a Service
+	ec   *engine.Conn
+	role wsproto.Role
+	cfg  connConfig
+
+	// pingPong, on a Client's connection with a PingPongHandler, is told of
+	// pings and pongs that arrive while reading (nil: automatic pongs).
+	pingPong *hooks
+	sub      string
+	secure   bool
+	comp     *wsproto.Compressor // nil without compression
+	compOK   bool                // comp uses the shared prepared-message encoding
+	mr       wsproto.MessageReader
+	sess     *session // non-nil when served by a Service
 
 	// Write side, under the engine's write lock.
 	hdr  [wsproto.MaxHeaderSize]byte

@@ -46,7 +46,9 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 }
 
 // readHeld is Read's loop; the caller holds rsem. With discard, data
-// messages are dropped (waiting for a close echo).
+// messages are dropped (waiting for a close echo). Pings are answered
+// automatically unless the connection has a PingPongHandler (a Client's),
+// which is then told of pings and pongs.
 func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageType, []byte, error) {
 	if c.readErr != nil {
 		return 0, buf, c.readErr
@@ -74,12 +76,19 @@ func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageT
 				}
 				return MessageType(m.Op), out, nil
 			case wsproto.OpPing:
-				if !c.sent.Load() {
+				if c.pingPong != nil && c.pingPong.ping != nil {
+					c.callPingPong(func() error { return c.pingPong.ping.OnPing(c, m.Data) })
+				} else if !c.sent.Load() {
 					if err := c.writeControl(context.Background(), wsproto.OpPong, m.Data); err != nil {
+						c.mr.Release()
 						c.releaseRead()
 						c.readErr = err
 						return 0, buf, err
 					}
+				}
+			case wsproto.OpPong:
+				if c.pingPong != nil && c.pingPong.pong != nil {
+					c.callPingPong(func() error { return c.pingPong.pong.OnPong(c, m.Data) })
 				}
 			case wsproto.OpClose:
 				reason := closePayloadReason(m.Data)
@@ -101,6 +110,19 @@ func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageT
 		if err := c.fill(ctx); err != nil {
 			return 0, buf, err
 		}
+	}
+}
+
+// callPingPong runs a PingPongHandler callback, logging a panic or an error
+// (the read goes on either way).
+func (c *Conn) callPingPong(f func() error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.cfg.logger.Error("websocket: panic in PingPongHandler", "panic", r)
+		}
+	}()
+	if err := f(); err != nil {
+		c.cfg.logger.Warn("websocket: PingPongHandler returned an error", "err", err)
 	}
 }
 
