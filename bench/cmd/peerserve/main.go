@@ -1,0 +1,111 @@
+// Command peerserve runs one echo (or broadcast) server of one
+// implementation, so that every implementation is measured in its own
+// process (a shared heap and GC would void RSS and CPU figures):
+//
+//	peerserve -impl netkit|std|gnet|nbio -proto tcp|udp -addr 127.0.0.1:PORT
+//	peerserve -impl netkit|gorilla|coder|gobwas|gws|nbio -proto ws -addr 127.0.0.1:PORT [-compress MODE] [-broadcast]
+//
+// It prints its configuration as one JSON line on stdout, serves until
+// SIGINT or SIGTERM, and with -cpuprofile writes a CPU profile on exit.
+// Every adapter follows its library's documented usage, cited beside it.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+)
+
+// options is what every adapter is given.
+type options struct {
+	addr      string
+	compress  string // "", "no-takeover", "takeover"
+	broadcast bool
+}
+
+// adapter starts a server and returns its configuration (printed) and a
+// stop function.
+type adapter func(o options) (config string, stop func(), err error)
+
+var adapters = map[string]adapter{
+	"tcp/netkit": netkitTCP,
+	"tcp/std":    stdTCP,
+	"tcp/gnet":   gnetTCP,
+	"tcp/nbio":   nbioTCP,
+	"udp/netkit": netkitUDP,
+	"udp/std":    stdUDP,
+	"udp/gnet":   gnetUDP,
+	"udp/nbio":   nbioUDP,
+	"ws/netkit":  netkitWS,
+	"ws/gorilla": gorillaWS,
+	"ws/coder":   coderWS,
+	"ws/gobwas":  gobwasWS,
+	"ws/gws":     gwsWS,
+	"ws/nbio":    nbioWS,
+}
+
+func main() {
+	impl := flag.String("impl", "netkit", "implementation")
+	proto := flag.String("proto", "tcp", "tcp, udp or ws")
+	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
+	compress := flag.String("compress", "", "ws: permessage-deflate: \"\" (off), no-takeover or takeover")
+	broadcast := flag.Bool("broadcast", false, "ws: send every message to every other connection instead of echoing")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file on exit")
+	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and the goroutine profile to FILE.goroutines")
+	flag.Parse()
+	a, ok := adapters[*proto+"/"+*impl]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "peerserve: no %s adapter for %s\n", *proto, *impl)
+		os.Exit(2)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "peerserve:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	cfg, stop, err := a(options{addr: *addr, compress: *compress, broadcast: *broadcast})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "peerserve: %s/%s: %v\n", *proto, *impl, err)
+		os.Exit(1)
+	}
+	line, _ := json.Marshal(map[string]any{"impl": *impl, "proto": *proto, "addr": *addr, "pid": os.Getpid(),
+		"gomaxprocs": runtime.GOMAXPROCS(0), "compress": *compress, "broadcast": *broadcast, "config": cfg})
+	fmt.Println(string(line))
+	// SIGUSR1 writes the heap profile (and goroutine count) while serving,
+	// for memory diagnosis under load (for example W3's idle connections).
+	usr := make(chan os.Signal, 1)
+	signal.Notify(usr, syscall.SIGUSR1)
+	for {
+		select {
+		case <-usr:
+			if *memprofile == "" {
+				continue
+			}
+			if f, err := os.Create(*memprofile); err == nil {
+				runtime.GC()
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			if f, err := os.Create(*memprofile + ".goroutines"); err == nil {
+				pprof.Lookup("goroutine").WriteTo(f, 1)
+				f.Close()
+			}
+			fmt.Fprintf(os.Stderr, "peerserve: %d goroutines\n", runtime.NumGoroutine())
+			continue
+		case <-sig:
+		}
+		break
+	}
+	stop()
+}

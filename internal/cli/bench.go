@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/netkit-go/netkit/internal/loadgen"
+)
+
+func init() {
+	register(command{name: "bench", summary: "load-test a tcp, udp or ws echo server (latency, throughput, server CPU and RSS)", run: bench})
+}
+
+// compressFlag is --compress (no context takeover) or --compress=MODE.
+type compressFlag struct{ mode string }
+
+func (f *compressFlag) String() string   { return f.mode }
+func (f *compressFlag) IsBoolFlag() bool { return true }
+func (f *compressFlag) Set(s string) error {
+	switch s {
+	case "true", loadgen.CompressNoTakeover:
+		f.mode = loadgen.CompressNoTakeover
+	case loadgen.CompressTakeover:
+		f.mode = loadgen.CompressTakeover
+	case "false", "", "off":
+		f.mode = ""
+	default:
+		return fmt.Errorf("want no-takeover or takeover, got %q", s)
+	}
+	return nil
+}
+
+func bench(e *env, args []string) error {
+	const synopsis = "tcp|udp|ws [flags] TARGET   (TARGET: HOST:PORT, or ws://HOST:PORT/PATH)"
+	fs := newFlags(e, "bench", synopsis)
+	var cfg loadgen.Config
+	fs.IntVar(&cfg.Conns, "c", 1, "connections (udp: sockets; handshake mode: parallel workers)")
+	fs.IntVar(&cfg.Payload, "s", 64, "message size in bytes (at least 8; ws text: 16)")
+	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "measured duration")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unmeasured traffic before the measured duration")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fixed total rate in msgs/s (open loop); 0: closed loop (broadcast: publish rate, 0 = 10)")
+	fs.Int64Var(&cfg.MaxMessages, "n", 0, "stop after this many messages (handshake mode: connections); 0: no cap")
+	fs.BoolVar(&cfg.Text, "text", false, "ws: send text messages (default binary)")
+	var comp compressFlag
+	fs.Var(&comp, "compress", "ws: offer permessage-deflate (--compress, or --compress=takeover to let the server keep its context)")
+	mode := fs.String("mode", "echo", "echo, idle (hold connections, report server RSS per connection), handshake (connect rate) or broadcast (ws)")
+	fs.DurationVar(&cfg.Hold, "hold", time.Second, "idle mode: how long connections are held before the server is sampled")
+	fs.IntVar(&cfg.Stalled, "stalled", 0, "broadcast mode: subscribers that never read")
+	fs.IntVar(&cfg.Slow, "slow", 0, "ws echo: extra connections trickling their upgrade request (slowloris)")
+	fs.DurationVar(&cfg.SlowInterval, "slow-interval", 100*time.Millisecond, "interval between a slow connection's bytes")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "local server process whose CPU time and RSS are sampled from /proc")
+	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", 5*time.Second, "bound on each connect and handshake")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	progress := fs.Bool("progress", false, "print a progress line every second on stderr (default: only when stderr is a terminal)")
+	if len(args) == 0 {
+		fs.Usage()
+		return ErrUsage
+	}
+	cfg.Proto = args[0]
+	if cfg.Proto != "tcp" && cfg.Proto != "udp" && cfg.Proto != "ws" {
+		fmt.Fprintf(e.stderr, "netkit bench: unknown protocol %q\n", cfg.Proto)
+		fs.Usage()
+		return ErrUsage
+	}
+	// Flags may come before or after TARGET.
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return flag.ErrHelp
+		}
+		return ErrUsage
+	}
+	if fs.NArg() >= 1 {
+		cfg.Target = fs.Arg(0)
+		if err := parse(fs, fs.Args()[1:], 0); err != nil {
+			return err
+		}
+	}
+	if cfg.Target == "" {
+		fs.Usage()
+		return ErrUsage
+	}
+	cfg.Mode = loadgen.Mode(*mode)
+	cfg.Compress = comp.mode
+	if *progress || isTerminal(e.stderr) {
+		var mu sync.Mutex
+		cfg.Progress = func(p loadgen.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(e.stderr, "bench: %s\n", p)
+		}
+	}
+	res, err := loadgen.Run(e.ctx, cfg)
+	if res == nil {
+		fmt.Fprintf(e.stderr, "netkit bench: %v\n", err)
+		return ErrUsage
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		if res.Connected == 0 {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "netkit bench: %v\n", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		return enc.Encode(res)
+	}
+	printResult(e.stdout, res)
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func describe(r *loadgen.Result) string {
+	var parts []string
+	parts = append(parts, string(r.Mode))
+	if r.Mode == loadgen.ModeEcho || r.Mode == loadgen.ModeBroadcast {
+		if r.Rate > 0 {
+			parts = append(parts, fmt.Sprintf("%g msgs/s", r.Rate))
+		} else {
+			parts = append(parts, "closed loop")
+		}
+	}
+	parts = append(parts, fmt.Sprintf("%d conns", r.Conns))
+	if r.Mode != loadgen.ModeIdle && r.Mode != loadgen.ModeHandshake {
+		kind := ""
+		if r.Proto == "ws" {
+			kind = " binary"
+			if r.Text {
+				kind = " text"
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d B%s", r.Payload, kind))
+	}
+	if r.Compress != "" {
+		parts = append(parts, fmt.Sprintf("deflate %s (accepted: %v)", r.Compress, r.Compressed))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func us(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fs", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.2fms", v/1e3)
+	default:
+		return fmt.Sprintf("%.0fµs", v)
+	}
+}
+
+func mb(b float64) string { return fmt.Sprintf("%.1f MB", b/1e6) }
+
+func printResult(w io.Writer, r *loadgen.Result) {
+	fmt.Fprintf(w, "netkit bench %s %s (%s, %.1fs measured)\n", r.Proto, r.Target, describe(r), r.Seconds)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "connections\t%d ok, %d failed\n", r.Connected, r.ConnectErrors)
+	switch r.Mode {
+	case loadgen.ModeEcho:
+		fmt.Fprintf(tw, "messages\tsent %d, received %d, lost %d, errors %d\n", r.Sent, r.Received, r.Lost, r.Errors)
+		fmt.Fprintf(tw, "throughput\t%.0f msgs/s, %.2f MB/s\n", r.MsgsPerSec, r.BytesPerSec/1e6)
+	case loadgen.ModeBroadcast:
+		fmt.Fprintf(tw, "messages\tpublished %d, delivered %d of %d due in the window, errors %d\n", r.Sent, r.Measured, r.Expected, r.Errors)
+		fmt.Fprintf(tw, "throughput\t%.0f deliveries/s\n", r.MsgsPerSec)
+	case loadgen.ModeHandshake:
+		fmt.Fprintf(tw, "handshakes\t%d ok, %d failed, %.0f/s\n", r.Connected, r.ConnectErrors, r.MsgsPerSec)
+	}
+	if l := r.Latency; l.Count > 0 {
+		fmt.Fprintf(tw, "latency\tp50 %s, p90 %s, p99 %s, p99.9 %s, max %s (%d samples)\n",
+			us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max), l.Count)
+	}
+	if r.SlowOpened > 0 {
+		fmt.Fprintf(tw, "slowloris\t%d opened, %d closed by the server\n", r.SlowOpened, r.SlowClosed)
+	}
+	if s := r.Server; s != nil {
+		if s.Error != "" {
+			fmt.Fprintf(tw, "server\tpid %d: %s\n", s.PID, s.Error)
+		} else {
+			per := ""
+			if r.Mode != loadgen.ModeIdle {
+				per = fmt.Sprintf(", %.0f per CPU-second", s.MsgsPerCPUSecond)
+			}
+			fmt.Fprintf(tw, "server cpu\t%.2f s (%.0f%% of a core)%s\n", s.CPUSeconds, s.CPUPercent, per)
+			fmt.Fprintf(tw, "server memory\tRSS %s -> %s (peak %s), %.1f KB per connection, %d threads, %d fds\n",
+				mb(float64(s.Start.RSS)), mb(float64(s.End.RSS)), mb(float64(s.End.HWM)), s.RSSPerConn/1e3, s.End.Threads, s.End.FDs)
+		}
+	}
+	if r.FirstError != "" {
+		fmt.Fprintf(tw, "first error\t%s\n", r.FirstError)
+	}
+	tw.Flush()
+}
