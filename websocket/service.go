@@ -158,6 +158,9 @@ func resolveHooks(s Service) (hooks, error) {
 	if s == nil {
 		return h, fmt.Errorf("websocket: Upgrade returned no Service")
 	}
+	if v, ok := s.(ServiceFuncs); ok { // by value, as in the docs' examples
+		s = &v
+	}
 	if sf, ok := s.(*ServiceFuncs); ok {
 		if sf == nil {
 			return h, fmt.Errorf("websocket: Upgrade returned a nil *ServiceFuncs")
