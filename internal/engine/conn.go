@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"github.com/netkit-go/netkit/internal/goid"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -380,7 +379,7 @@ func (c *Conn) writeResult(ctx context.Context, stop func() bool, n int, err err
 	_, isTLS := c.nc.(*tls.Conn)
 	if n > 0 || isTLS || !isTimeout(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		// The stream is now broken (or TLS state is): close the connection.
-		c.closeNowLocked(err)
+		c.Close(err) // Close takes no write lock, so it is safe here
 		if n > 0 {
 			return &partialWriteError{n: n, err: err}
 		}
@@ -464,9 +463,6 @@ func (c *Conn) Close(cause error) error {
 	return c.nc.Close()
 }
 
-// closeNowLocked is Close from a path that may hold the write lock.
-func (c *Conn) closeNowLocked(cause error) { c.Close(cause) }
-
 // Done returns a channel closed when the connection's loop has finished
 // (nil for a connection without a loop).
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -533,5 +529,3 @@ func (c *Conn) lingerDiscard(deadline time.Time) {
 		}
 	}
 }
-
-var _ io.Reader = (*net.TCPConn)(nil)

@@ -6,7 +6,6 @@ import (
 	"github.com/netkit-go/netkit/internal/goid"
 	"io"
 	"log/slog"
-	"net"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -296,5 +295,3 @@ func (c *Conn) gracefulEnd() {
 	// closes the connection itself.
 	c.lingerDiscard(time.Now().Add(c.cfg.Linger))
 }
-
-var _ net.Conn = (*net.TCPConn)(nil)
