@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,20 +19,39 @@ func init() {
 	register(command{name: "tcp connect", summary: "connect to HOST:PORT; stdin to the socket, the socket to stdout (like nc)", run: tcpConnect})
 }
 
+// listenFlags are the flags every "listen" command shares.
+type listenFlags struct {
+	host *string
+	echo *bool
+}
+
+// addListenFlags defines --host and --echo (described by echoDoc) on fs.
+func addListenFlags(fs *flag.FlagSet, echoDoc string) listenFlags {
+	return listenFlags{
+		host: fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)"),
+		echo: fs.Bool("echo", false, echoDoc),
+	}
+}
+
+// parse parses args (one positional PORT) and returns the port.
+func (lf listenFlags) parse(fs *flag.FlagSet, args []string) (int, error) {
+	if err := parse(fs, args, 1); err != nil {
+		return 0, err
+	}
+	return parsePort(fs.Arg(0))
+}
+
 // stopGrace bounds the graceful stop after Ctrl-C.
 const stopGrace = 900 * time.Millisecond
 
 func tcpListen(e *env, args []string) error {
 	fs := newFlags(e, "tcp listen", "[--host H] [--echo] PORT")
-	host := fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)")
-	echo := fs.Bool("echo", false, "write back what arrives")
-	if err := parse(fs, args, 1); err != nil {
-		return err
-	}
-	port, err := parsePort(fs.Arg(0))
+	lf := addListenFlags(fs, "write back what arrives")
+	port, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	host, echo := lf.host, lf.echo
 	var outMu sync.Mutex
 	svc := tcp.ServiceFunc(func(c *tcp.Caller) (tcp.ConnectionService, error) {
 		fmt.Fprintf(e.stderr, "connected: %s\n", c.RemoteAddr())

@@ -57,15 +57,12 @@ func udpSend(e *env, args []string) error {
 
 func udpListen(e *env, args []string) error {
 	fs := newFlags(e, "udp listen", "[--host H] [--echo] PORT")
-	host := fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)")
-	echo := fs.Bool("echo", false, "send each datagram back to its sender")
-	if err := parse(fs, args, 1); err != nil {
-		return err
-	}
-	port, err := parsePort(fs.Arg(0))
+	lf := addListenFlags(fs, "send each datagram back to its sender")
+	port, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	host, echo := lf.host, lf.echo
 	var mu sync.Mutex
 	svc := udp.BytesFunc(func(c udp.Caller, data []byte) ([]byte, error) {
 		if *echo {

@@ -44,16 +44,13 @@ func startWS(e *env, host string, port int, path string, svc websocket.UpgradeSe
 
 func wsListen(e *env, args []string) error {
 	fs := newFlags(e, "ws listen", "[--host H] [--echo] [--path P] PORT")
-	host := fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)")
-	echo := fs.Bool("echo", false, "send each message back")
+	lf := addListenFlags(fs, "send each message back")
 	path := fs.String("path", "/ws", "the WebSocket path")
-	if err := parse(fs, args, 1); err != nil {
-		return err
-	}
-	port, err := parsePort(fs.Arg(0))
+	port, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	host, echo := lf.host, lf.echo
 	svc := websocket.EchoService
 	if !*echo {
 		svc = websocket.Static(websocket.ServiceFuncs{
