@@ -3,26 +3,22 @@ package socket_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/netkit-go/netkit/internal/leakcheck"
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/socket"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // quietLogger discards logs: tests provoke panics on purpose.
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLogger = netkittest.DiscardLogger
 
 // testCtx returns a context bounded well below the test timeout.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t testing.TB) context.Context { return netkittest.Context(t) }
 
 // listen starts a listener on 127.0.0.1:0 serving svc, stopped at cleanup.
 func listen(t testing.TB, svc socket.Service, cfg *socket.ListenerConfig) *socket.Listener {

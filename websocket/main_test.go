@@ -2,29 +2,23 @@ package websocket_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/netkit-go/netkit/internal/leakcheck"
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // quietLogger discards logs: tests provoke errors and panics on purpose.
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLogger = netkittest.DiscardLogger
 
 // testCtx returns a context bounded well below the test timeout.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t testing.TB) context.Context { return netkittest.Context(t) }
 
 // serve starts a listener on 127.0.0.1:0 with up attached at path.
 func serve(t testing.TB, path string, up websocket.UpgradeService, sc *websocket.ServiceConfig, lc *websocket.ListenerConfig) *websocket.Listener {
