@@ -65,9 +65,11 @@
 // Blocking calls take a context.Context. Its deadline bounds the call
 // together with the configured timeout, whichever is earlier, and cancelling
 // it interrupts the call at once (even when it also has a deadline). A
-// context that can be cancelled costs one context.AfterFunc per call;
-// context.Background() costs nothing, which is what the zero-allocation
-// figures assume.
+// context that can be cancelled costs one context.AfterFunc per call that
+// has to wait (a write the socket cannot take at once, a read with nothing
+// to read yet); context.Background() costs nothing, which is what the
+// zero-allocation figures assume. A context that has already ended fails
+// the call before any byte moves.
 //
 // # Errors
 //
@@ -78,8 +80,10 @@
 //
 // # Platform notes
 //
-// On Unix an idle connection holds no read buffer: the loop waits for
-// readability with a one-byte MSG_PEEK through syscall.RawConn, then reads
-// into a pooled buffer. TLS connections and other platforms read with a
-// buffer.
+// On Unix an idle connection holds no read buffer: the loop reads through
+// syscall.RawConn into a pooled buffer and gives it back before the
+// goroutine parks in the poller, so a message costs one read system call
+// and an idle connection none of the pool. A write first tries the socket
+// without blocking and arms its deadline only if it has to wait. TLS
+// connections and other platforms read with a buffer.
 package netkit

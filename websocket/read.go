@@ -129,13 +129,20 @@ func (c *Conn) callPingPong(f func() error) {
 // fill reads more bytes into the pull buffer. An idle connection waits for
 // readability without holding a buffer.
 func (c *Conn) fill(ctx context.Context) error {
+	var (
+		n   int
+		err error
+	)
 	if c.rbuf == nil {
-		if err := c.ec.WaitReadable(ctx); err != nil {
+		if c.rbuf, n, err = c.ec.ReadPooled(ctx, c.rclass); c.rbuf == nil {
+			if err == nil {
+				return nil
+			}
 			return c.readFailed(ctx, err)
 		}
-		c.rbuf = bufpool.Get(c.rclass)
+	} else {
+		n, err = c.ec.Read(ctx, *c.rbuf)
 	}
-	n, err := c.ec.Read(ctx, *c.rbuf)
 	if n > 0 {
 		c.rp, c.rn = 0, n
 		if n == len(*c.rbuf) && c.rclass < bufpool.Classes-1 {

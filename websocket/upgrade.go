@@ -199,11 +199,16 @@ func (h *Handler) stopConns(ctx context.Context) error {
 	sessions := h.snapshot()
 	var own *session
 	for _, s := range sessions {
+		sctx := ctx
 		if s.conn.ec.OnLoop() {
 			own = s
 			s.armCloseTimer() // on its loop: bound the wait for the echo
+			// Nobody waits for this one: its close frame must not depend
+			// on ctx, which the caller may cancel as soon as we return.
+			// WriteTimeout bounds the write.
+			sctx = context.WithoutCancel(ctx)
 		}
-		go s.conn.sendClose(ctx, wsproto.CloseGoingAway, "")
+		go s.conn.sendClose(sctx, wsproto.CloseGoingAway, "")
 	}
 	var err error
 	for _, s := range sessions {

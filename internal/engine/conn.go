@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"github.com/netkit-go/netkit/internal/goid"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -108,9 +109,22 @@ type Conn struct {
 	done   chan struct{} // closed when the loop has finished
 	attrs  map[string]any
 
-	class    int // read buffer size class
-	mustRead bool
-	waitFn   func(uintptr) bool
+	class  int // read buffer size class
+	waitFn func(uintptr) bool
+
+	// The raw read and write callbacks (wait_unix.go) and their results;
+	// nil functions where rc is nil. rd* belong to the reading goroutine,
+	// wr* to the holder of wlock.
+	readFn  func(uintptr) bool
+	writeFn func(uintptr) bool
+	rdClass int
+	rdOnce  bool // readRaw makes one attempt (errWouldBlock), no wait
+	rdBuf   *[]byte
+	rdN     int
+	rdErr   error
+	wrP     []byte
+	wrN     int
+	wrErr   error
 
 	pre     []byte    // bytes read before adoption (adopt.go)
 	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)
@@ -134,6 +148,8 @@ func NewConn(nc net.Conn, cfg ConnConfig) *Conn {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
 			c.waitFn = c.waitReadable
+			c.readFn = c.readRaw
+			c.writeFn = c.writeRaw
 		}
 	}
 	return c
@@ -247,21 +263,89 @@ func (c *Conn) WriteBuffers(ctx context.Context, bufs *net.Buffers) (int64, erro
 		return 0, err
 	}
 	defer c.unlockWrite()
-	if c.wclosed || c.state.Load() == stateClosed {
-		return 0, c.closedErr()
-	}
-	stop := c.armWrite(ctx)
-	n, err := bufs.WriteTo(c.nc)
-	return n, c.writeResult(ctx, stop, int(n), err)
+	return c.WriteBuffersHeld(ctx, bufs)
 }
 
 func (c *Conn) writeLocked(ctx context.Context, p []byte) (int, error) {
 	if c.wclosed || c.state.Load() == stateClosed {
 		return 0, c.closedErr()
 	}
+	if err := ctx.Err(); err != nil {
+		// The cancellation watch would fire too late to stop this write.
+		return 0, err
+	}
+	var done int
+	if c.writeFn != nil && len(p) > 0 && ctxLive(ctx) {
+		// Most writes fit the socket buffer: one non-blocking attempt needs
+		// no deadline and no cancellation watch. Only the rest, if any,
+		// takes the blocking path below.
+		n, err := c.tryWrite(p)
+		if err != nil {
+			return n, c.writeResult(ctx, nil, n, err)
+		}
+		if n == len(p) {
+			return n, nil
+		}
+		done = n
+	}
 	stop := c.armWrite(ctx)
-	n, err := c.nc.Write(p)
+	n, err := c.nc.Write(p[done:])
+	n += done
 	return n, c.writeResult(ctx, stop, n, err)
+}
+
+// ctxLive reports whether ctx has neither ended nor passed its deadline
+// (whose timer may not have fired yet).
+func ctxLive(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return !ok || time.Now().Before(dl)
+}
+
+// tryWrite makes one non-blocking write attempt. It returns the bytes
+// written, and an error only for a socket failure; a write that would block
+// (or a wait that could not start, such as an expired deadline) returns
+// what was written and nil, for the blocking path to go on.
+func (c *Conn) tryWrite(p []byte) (int, error) {
+	c.wrP = p
+	err := c.rc.Write(c.writeFn)
+	n, werr := c.wrN, c.wrErr
+	c.wrP, c.wrN, c.wrErr = nil, 0, nil
+	if err != nil {
+		return 0, nil
+	}
+	if werr != nil {
+		return n, c.opError("write", werr)
+	}
+	return n, nil
+}
+
+// readPooled waits for readability without holding a buffer, then reads
+// into a pooled buffer of the given class. buf is nil when nothing was
+// read: err is then io.EOF, a socket error, or the wait's own error (a
+// deadline used as a wake-up, or net.ErrClosed).
+func (c *Conn) readPooled(class int) (buf *[]byte, n int, err error) {
+	c.rdClass = class
+	err = c.rc.Read(c.readFn)
+	buf, n, rerr := c.rdBuf, c.rdN, c.rdErr
+	c.rdBuf, c.rdN, c.rdErr = nil, 0, nil
+	switch {
+	case err != nil: // readRaw's last call (if any) parked: it kept no buffer
+		return nil, 0, err
+	case rerr == io.EOF, rerr == errWouldBlock:
+		return nil, 0, rerr
+	case rerr != nil:
+		return nil, 0, c.opError("read", rerr)
+	}
+	return buf, n, nil
+}
+
+// opError wraps a system call error as net's own Read and Write do.
+func (c *Conn) opError(op string, err error) error {
+	la := c.nc.LocalAddr()
+	return &net.OpError{Op: op, Net: la.Network(), Source: la, Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError(op, err)}
 }
 
 // closedErr is the error of an operation on a closed or closing connection.

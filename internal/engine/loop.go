@@ -122,21 +122,27 @@ func (c *Conn) streamLoop(f StreamFace) error {
 				continue
 			}
 		}
-		if buf == nil {
-			if c.rc != nil && !c.mustRead {
-				if err := c.rc.Read(c.waitFn); err != nil {
-					if e := c.readEnded(err); e != nil {
-						return e
-					}
-					continue
+		var (
+			n   int
+			err error
+		)
+		if buf == nil && c.rc != nil {
+			// Wait without a buffer; the read after the wake-up fills a
+			// pooled one.
+			if buf, n, err = c.readPooled(c.class); buf == nil {
+				if e := c.readEnded(err); e != nil {
+					return e
 				}
+				continue
 			}
-			buf = bufpool.Get(c.class)
+		} else {
+			if buf == nil {
+				buf = bufpool.Get(c.class)
+			}
+			n, err = c.nc.Read((*buf)[kept:])
 		}
-		n, err := c.nc.Read((*buf)[kept:])
 		if n > 0 {
 			total := kept + n
-			c.mustRead = total == len(*buf)
 			consumed, ferr := c.push(f, (*buf)[:total])
 			if ferr != nil {
 				if ferr == ErrCloseGracefully {

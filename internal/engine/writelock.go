@@ -38,6 +38,9 @@ func (c *Conn) WriteBuffersHeld(ctx context.Context, bufs *net.Buffers) (int64, 
 	if c.wclosed || c.state.Load() == stateClosed {
 		return 0, c.closedErr()
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	stop := c.armWrite(ctx)
 	n, err := bufs.WriteTo(c.nc)
 	return n, c.writeResult(ctx, stop, int(n), err)
