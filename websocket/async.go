@@ -38,7 +38,7 @@ func DialAsync(ctx context.Context, url string, s Service, cfg *ClientConfig) (*
 		return nil, err
 	}
 	c := d.newConn(hs)
-	sess := newSession(c, h, nil)
+	sess := newSession(c, &h, nil)
 	c.ec.Start(&asyncFace{sess})
 	return &AsyncClient{Conn: c, resp: hs.resp}, nil
 }

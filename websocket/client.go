@@ -58,7 +58,7 @@ func Dial(ctx context.Context, url string, cfg *ClientConfig) (*Client, error) {
 // newPullConn makes the client Conn of a completed handshake.
 func (d *dialer) newPullConn(hs *handshake) *Conn {
 	c := d.newConn(hs)
-	c.rsem = make(chan struct{}, 1)
+	c.pull = newPull()
 	if d.pingPong.ping != nil || d.pingPong.pong != nil {
 		c.pingPong = &d.pingPong
 	}
@@ -72,7 +72,7 @@ func (d *dialer) newConn(hs *handshake) *Conn {
 		params = &p
 	}
 	// Secure means wss with TLS to the target (not merely an https proxy).
-	c := newConn(wsproto.RoleClient, d.cc, hs.result.Subprotocol, d.secure, params, d.cfg.Compression.deflate())
+	c := newConn(wsproto.RoleClient, &d.cc, hs.result.Subprotocol, d.secure, params, d.cfg.Compression.deflate())
 	c.ec = engine.NewConn(hs.nc, d.ecfg)
 	c.ec.SetBuffered(hs.buffered)
 	return c

@@ -49,43 +49,96 @@ type Caller = Conn
 // runs the loop on its own goroutine). Both drive the same parser and the
 // same control-frame and close-handshake handling.
 type Conn struct {
-	ec   *engine.Conn
-	role wsproto.Role
-	cfg  connConfig
+	// The fields are ordered and typed for size: an idle server connection
+	// holds only this struct and its session (see newConn).
+	ec    *engine.Conn
+	cfg   *connConfig // shared by the connections of a Handler or a dialer
+	sess  *session    // non-nil when served by a Service
+	*pull             // non-nil in pull mode (Accept, Client): Read's state
+
+	sub  string
+	comp *wsproto.Compressor   // nil without compression
+	dec  *wsproto.Decompressor // nil without compression
+	// mr parses the input. It is taken from readerPool when bytes arrive
+	// and handed back once it holds nothing (see reader and idleReader), so
+	// an idle connection holds none.
+	mr *wsproto.MessageReader
+
+	role   wsproto.Role
+	secure bool
+	compOK bool // comp uses the shared prepared-message encoding
+	// parseFailed: mr returned a protocol error; it keeps the reader, which
+	// returns the error again (loop or rsem holder only).
+	parseFailed bool
+	sent        atomic.Bool // a close frame was sent (set under the write lock)
+
+	// Close handshake, under closeMu.
+	closeMu    sync.Mutex
+	recvClosed bool          // the peer's close arrived or the connection ended
+	gotClose   bool          // a close frame arrived
+	recvCode   int32         // its code
+	recvDone   chan struct{} // made on demand (recvWait); closed with recvClosed
+	recvReason string
+
+	lastData atomic.Int64 // monotonic ns of the last data read or write (idle timeout)
+}
+
+// pull is the state of a pulled connection's Read.
+type pull struct {
+	rsem    chan struct{} // one reader at a time
+	rbuf    *[]byte       // input read but not parsed yet, or nil
+	rp, rn  int           // its unparsed part
+	rclass  int           // the buffer size class for the next read
+	readErr error         // sticky: the connection ended
 
 	// pingPong, on a Client's connection with a PingPongHandler, is told of
 	// pings and pongs that arrive while reading (nil: automatic pongs).
 	pingPong *hooks
-	sub      string
-	secure   bool
-	comp     *wsproto.Compressor // nil without compression
-	compOK   bool                // comp uses the shared prepared-message encoding
-	mr       wsproto.MessageReader
-	sess     *session // non-nil when served by a Service
+}
 
-	// Write side, under the engine's write lock.
-	hdr  [wsproto.MaxHeaderSize]byte
-	wv   net.Buffers
-	wvA  [2][]byte
-	sent atomic.Bool // a close frame was sent (set under the write lock)
+// newPull returns the pull-mode state for Accept and clients.
+func newPull() *pull { return &pull{rsem: make(chan struct{}, 1)} }
 
-	// Close handshake.
-	closeMu    sync.Mutex
-	recvDone   chan struct{} // closed when the peer's close arrived or the connection ended
-	recvClosed bool          // recvDone is closed (under closeMu)
-	gotClose   bool          // a close frame arrived (under closeMu)
-	recvCode   int
-	recvReason string
-	sentCode   int
+// readerPool holds idle MessageReaders. A reader is 344 bytes (with its
+// buffers for split headers and control frames); sharing them keeps that
+// off the idle connections.
+var readerPool = sync.Pool{New: func() any { return new(wsproto.MessageReader) }}
 
-	lastData atomic.Int64 // monotonic ns of the last data read or write (idle timeout)
+// reader returns the connection's message reader, taking one from the pool
+// if the connection holds none. Only the connection's reader (its loop, or
+// the holder of rsem) calls it.
+func (c *Conn) reader() *wsproto.MessageReader {
+	if c.mr == nil {
+		r := readerPool.Get().(*wsproto.MessageReader)
+		r.Init(wsproto.ReaderConfig{Role: c.role, MaxFrameSize: c.cfg.maxFrame, MaxMessageSize: c.cfg.maxMessage}, c.dec)
+		c.mr = r
+	}
+	return c.mr
+}
 
-	// Pull mode.
-	rsem    chan struct{}
-	rbuf    *[]byte
-	rp, rn  int
-	rclass  int
-	readErr error
+// idleReader hands the message reader back to the pool when it holds
+// nothing the next bytes need: no partial frame or message and no error
+// (which must stay sticky). Call it after the last message it returned is
+// done with and released. A decompressor that keeps its window between
+// messages (context takeover) stays with its reader: Init would reset it.
+func (c *Conn) idleReader() {
+	r := c.mr
+	if r == nil || c.parseFailed || !r.Idle() || c.dec != nil && c.dec.ContextTakeover() {
+		return
+	}
+	c.putReader()
+}
+
+// putReader resets the message reader (releasing its buffers) and hands it
+// back to the pool.
+func (c *Conn) putReader() {
+	r := c.mr
+	if r == nil {
+		return
+	}
+	c.mr = nil
+	r.Init(wsproto.ReaderConfig{}, nil) // releases buffers, drops the decompressor
+	readerPool.Put(r)
 }
 
 var epoch = time.Now()
@@ -99,17 +152,16 @@ func monoTime(ns int64) time.Time { return epoch.Add(time.Duration(ns)) }
 // session's Open does, for server connections adopted by a Handler).
 //
 // Building a client on it (the client half): after the client handshake,
-// c := newConn(wsproto.RoleClient, cfg.resolve(logger), sub, secure,
-// params, deflate); c.ec = engine.NewConn(nc, cc.engineConfig()) with
-// c.ec.SetBuffered(bytes the response reader held). Pull style: c.rsem =
-// make(chan struct{}, 1) and Read works as for Accept. Callback style
+// c := newConn(wsproto.RoleClient, &cc, sub, secure, params, deflate)
+// with cc := cfg.resolve(logger); c.ec = engine.NewConn(nc, cc.engineConfig())
+// with c.ec.SetBuffered(bytes the response reader held). Pull style: c.pull =
+// newPull() and Read works as for Accept. Callback style
 // (AsyncClient): s := newSession(c, hooks, nil); c.ec.Start(s), the same
 // dispatch loop as the server's.
-func newConn(role wsproto.Role, cfg connConfig, sub string, secure bool, params *wsproto.DeflateParams, deflate wsproto.DeflateConfig) *Conn {
-	c := &Conn{role: role, cfg: cfg, sub: sub, secure: secure, recvDone: make(chan struct{})}
-	var dec *wsproto.Decompressor
+func newConn(role wsproto.Role, cfg *connConfig, sub string, secure bool, params *wsproto.DeflateParams, deflate wsproto.DeflateConfig) *Conn {
+	c := &Conn{role: role, cfg: cfg, sub: sub, secure: secure}
 	if params != nil {
-		dec = wsproto.NewDecompressor(*params, role)
+		c.dec = wsproto.NewDecompressor(*params, role)
 		c.comp = wsproto.NewCompressor(*params, role, deflate)
 		bits := params.ServerMaxWindowBits
 		if role == wsproto.RoleClient {
@@ -118,7 +170,6 @@ func newConn(role wsproto.Role, cfg connConfig, sub string, secure bool, params 
 		c.compOK = role == wsproto.RoleServer && !c.comp.ContextTakeover() && deflate.Level == 0 &&
 			(bits == 0 || bits == 15) && c.comp.Threshold() == wsproto.DefaultCompressionThreshold
 	}
-	c.mr.Init(wsproto.ReaderConfig{Role: role, MaxFrameSize: cfg.maxFrame, MaxMessageSize: cfg.maxMessage}, dec)
 	c.lastData.Store(mono())
 	return c
 }
@@ -280,32 +331,49 @@ func (c *Conn) writeFrameHeld(ctx context.Context, h wsproto.Header, payload []b
 	if c.role == wsproto.RoleClient {
 		return c.writeMaskedHeld(ctx, h, payload)
 	}
-	n := wsproto.PutHeader(c.hdr[:], h)
+	var hdr [wsproto.MaxHeaderSize]byte
+	n := wsproto.PutHeader(hdr[:], h)
 	if n+len(payload) <= smallFrame {
 		b := bufpool.Get(0)
-		m := copy(*b, c.hdr[:n])
+		m := copy(*b, hdr[:n])
 		m += copy((*b)[m:], payload)
 		_, err := c.ec.WriteHeld(ctx, (*b)[:m])
 		bufpool.Put(b)
 		return err
 	}
-	c.wvA[0], c.wvA[1] = c.hdr[:n], payload
-	c.wv = c.wvA[:]
-	_, err := c.ec.WriteBuffersHeld(ctx, &c.wv)
-	c.wvA = [2][]byte{}
-	c.wv = nil
+	// A larger frame goes out with one writev of header and payload. The
+	// vector escapes (into the net.Conn), so it lives in a pooled scratch
+	// rather than on the stack or in every Conn.
+	w := writevPool.Get().(*writev)
+	w.hdr = hdr
+	w.a[0], w.a[1] = w.hdr[:n], payload
+	w.v = w.a[:]
+	_, err := c.ec.WriteBuffersHeld(ctx, &w.v)
+	w.a = [2][]byte{}
+	w.v = nil
+	writevPool.Put(w)
 	return err
 }
+
+// writev is the scratch of one vectored frame write.
+type writev struct {
+	v   net.Buffers
+	a   [2][]byte
+	hdr [wsproto.MaxHeaderSize]byte
+}
+
+var writevPool = sync.Pool{New: func() any { return new(writev) }}
 
 // writeMaskedHeld writes a client frame: a masked copy of the payload, in
 // pooled chunks.
 func (c *Conn) writeMaskedHeld(ctx context.Context, h wsproto.Header, payload []byte) error {
 	h.Masked, h.Key = true, wsproto.NewMaskKey()
-	n := wsproto.PutHeader(c.hdr[:], h)
+	var hdr [wsproto.MaxHeaderSize]byte
+	n := wsproto.PutHeader(hdr[:], h)
 	b := bufpool.Get(bufpool.Class(n + len(payload)))
 	defer bufpool.Put(b)
 	buf := *b
-	m := copy(buf, c.hdr[:n])
+	m := copy(buf, hdr[:n])
 	pos := 0
 	for {
 		k := copy(buf[m:], payload[pos:])
@@ -360,7 +428,6 @@ func (c *Conn) sendClose(ctx context.Context, code int, reason string) (first bo
 	if c.sent.Swap(true) {
 		return false, nil
 	}
-	c.sentCode = code
 	var pb [wsproto.MaxControlPayload]byte
 	p := wsproto.AppendClosePayload(pb[:0], code, reason)
 	return true, c.writeFrameHeld(ctx, wsproto.Header{Fin: true, Opcode: wsproto.OpClose, Length: int64(len(p))}, p)
@@ -405,6 +472,7 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 		defer t.Stop()
 		timeout = t.C
 	}
+	recvDone := c.recvWait()
 	if c.sess == nil {
 		// Pull mode: read until the echo ourselves, unless a Read is
 		// running (it will see the echo).
@@ -416,7 +484,7 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 				return err
 			}
 			return c.echoResult(code)
-		case <-c.recvDone:
+		case <-recvDone:
 		case <-ctx.Done():
 			c.ec.Close(ctx.Err())
 			return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
@@ -427,7 +495,7 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 		return c.echoResult(code)
 	}
 	select {
-	case <-c.recvDone:
+	case <-recvDone:
 	case <-ctx.Done():
 		c.ec.Close(ctx.Err())
 		return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
@@ -449,7 +517,7 @@ func (c *Conn) closeTimeoutErr() error {
 // echoResult judges the close echo after a local close with code.
 func (c *Conn) echoResult(code int) error {
 	c.closeMu.Lock()
-	got, rc := c.gotClose, c.recvCode
+	got, rc := c.gotClose, int(c.recvCode)
 	c.closeMu.Unlock()
 	switch {
 	case !got:
@@ -466,12 +534,9 @@ func (c *Conn) echoResult(code int) error {
 func (c *Conn) recordClose(code int, reason []byte) (echo bool) {
 	c.closeMu.Lock()
 	if !c.gotClose && !c.recvClosed {
-		c.gotClose, c.recvCode, c.recvReason = true, code, string(reason)
+		c.gotClose, c.recvCode, c.recvReason = true, int32(code), string(reason)
 	}
-	if !c.recvClosed {
-		c.recvClosed = true
-		close(c.recvDone)
-	}
+	c.endRecvLocked()
 	c.closeMu.Unlock()
 	return c.sent.Load()
 }
@@ -479,18 +544,43 @@ func (c *Conn) recordClose(code int, reason []byte) (echo bool) {
 // ended notes that the connection is gone.
 func (c *Conn) ended() {
 	c.closeMu.Lock()
+	c.endRecvLocked()
+	c.closeMu.Unlock()
+}
+
+// endRecvLocked marks the receiving side ended; the caller holds closeMu.
+func (c *Conn) endRecvLocked() {
 	if !c.recvClosed {
 		c.recvClosed = true
-		close(c.recvDone)
+		if c.recvDone != nil {
+			close(c.recvDone)
+		}
 	}
-	c.closeMu.Unlock()
+}
+
+// closedChan is a closed channel, for waits on what already happened.
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// recvWait returns a channel closed when the peer's close arrives or the
+// connection ends (at once if that happened). It is made on demand: most
+// connections never wait for it.
+func (c *Conn) recvWait() <-chan struct{} {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.recvClosed {
+		return closedChan
+	}
+	if c.recvDone == nil {
+		c.recvDone = make(chan struct{})
+	}
+	return c.recvDone
 }
 
 // closeReason returns the received close frame, if any.
 func (c *Conn) received() (code int, reason string, ok bool) {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
-	return c.recvCode, c.recvReason, c.gotClose
+	return int(c.recvCode), c.recvReason, c.gotClose
 }
 
 // closePayloadReason returns the reason part of a close payload.

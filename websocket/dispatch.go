@@ -17,23 +17,30 @@ import (
 // Its methods run on the connection's goroutine.
 type session struct {
 	conn    *Conn
-	h       hooks
+	h       *hooks   // shared by the sessions of one Service (Handler.sharedHooks)
 	handler *Handler // tracks the session for stops; nil for clients
+	failed  *failure // how we failed the connection, or nil
 
-	closing     bool // a close was received or the connection failed: stop dispatching
-	reported    bool // OnClose ran
-	failCode    int  // the code we failed the connection with
-	failReason  string
-	failErr     error // reported to OnError after closure
-	closeAt     int64 // monotonic deadline for the close echo, or 0
-	lastRx      int64 // monotonic time of the last frame read (keepalive)
-	awaitPong   bool
-	pongAt      int64
-	callbackRun bool
+	closeAt int64 // monotonic deadline for the close echo, or 0
+	lastRx  int64 // monotonic time of the last frame read (keepalive)
+	pongAt  int64
+
+	closing   bool // a close was received or the connection failed: stop dispatching
+	reported  bool // OnClose ran
+	awaitPong bool
+}
+
+// failure is how we failed a connection: the close frame we sent and the
+// error OnError gets after closure. It is made only on failure, to keep the
+// sessions of healthy connections small.
+type failure struct {
+	code   int
+	reason string
+	err    error
 }
 
 // newSession makes c served by h.
-func newSession(c *Conn, h hooks, handler *Handler) *session {
+func newSession(c *Conn, h *hooks, handler *Handler) *session {
 	s := &session{conn: c, h: h, handler: handler}
 	c.sess = s
 	return s
@@ -79,21 +86,24 @@ func (s *session) Data(ec *engine.Conn, p []byte) (int, error) {
 			s.pongAt = max(s.pongAt, s.lastRx+int64(c.cfg.pongTimeout))
 		}
 	}
+	mr := c.reader()
 	for len(p) > 0 {
-		n, m, err := c.mr.Parse(p)
+		n, m, err := mr.Parse(p)
 		p = p[n:]
 		if err != nil {
+			c.parseFailed = true
 			return total, s.failProtocol(err)
 		}
 		if m.Op == 0 {
 			continue
 		}
 		err = s.dispatch(m)
-		c.mr.Release()
+		mr.Release()
 		if err != nil {
 			return total, err
 		}
 	}
+	c.idleReader()
 	return total, nil
 }
 
@@ -266,8 +276,8 @@ func (s *session) failProtocol(err error) error {
 
 func (s *session) failWith(code int, reason string, err error) error {
 	s.closing = true
-	if s.failErr == nil {
-		s.failCode, s.failReason, s.failErr = code, reason, err
+	if s.failed == nil || s.failed.err == nil {
+		s.failed = &failure{code: code, reason: reason, err: err}
 	}
 	if _, werr := s.conn.sendClose(context.Background(), code, reason); werr != nil {
 		return werr
@@ -347,8 +357,8 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 		s.handler.forget(s)
 	}
 	switch {
-	case s.failErr != nil:
-		s.reportError(s.failErr)
+	case s.failed != nil && s.failed.err != nil:
+		s.reportError(s.failed.err)
 	case err == nil || err == errCloseTimeout || errors.Is(err, io.EOF):
 	case errors.Is(err, ErrPongTimeout):
 		s.reportError(err)
@@ -367,8 +377,8 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 		code, reason, ok := c.received()
 		if !ok {
 			code, reason = wsproto.CloseAbnormalClosure, ""
-			if s.failErr != nil {
-				code, reason = s.failCode, s.failReason
+			if s.failed != nil && s.failed.err != nil {
+				code, reason = s.failed.code, s.failed.reason
 			}
 		}
 		func() {
@@ -380,7 +390,7 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 			s.h.close.OnClose(c, code, reason)
 		}()
 	}
-	c.mr.Reset()
+	c.putReader()
 	if c.comp != nil && ec.TryLockWrite() {
 		c.comp.Close()
 		ec.UnlockWrite()

@@ -55,9 +55,10 @@ func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageT
 	}
 	for {
 		if c.rp < c.rn {
-			n, m, err := c.mr.Parse((*c.rbuf)[c.rp:c.rn])
+			n, m, err := c.reader().Parse((*c.rbuf)[c.rp:c.rn])
 			c.rp += n
 			if err != nil {
+				c.parseFailed = true
 				c.releaseRead()
 				code, reason, out := protocolErr(err)
 				c.sendClose(context.Background(), code, reason)
@@ -183,13 +184,16 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 
 func (c *Conn) recordAbnormal() { c.ended() }
 
-// releaseRead returns the pull buffer to the pool.
+// releaseRead returns the pull buffer to the pool, and the message reader
+// too when it holds nothing (see idleReader): an idle pulled connection
+// holds neither.
 func (c *Conn) releaseRead() {
 	if c.rbuf != nil {
 		bufpool.Put(c.rbuf)
 		c.rbuf = nil
 	}
 	c.rp, c.rn = 0, 0
+	c.idleReader()
 }
 
 // finishPull ends a pulled connection: the error becomes sticky and the
@@ -200,7 +204,7 @@ func (c *Conn) finishPull(err error) {
 	c.ended()
 	c.ec.CloseWrite()
 	c.ec.Close(ErrClosed)
-	c.mr.Reset()
+	c.putReader()
 }
 
 // pullUntilClose reads (dropping data) until the peer's close frame or the

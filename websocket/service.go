@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"unsafe"
 
 	hookset "github.com/netkit-go/netkit/internal/hooks"
 )
@@ -152,6 +153,23 @@ type hooks struct {
 	close  CloseHandler
 	err    ErrorHandler
 }
+
+// sameHooks reports whether a and b are identical: the same dynamic types
+// and the same data words in every hook, so that calling either calls the
+// same methods on the same values. It compares the interface words rather
+// than the values, which would panic for func-typed hooks (ServiceFuncs').
+func sameHooks(a, b *hooks) bool {
+	return *(*hookWords)(unsafe.Pointer(a)) == *(*hookWords)(unsafe.Pointer(b))
+}
+
+// hookWords is the memory of a hooks value: two words per interface.
+type hookWords [16]unsafe.Pointer
+
+// hooks must be exactly hookWords (sameHooks).
+const (
+	_ uintptr = unsafe.Sizeof(hooks{}) - unsafe.Sizeof(hookWords{})
+	_ uintptr = unsafe.Sizeof(hookWords{}) - unsafe.Sizeof(hooks{})
+)
 
 func resolveHooks(s Service) (hooks, error) {
 	var h hooks

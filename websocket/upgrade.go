@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
@@ -34,6 +35,10 @@ type Handler struct {
 	noDeflate bool
 	server    string // Server header
 
+	// lastHooks are the hooks of the last upgrade, shared by the sessions
+	// whose Service resolves to the same (sharedHooks).
+	lastHooks atomic.Pointer[hooks]
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	stopped  bool // permanent (the Handler's own stop)
@@ -53,6 +58,18 @@ func newHandler(s UpgradeService, sc *ServiceConfig, logger *slog.Logger, timeou
 	h.cc = h.sc.resolve(logger)
 	h.srv = engine.NewServer(engine.Config{Conn: h.cc.engineConfig(), MaxConnections: -1})
 	return h
+}
+
+// sharedHooks returns hk as a pointer shared with earlier sessions when
+// they resolved to the same hooks: an UpgradeService usually returns one
+// Service, and its 128-byte hooks need not be copied into every session.
+func (h *Handler) sharedHooks(hk hooks) *hooks {
+	if p := h.lastHooks.Load(); p != nil && sameHooks(p, &hk) {
+		return p
+	}
+	p := &hk
+	h.lastHooks.Store(p)
+	return p
 }
 
 func (h *Handler) track(s *session) bool {
@@ -145,8 +162,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cc.logger.Debug("websocket: upgrade failed", slog.Any("err", err))
 		return
 	}
-	c := newConn(wsproto.RoleServer, h.cc, hs.sub, isTLS(nc), hs.params, h.sc.Compression.deflate())
-	s := newSession(c, hk, h)
+	c := newConn(wsproto.RoleServer, &h.cc, hs.sub, isTLS(nc), hs.params, h.sc.Compression.deflate())
+	s := newSession(c, h.sharedHooks(hk), h)
 	h.srv.AdoptBuffered(nc, s, buffered)
 }
 
@@ -346,9 +363,9 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error()}
 	}
 	cc := cfg.resolve(nil)
-	c := newConn(wsproto.RoleServer, cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
+	c := newConn(wsproto.RoleServer, &cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
 	c.ec = engine.NewConn(nc, cc.engineConfig())
-	c.rsem = make(chan struct{}, 1)
+	c.pull = newPull()
 	if len(buffered) > 0 {
 		c.rbuf = bufferFor(buffered)
 		c.rn = len(buffered)
