@@ -18,16 +18,21 @@ func (c *Conn) run() {
 	c.goid.Store(goid.Current())
 	defer close(c.done)
 	var err error
-	switch f := c.face.(type) {
-	case StreamFace:
+	if f, ok := c.face.(StreamFace); ok {
 		err = c.streamLoop(f)
-	case ConnFace:
-		err = c.serveConnFace(f)
-	default:
-		err = fmt.Errorf("engine: unsupported face %T", c.face)
-		c.cfg.Logger.Error("netkit: unsupported face", "type", fmt.Sprintf("%T", c.face))
+	} else {
+		err = c.runOther()
 	}
 	c.finish(err)
+}
+
+//go:noinline
+func (c *Conn) runOther() error {
+	if f, ok := c.face.(ConnFace); ok {
+		return c.serveConnFace(f)
+	}
+	c.cfg.Logger.Error("netkit: unsupported face", "type", fmt.Sprintf("%T", c.face))
+	return fmt.Errorf("engine: unsupported face %T", c.face)
 }
 
 // errNoClosed marks an end after which the face's Closed must not run
@@ -77,9 +82,7 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 
 // streamLoop reads and pushes bytes to f until the connection ends.
 func (c *Conn) streamLoop(f StreamFace) error {
-	var openErr error
-	if p := c.safely(func() { openErr = f.Open(c) }); p != nil || openErr != nil {
-		c.Close(ErrConnClosed)
+	if !c.open(f) {
 		return errNoClosed
 	}
 	var (
@@ -93,10 +96,7 @@ func (c *Conn) streamLoop(f StreamFace) error {
 	}()
 	if len(c.pre) > 0 {
 		var ferr error
-		if buf, kept, ferr = c.pushBuffered(f); ferr == ErrCloseGracefully {
-			c.Shutdown(ErrConnClosed)
-		} else if ferr != nil {
-			c.Close(ferr)
+		if buf, kept, ferr = c.pushBufferedOrClose(f); ferr != nil {
 			return ferr
 		}
 	}
@@ -161,6 +161,30 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			}
 		}
 	}
+}
+
+// open runs the face's Open (not inlined: its frame stays off the parked stack).
+//
+//go:noinline
+func (c *Conn) open(f StreamFace) bool {
+	var openErr error
+	if p := c.safely(func() { openErr = f.Open(c) }); p != nil || openErr != nil {
+		c.Close(ErrConnClosed)
+		return false
+	}
+	return true
+}
+
+//go:noinline
+func (c *Conn) pushBufferedOrClose(f StreamFace) (*[]byte, int, error) {
+	buf, kept, ferr := c.pushBuffered(f)
+	if ferr == ErrCloseGracefully {
+		c.Shutdown(ErrConnClosed)
+	} else if ferr != nil {
+		c.Close(ferr)
+		return buf, kept, ferr
+	}
+	return buf, kept, nil
 }
 
 // push hands p to the face, recovering a panic as an error.

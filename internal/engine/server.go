@@ -246,13 +246,27 @@ func (c *Conn) Start(face Face) {
 }
 
 func (s *Server) start(c *Conn) {
+	if !s.begin(c) {
+		return
+	}
+	c.run()
+	if s.cfg.ConnState != nil {
+		s.cfg.ConnState(c, StateClosed)
+	}
+}
+
+// begin runs the TLS handshake and makes the face. It is not inlined, so
+// that its frame is not part of the parked goroutine's stack.
+//
+//go:noinline
+func (s *Server) begin(c *Conn) bool {
 	if tc, isTLS := c.nc.(*tls.Conn); isTLS {
 		if err := handshake(tc, s.cfg.HandshakeTimeout); err != nil {
 			s.cfg.Conn.Logger.Debug("netkit: TLS handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
 			c.Close(err)
 			close(c.done)
 			s.forget(c)
-			return
+			return false
 		}
 	}
 	if c.face == nil {
@@ -261,10 +275,7 @@ func (s *Server) start(c *Conn) {
 	if s.cfg.ConnState != nil {
 		s.cfg.ConnState(c, StateNew)
 	}
-	c.run()
-	if s.cfg.ConnState != nil {
-		s.cfg.ConnState(c, StateClosed)
-	}
+	return true
 }
 
 func handshake(tc *tls.Conn, timeout time.Duration) error {
