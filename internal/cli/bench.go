@@ -40,7 +40,7 @@ func (f *compressFlag) Set(s string) error {
 }
 
 func bench(e *env, args []string) error {
-	const synopsis = "tcp|udp|ws [flags] TARGET   (TARGET: HOST:PORT, or ws://HOST:PORT/PATH)"
+	const synopsis = "tcp|udp|ws [flags] TARGET   (TARGET: HOST:PORT, or ws://HOST:PORT/PATH, or wss://HOST:PORT/PATH)"
 	fs := newFlags(e, "bench", synopsis)
 	var cfg loadgen.Config
 	fs.IntVar(&cfg.Conns, "c", 1, "connections (udp: sockets; handshake mode: parallel workers)")
@@ -57,6 +57,12 @@ func bench(e *env, args []string) error {
 	fs.IntVar(&cfg.Stalled, "stalled", 0, "broadcast mode: subscribers that never read")
 	fs.IntVar(&cfg.Slow, "slow", 0, "ws echo: extra connections trickling their upgrade request (slowloris)")
 	fs.DurationVar(&cfg.SlowInterval, "slow-interval", 100*time.Millisecond, "interval between a slow connection's bytes")
+	fs.IntVar(&cfg.Burst, "burst", 0, "idle mode (ws): after the hold, send one message of this many bytes per connection, await the echoes, hold again and sample")
+	fs.DurationVar(&cfg.BurstHold, "burst-hold", 0, "idle mode: how long connections idle after the burst before the last sample (default: --hold)")
+	fs.StringVar(&cfg.CAFile, "ca", "", "wss: PEM file of CA certificates to trust (default: the system roots)")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "wss: do not verify the server's certificate (loopback benchmarks)")
+	fs.StringVar(&cfg.TLSVersion, "tls-version", "", "wss: pin the TLS version, 1.2 or 1.3 (default: negotiated, 1.2 or later)")
+	curves := fs.String("tls-curves", "", "wss: comma-separated key exchanges to offer: x25519, p256, p384, p521, x25519mlkem768 (default: crypto/tls's)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "local server process whose CPU time and RSS are sampled from /proc")
 	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", 5*time.Second, "bound on each connect and handshake")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
@@ -90,6 +96,9 @@ func bench(e *env, args []string) error {
 	}
 	cfg.Mode = loadgen.Mode(*mode)
 	cfg.Compress = comp.mode
+	if *curves != "" {
+		cfg.TLSCurves = strings.Split(*curves, ",")
+	}
 	if *progress || isTerminal(e.stderr) {
 		var mu sync.Mutex
 		cfg.Progress = func(p loadgen.Progress) {
@@ -150,6 +159,9 @@ func describe(r *loadgen.Result) string {
 	if r.Compress != "" {
 		parts = append(parts, fmt.Sprintf("deflate %s (accepted: %v)", r.Compress, r.Compressed))
 	}
+	if r.TLS != "" {
+		parts = append(parts, r.TLS)
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -165,6 +177,14 @@ func us(v float64) string {
 }
 
 func mb(b float64) string { return fmt.Sprintf("%.1f MB", b/1e6) }
+
+// at is "what at Ns", or "not what" for a negative time.
+func at(what string, sec float64) string {
+	if sec < 0 {
+		return "not " + what
+	}
+	return fmt.Sprintf("%s at %.2fs", what, sec)
+}
 
 func printResult(w io.Writer, r *loadgen.Result) {
 	fmt.Fprintf(w, "netkit bench %s %s (%s, %.1fs measured)\n", r.Proto, r.Target, describe(r), r.Seconds)
@@ -185,7 +205,31 @@ func printResult(w io.Writer, r *loadgen.Result) {
 			us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max), l.Count)
 	}
 	if r.SlowOpened > 0 {
-		fmt.Fprintf(tw, "slowloris\t%d opened, %d closed by the server\n", r.SlowOpened, r.SlowClosed)
+		fmt.Fprintf(tw, "slowloris\t%d opened, %d closed by the server", r.SlowOpened, r.SlowClosed)
+		if s := r.SlowClose; s != nil {
+			fmt.Fprintf(tw, ", after %.1fs (min) %.1fs (median) %.1fs (max)", s.Min, s.P50, s.Max)
+		}
+		fmt.Fprintln(tw)
+	}
+	if b := r.Burst; b != nil {
+		fmt.Fprintf(tw, "burst\t%d B per connection: %d echoed, %d failed, in %.2fs\n", b.Bytes, b.Echoed, b.Errors, b.Seconds)
+	}
+	if st := r.Stall; st != nil {
+		switch {
+		case !st.Checked:
+			fmt.Fprintf(tw, "stalled\tnot checked: %s\n", st.Error)
+		default:
+			for _, c := range st.Conns {
+				fmt.Fprintf(tw, "stalled\t%s: %d B due, accepted %d B, server Send-Q up to %d B, %s, %s, server socket %s\n",
+					c.Client, c.DueBytes, c.AcceptedMax, c.ServerSendQMax, at("full", c.StalledAt), at("closed by the server", c.ClosedAt), c.ServerState)
+			}
+			if st.At >= 0 {
+				fmt.Fprintf(tw, "others' latency\tp99 %s before the stall (%d), %s after (%d)\n", us(st.Before.P99), st.Before.Count, us(st.After.P99), st.After.Count)
+			}
+			if st.ServerRSSMax > 0 {
+				fmt.Fprintf(tw, "server RSS\t%s at the stall, %s at the end, %s at most\n", mb(float64(st.ServerRSSAtStall)), mb(float64(st.ServerRSSEnd)), mb(float64(st.ServerRSSMax)))
+			}
+		}
 	}
 	if s := r.Server; s != nil {
 		if s.Error != "" {
@@ -198,6 +242,10 @@ func printResult(w io.Writer, r *loadgen.Result) {
 			fmt.Fprintf(tw, "server cpu\t%.2f s (%.0f%% of a core)%s\n", s.CPUSeconds, s.CPUPercent, per)
 			fmt.Fprintf(tw, "server memory\tRSS %s -> %s (peak %s), %.1f KB per connection, %d threads, %d fds\n",
 				mb(float64(s.Start.RSS)), mb(float64(s.End.RSS)), mb(float64(s.End.HWM)), s.RSSPerConn/1e3, s.End.Threads, s.End.FDs)
+			if b := r.Burst; b != nil && b.After.RSS > 0 {
+				fmt.Fprintf(tw, "after the burst\tRSS %s (%.1f KB per connection, peak %s); after %.1fs idle %s (%.1f KB per connection)\n",
+					mb(float64(b.After.RSS)), b.RSSPerConnAfter/1e3, mb(float64(b.After.HWM)), b.HoldSeconds, mb(float64(b.Settled.RSS)), b.RSSPerConnSettled/1e3)
+			}
 		}
 	}
 	if r.FirstError != "" {

@@ -220,6 +220,23 @@ func TestBenchWS(t *testing.T) {
 	})
 }
 
+func TestBenchWSS(t *testing.T) {
+	url, ca := startRawWSS(t)
+	t.Run("echo", func(t *testing.T) {
+		r := runBench(t, "ws", url, "--ca", ca, "--tls-version", "1.3", "--tls-curves", "x25519", "-c", "2", "-s", "512", "-n", "200", "-d", "20s")
+		checkCounts(t, r, 2, 200)
+		if !strings.HasPrefix(r.TLS, "TLS 1.3 TLS_") || !strings.HasSuffix(r.TLS, " X25519") {
+			t.Errorf("TLS %q", r.TLS)
+		}
+	})
+	t.Run("idle-burst", func(t *testing.T) {
+		r := runBench(t, "ws", url, "--insecure", "--mode", "idle", "-c", "3", "--hold", "20ms", "--burst", "65536", "--burst-hold", "20ms", "-d", "20s")
+		if r.Connected != 3 || r.Burst == nil || r.Burst.Echoed != 3 || r.Burst.Errors != 0 || r.Burst.Settled.RSS <= 0 {
+			t.Errorf("idle burst: connected %d, burst %+v (%s)", r.Connected, r.Burst, r.FirstError)
+		}
+	})
+}
+
 func TestBenchWSBroadcast(t *testing.T) {
 	url := startRawWS(t, true)
 	r := runBench(t, "ws", url, "--mode", "broadcast", "-c", "10", "--rate", "200", "-n", "40", "-d", "20s")
@@ -236,6 +253,8 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "tcp", "127.0.0.1:1", "extra"},
 		{"bench", "udp", "-s", "4", "127.0.0.1:1"},
 		{"bench", "tcp", "--mode", "broadcast", "127.0.0.1:1"},
+		{"bench", "ws", "--insecure", "ws://127.0.0.1:1/"},
+		{"bench", "ws", "--tls-version", "1.0", "wss://127.0.0.1:1/"},
 	} {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), args, nil, &out, &errOut)

@@ -2,8 +2,17 @@ package cli
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +45,37 @@ func startRawWS(t *testing.T, broadcast bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveRawWS(t, ln, broadcast, "ws")
+}
+
+// startRawWSS is startRawWS over TLS, with a self-signed ECDSA P-256
+// certificate for 127.0.0.1; it returns the wss:// URL and the path of
+// the certificate's PEM file.
+func startRawWSS(t *testing.T) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveRawWS(t, ln, false, "wss"), ca
+}
+
+func serveRawWS(t *testing.T, ln net.Listener, broadcast bool, scheme string) string {
 	s := &rawWS{ln: ln, broadcast: broadcast, conns: map[*rawWSConn]bool{}}
 	s.wg.Add(1)
 	go func() {
@@ -58,7 +98,7 @@ func startRawWS(t *testing.T, broadcast bool) string {
 		s.mu.Unlock()
 		s.wg.Wait()
 	})
-	return "ws://" + ln.Addr().String() + "/"
+	return scheme + "://" + ln.Addr().String() + "/"
 }
 
 func (c *rawWSConn) write(op wsproto.Opcode, p []byte) error {

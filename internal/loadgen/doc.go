@@ -21,4 +21,21 @@
 // With Config.ServerPID set, the server's CPU time (utime+stime of
 // /proc/PID/stat) and memory (VmRSS, VmHWM, threads and open fds of
 // /proc/PID) are sampled when measuring starts and when it ends.
+//
+// A wss:// target runs the same client over crypto/tls (TLS 1.2 or 1.3,
+// ALPN http/1.1, no session resumption, so every connection makes a full
+// handshake), verifying the server against Config.CAFile or the system
+// roots, or not at all with Config.Insecure; the framing stays this
+// package's own.
+//
+// Idle mode can end with a burst (Config.Burst): one large message per
+// connection, written and read back as a stream, then a second hold and
+// server sample, to see whether the server's memory returns.
+//
+// In broadcast mode, stalled subscribers (Config.Stalled) never read and
+// have a tiny receive buffer; the generator looks up their sockets and the
+// server's sockets to them in the kernel's socket table
+// (NETLINK_INET_DIAG) every StallPoll, to tell when the path to them was
+// full, whether and when the server closed them, and to split the other
+// subscribers' latency at that point (Result.Stall).
 package loadgen

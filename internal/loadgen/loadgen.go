@@ -2,13 +2,16 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,7 +54,8 @@ const (
 type Config struct {
 	// Proto is "tcp", "udp" or "ws".
 	Proto string
-	// Target is HOST:PORT; for ws also ws://HOST:PORT/PATH (default path /).
+	// Target is HOST:PORT; for ws also ws://HOST:PORT/PATH (default path
+	// /), or wss://HOST:PORT/PATH for WebSocket over TLS.
 	Target string
 	// Mode is what the run does; "" means ModeEcho.
 	Mode Mode
@@ -93,6 +97,28 @@ type Config struct {
 	Slow int
 	// SlowInterval is the slow connections' byte interval. 0 means 100 ms.
 	SlowInterval time.Duration
+	// Burst is, in idle mode, a message size: after the hold, every
+	// connection sends one binary message of Burst bytes and awaits its
+	// echo (streamed, so the generator holds no message), then the
+	// connections idle for BurstHold and the server is sampled again.
+	// The burst is bounded by Duration. 0 means no burst.
+	Burst int
+	// BurstHold is how long the connections idle after the burst before
+	// the last sample. 0 means Hold.
+	BurstHold time.Duration
+	// CAFile is a PEM file of CA certificates trusted for wss:// targets.
+	// Default: the system roots.
+	CAFile string
+	// Insecure skips the verification of a wss:// server's certificate
+	// (for loopback benchmarks against a self-signed certificate).
+	Insecure bool
+	// TLSVersion pins the TLS version of wss:// connections: "1.2" or
+	// "1.3". Default "": negotiated, TLS 1.2 or later.
+	TLSVersion string
+	// TLSCurves restricts the key exchanges offered over wss://, by name
+	// (x25519, p256, p384, p521, x25519mlkem768), in order of
+	// preference. Default: crypto/tls's.
+	TLSCurves []string
 	// Progress, if set, is called about once per second during the run.
 	Progress func(Progress)
 }
@@ -173,11 +199,38 @@ type Result struct {
 	Latency  Latency `json:"latency"`
 	Server   *Server `json:"server,omitempty"`
 	// SlowOpened and SlowClosed count slowloris connections opened and
-	// closed by the server before the run ended.
-	SlowOpened int64 `json:"slow_opened,omitempty"`
-	SlowClosed int64 `json:"slow_closed,omitempty"`
+	// closed by the server before the run ended; SlowClose is how long
+	// the closed ones had been connected.
+	SlowOpened int64   `json:"slow_opened,omitempty"`
+	SlowClosed int64   `json:"slow_closed,omitempty"`
+	SlowClose  *Spread `json:"slow_close,omitempty"`
+	// TLS describes the first wss:// connection: version, cipher suite
+	// and key exchange.
+	TLS string `json:"tls,omitempty"`
+	// Burst is idle mode's burst, if Config.Burst was set.
+	Burst *Burst `json:"burst,omitempty"`
+	// Stall is broadcast mode's account of the stalled subscribers, if
+	// Config.Stalled was set.
+	Stall *Stall `json:"stall,omitempty"`
 	// FirstError is the first error seen, for diagnosis.
 	FirstError string `json:"first_error,omitempty"`
+}
+
+// Spread summarises durations in seconds.
+type Spread struct {
+	N   int     `json:"n"`
+	Min float64 `json:"min_seconds"`
+	P50 float64 `json:"p50_seconds"`
+	Max float64 `json:"max_seconds"`
+}
+
+func spreadOf(d []time.Duration) *Spread {
+	if len(d) == 0 {
+		return nil
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return &Spread{N: len(s), Min: s[0].Seconds(), P50: s[len(s)/2].Seconds(), Max: s[len(s)-1].Seconds()}
 }
 
 // grace is how long echoes still in flight are awaited after the window.
@@ -208,14 +261,27 @@ type run struct {
 	published atomic.Int64
 	firstErr  atomic.Pointer[string]
 	doneAt    atomic.Int64 // when every sender stopped, if before end
-	hists     [histShards]struct {
-		mu sync.Mutex
-		h  *hdr.Histogram
-	}
-	template []byte
-	wsURL    wsTarget
-	dialer   net.Dialer
+	hists     [histShards]shardHist
+	// phases, if set, splits the latencies at split (broadcast with
+	// stalled subscribers: before and after the first stalled).
+	phases    *[2][histShards]shardHist
+	split     atomic.Int64 // r.now() of the split; 0: not yet
+	slowMu    sync.Mutex
+	slowTimes []time.Duration
+	template  []byte
+	wsURL     wsTarget
+	dialer    net.Dialer
+	tls       *tls.Config
+	tlsMu     sync.Mutex
+	tlsInfo   string
 }
+
+type shardHist struct {
+	mu sync.Mutex
+	h  *hdr.Histogram
+}
+
+func newHist() *hdr.Histogram { return hdr.New(1, int64(time.Minute/time.Microsecond), 3) }
 
 func (r *run) now() time.Duration { return time.Since(r.start) }
 
@@ -244,6 +310,16 @@ func (r *run) record(shard int, sentAt time.Duration) {
 	h.mu.Lock()
 	h.h.RecordValue(us)
 	h.mu.Unlock()
+	if r.phases != nil {
+		p := 0
+		if s := r.split.Load(); s > 0 && int64(now) >= s {
+			p = 1
+		}
+		h := &r.phases[p][shard%histShards]
+		h.mu.Lock()
+		h.h.RecordValue(us)
+		h.mu.Unlock()
+	}
 }
 
 // ticket reports whether another message may be sent under MaxMessages.
@@ -263,7 +339,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &run{cfg: cfg}
 	r.dialer.Timeout = cfg.DialTimeout
 	for i := range r.hists {
-		r.hists[i].h = hdr.New(1, int64(time.Minute/time.Microsecond), 3)
+		r.hists[i].h = newHist()
+	}
+	if cfg.Mode == ModeBroadcast && cfg.Stalled > 0 {
+		r.phases = new([2][histShards]shardHist)
+		for p := range r.phases {
+			for i := range r.phases[p] {
+				r.phases[p][i].h = newHist()
+			}
+		}
 	}
 	if cfg.Proto == "ws" {
 		t, err := parseWSTarget(cfg.Target)
@@ -271,6 +355,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		r.wsURL = t
+		if t.tls {
+			tc, err := tlsConfig(&cfg, t.host)
+			if err != nil {
+				return nil, err
+			}
+			r.tls = tc
+		}
 	}
 	r.template = makeTemplate(cfg.Payload)
 	r.start = time.Now()
@@ -365,6 +456,24 @@ func normalize(c *Config) error {
 	}
 	if c.Stalled < 0 || c.Stalled >= c.Conns && c.Stalled > 0 {
 		return errors.New("loadgen: stalled subscribers must be fewer than conns")
+	}
+	if c.Burst != 0 {
+		switch {
+		case c.Mode != ModeIdle || c.Proto != "ws":
+			return errors.New("loadgen: a burst is for ws idle mode")
+		case c.Burst < 8 || c.Burst > 64<<20:
+			return fmt.Errorf("loadgen: burst of %d bytes (want 8 to 64 MiB)", c.Burst)
+		case c.Compress != "":
+			return errors.New("loadgen: a burst is sent uncompressed: no compression")
+		}
+	}
+	if c.BurstHold <= 0 {
+		c.BurstHold = c.Hold
+	}
+	if c.CAFile != "" || c.Insecure || c.TLSVersion != "" || len(c.TLSCurves) > 0 {
+		if c.Proto != "ws" || !strings.HasPrefix(c.Target, "wss://") {
+			return errors.New("loadgen: TLS options need a wss:// target")
+		}
 	}
 	return nil
 }
@@ -479,11 +588,10 @@ func (r *run) connect(ctx context.Context) (endpoint, bool, error) {
 		}
 		return &packetEP{c: c, buf: make([]byte, 65536)}, false, nil
 	default:
-		w, err := dialWS(ctx, &r.dialer, r.wsURL, r.cfg.Compress, 0)
+		w, err := r.dialWS(ctx, 0)
 		if err != nil {
 			return nil, false, err
 		}
-		w.text = r.cfg.Text
 		return w, w.dec != nil, nil
 	}
 }
@@ -820,14 +928,15 @@ send:
 	<-readerDone
 }
 
-// idle is the idle mode: connect, hold, sample.
+// idle is the idle mode: connect, hold, sample; then, with Burst set, the
+// burst, a sample, a second hold and a last sample.
 func (r *run) idle(ctx context.Context, res *Result) error {
 	stop := r.progress(ctx)
 	defer stop()
 	s := r.newSampler(res)
 	s.take(false)
 	r.setWindow()
-	eps, comp := r.connectAll(ctx, r.cfg.Conns, r.cfg.DialTimeout+r.cfg.Duration+time.Duration(r.cfg.Conns)*time.Millisecond)
+	eps, comp := r.connectAll(ctx, r.cfg.Conns, r.connectLimit())
 	defer closeAll(eps)
 	res.Compressed = comp
 	t := time.NewTimer(r.cfg.Hold)
@@ -838,7 +947,21 @@ func (r *run) idle(ctx context.Context, res *Result) error {
 	}
 	s.take(true)
 	r.end = r.now()
+	if r.cfg.Burst > 0 && ctx.Err() == nil {
+		r.burst(ctx, eps, s, res)
+	}
 	return ctx.Err()
+}
+
+// connectLimit bounds connecting every connection of an idle or broadcast
+// run: the dial timeout and the duration, plus 1 ms per connection (4 ms
+// over TLS, whose handshakes cost more CPU on both sides).
+func (r *run) connectLimit() time.Duration {
+	per := time.Millisecond
+	if r.tls != nil {
+		per = 4 * time.Millisecond
+	}
+	return r.cfg.DialTimeout + r.cfg.Duration + time.Duration(r.cfg.Conns)*per
 }
 
 // handshakes is the handshake mode.
@@ -892,6 +1015,12 @@ func (r *run) finish(res *Result) {
 	res.Measured = r.measured.Load()
 	res.SlowOpened = r.slowOpen.Load()
 	res.SlowClosed = r.slowShut.Load()
+	r.slowMu.Lock()
+	res.SlowClose = spreadOf(r.slowTimes)
+	r.slowMu.Unlock()
+	r.tlsMu.Lock()
+	res.TLS = r.tlsInfo
+	r.tlsMu.Unlock()
 	if p := r.firstErr.Load(); p != nil {
 		res.FirstError = *p
 	}
@@ -908,16 +1037,10 @@ func (r *run) finish(res *Result) {
 		reading := int64(r.conns.Load()) - 1 - int64(r.cfg.Stalled)
 		res.Expected = r.published.Load() * max(reading, 0)
 	}
-	merged := hdr.New(1, int64(time.Minute/time.Microsecond), 3)
-	for i := range r.hists {
-		r.hists[i].mu.Lock()
-		merged.Merge(r.hists[i].h)
-		r.hists[i].mu.Unlock()
-	}
-	if n := merged.TotalCount(); n > 0 {
-		res.Latency = Latency{Count: n, Mean: merged.Mean(), P50: float64(merged.ValueAtQuantile(50)),
-			P90: float64(merged.ValueAtQuantile(90)), P99: float64(merged.ValueAtQuantile(99)),
-			P999: float64(merged.ValueAtQuantile(99.9)), Max: float64(merged.Max())}
+	res.Latency = summarize(&r.hists)
+	if r.phases != nil && res.Stall != nil {
+		res.Stall.Before = summarize(&r.phases[0])
+		res.Stall.After = summarize(&r.phases[1])
 	}
 	if srv := res.Server; srv != nil {
 		wall := srv.End.At.Sub(srv.Start.At).Seconds()
@@ -938,8 +1061,30 @@ func (r *run) finish(res *Result) {
 			} else {
 				srv.RSSPerConn = float64(srv.End.RSS) / float64(c)
 			}
+			if b := res.Burst; b != nil && b.After.RSS > 0 {
+				b.CPUSeconds = (b.After.CPU - srv.End.CPU).Seconds()
+				b.RSSPerConnAfter = float64(b.After.RSS-srv.Start.RSS) / float64(c)
+				b.RSSPerConnSettled = float64(b.Settled.RSS-srv.Start.RSS) / float64(c)
+			}
 		}
 	}
+}
+
+// summarize merges sharded histograms.
+func summarize(hs *[histShards]shardHist) Latency {
+	merged := newHist()
+	for i := range hs {
+		hs[i].mu.Lock()
+		merged.Merge(hs[i].h)
+		hs[i].mu.Unlock()
+	}
+	n := merged.TotalCount()
+	if n == 0 {
+		return Latency{}
+	}
+	return Latency{Count: n, Mean: merged.Mean(), P50: float64(merged.ValueAtQuantile(50)),
+		P90: float64(merged.ValueAtQuantile(90)), P99: float64(merged.ValueAtQuantile(99)),
+		P999: float64(merged.ValueAtQuantile(99.9)), Max: float64(merged.Max())}
 }
 
 // String is a one-line summary.

@@ -47,16 +47,17 @@ func TestStampRoundTrip(t *testing.T) {
 
 func TestParseWSTarget(t *testing.T) {
 	for in, want := range map[string]wsTarget{
-		"127.0.0.1:80":            {"127.0.0.1:80", "/"},
-		"ws://127.0.0.1:80/a?b=c": {"127.0.0.1:80", "/a?b=c"},
-		"ws://[::1]:9000":         {"[::1]:9000", "/"},
+		"127.0.0.1:80":            {"127.0.0.1:80", "/", false},
+		"ws://127.0.0.1:80/a?b=c": {"127.0.0.1:80", "/a?b=c", false},
+		"ws://[::1]:9000":         {"[::1]:9000", "/", false},
+		"wss://localhost:8443/ws": {"localhost:8443", "/ws", true},
 	} {
 		got, err := parseWSTarget(in)
 		if err != nil || got != want {
 			t.Errorf("%q: %+v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"wss://127.0.0.1:1/", "ws://127.0.0.1/"} {
+	for _, in := range []string{"https://127.0.0.1:1/", "ws://127.0.0.1/", "wss://127.0.0.1/"} {
 		if _, err := parseWSTarget(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}
@@ -73,6 +74,13 @@ func TestConfigErrors(t *testing.T) {
 		{Proto: "tcp", Target: "x:1", Compress: CompressTakeover},
 		{Proto: "ws", Target: "x:1", Mode: ModeBroadcast, Conns: 2, Stalled: 2},
 		{Proto: "tcp", Target: "x:1", Rate: -1},
+		{Proto: "ws", Target: "ws://x:1/", Insecure: true},
+		{Proto: "ws", Target: "wss://x:1/", TLSVersion: "1.1"},
+		{Proto: "ws", Target: "wss://x:1/", TLSCurves: []string{"p999"}},
+		{Proto: "ws", Target: "wss://x:1/", CAFile: "/nonexistent/ca.pem"},
+		{Proto: "ws", Target: "ws://x:1/", Burst: 1 << 20},
+		{Proto: "ws", Target: "ws://x:1/", Mode: ModeIdle, Burst: 4},
+		{Proto: "ws", Target: "ws://x:1/", Mode: ModeIdle, Burst: 1 << 20, Compress: CompressNoTakeover},
 	} {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%+v accepted", c)

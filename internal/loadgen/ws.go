@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -26,6 +27,7 @@ const maxWSMessage = 64 << 20
 type wsTarget struct {
 	host string // host:port to dial
 	path string // request URI
+	tls  bool   // wss://
 }
 
 func parseWSTarget(s string) (wsTarget, error) {
@@ -36,8 +38,8 @@ func parseWSTarget(s string) (wsTarget, error) {
 	if err != nil {
 		return wsTarget{}, fmt.Errorf("loadgen: bad ws target: %w", err)
 	}
-	if u.Scheme != "ws" {
-		return wsTarget{}, fmt.Errorf("loadgen: scheme %q not supported (ws only)", u.Scheme)
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return wsTarget{}, fmt.Errorf("loadgen: scheme %q not supported (ws or wss)", u.Scheme)
 	}
 	if u.Port() == "" {
 		return wsTarget{}, errors.New("loadgen: ws target needs a port")
@@ -46,7 +48,7 @@ func parseWSTarget(s string) (wsTarget, error) {
 	if path == "" {
 		path = "/"
 	}
-	return wsTarget{host: u.Host, path: path}, nil
+	return wsTarget{host: u.Host, path: path, tls: u.Scheme == "wss"}, nil
 }
 
 // wsConn is a minimal RFC 6455 client connection: masked frames out, a
@@ -89,9 +91,11 @@ func newKey() string {
 	return base64.StdEncoding.EncodeToString(k[:])
 }
 
-// dialWS connects and upgrades. rcvbuf > 0 sets SO_RCVBUF before connecting.
-func dialWS(ctx context.Context, d *net.Dialer, t wsTarget, compress string, rcvbuf int) (*wsConn, error) {
-	dd := *d
+// dialRaw opens the transport of one WebSocket connection: TCP, and TLS
+// for a wss:// target. rcvbuf > 0 sets SO_RCVBUF before connecting. The
+// connection keeps ctx's deadline, if any.
+func (r *run) dialRaw(ctx context.Context, rcvbuf int) (net.Conn, error) {
+	dd := r.dialer
 	if rcvbuf > 0 {
 		dd.Control = func(network, address string, c syscall.RawConn) error {
 			var serr error
@@ -101,12 +105,31 @@ func dialWS(ctx context.Context, d *net.Dialer, t wsTarget, compress string, rcv
 			return errors.Join(err, serr)
 		}
 	}
-	nc, err := dd.DialContext(ctx, "tcp", t.host)
+	nc, err := dd.DialContext(ctx, "tcp", r.wsURL.host)
 	if err != nil {
 		return nil, err
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
+	}
+	if r.tls == nil {
+		return nc, nil
+	}
+	tc := tls.Client(nc, r.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("tls handshake: %w", err)
+	}
+	r.noteTLS(tc.ConnectionState())
+	return tc, nil
+}
+
+// dialWS connects and upgrades. rcvbuf > 0 sets SO_RCVBUF before connecting.
+func (r *run) dialWS(ctx context.Context, rcvbuf int) (*wsConn, error) {
+	t, compress := r.wsURL, r.cfg.Compress
+	nc, err := r.dialRaw(ctx, rcvbuf)
+	if err != nil {
+		return nil, err
 	}
 	key := newKey()
 	if _, err := nc.Write(handshakeRequest(t, key, compress)); err != nil {
@@ -129,7 +152,7 @@ func dialWS(ctx context.Context, d *net.Dialer, t wsTarget, compress string, rcv
 		return nil, errors.New("handshake: wrong Sec-WebSocket-Accept")
 	}
 	nc.SetDeadline(time.Time{})
-	w := &wsConn{nc: nc, br: br}
+	w := &wsConn{nc: nc, br: br, text: r.cfg.Text}
 	if ext := strings.ToLower(strings.Join(resp.Header.Values("Sec-WebSocket-Extensions"), ",")); strings.Contains(ext, "permessage-deflate") {
 		if compress == "" {
 			nc.Close()
@@ -291,22 +314,42 @@ func growTo(b []byte, n int) []byte {
 func (w *wsConn) setReadDeadline(t time.Time) error { return w.nc.SetReadDeadline(t) }
 func (w *wsConn) close() error                      { return w.nc.Close() }
 
-// slowloris opens the Slow connections, each trickling its upgrade
-// request one byte per SlowInterval until the window ends or the server
-// closes it.
+// slowMax bounds a slow connection's request: well under every server's
+// header limit (8 KiB for netkit), and at 10 bytes per second longer than
+// any run.
+const slowMax = 4000
+
+// slowRequest is an upgrade request that never ends: the handshake's
+// header lines, then more header lines ("X-Slow-N: N"), never the blank
+// line that would complete it.
+func slowRequest(t wsTarget) []byte {
+	req := handshakeRequest(t, newKey(), "")
+	req = req[:len(req)-2]
+	for i := 0; len(req) < slowMax-32; i++ {
+		req = fmt.Appendf(req, "X-Slow-%d: %d\r\n", i, i)
+	}
+	return req
+}
+
+// slowloris opens the Slow connections, each trickling an upgrade request
+// that never completes, one byte per SlowInterval, until the window ends
+// or the server closes it; the time from connecting to the server's close
+// is recorded.
 func (r *run) slowloris(ctx context.Context, wg *sync.WaitGroup) {
-	req := handshakeRequest(r.wsURL, newKey(), "")
+	req := slowRequest(r.wsURL)
 	for range r.cfg.Slow {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			dctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
-			nc, err := r.dialer.DialContext(dctx, "tcp", r.wsURL.host)
+			nc, err := r.dialRaw(dctx, 0)
 			cancel()
 			if err != nil {
 				return
 			}
+			nc.SetDeadline(time.Time{})
 			defer nc.Close()
+			opened := time.Now()
 			r.slowOpen.Add(1)
 			closed := make(chan struct{})
 			go func() {
@@ -315,8 +358,11 @@ func (r *run) slowloris(ctx context.Context, wg *sync.WaitGroup) {
 				var b [512]byte
 				for range 1 << 16 { // bounded; ends with an error or EOF
 					if _, err := nc.Read(b[:]); err != nil {
-						if !errors.Is(err, osErrDeadline) {
+						if !errors.Is(err, osErrDeadline) && !errors.Is(err, net.ErrClosed) {
 							r.slowShut.Add(1)
+							r.slowMu.Lock()
+							r.slowTimes = append(r.slowTimes, time.Since(opened))
+							r.slowMu.Unlock()
 						}
 						return
 					}
@@ -324,29 +370,34 @@ func (r *run) slowloris(ctx context.Context, wg *sync.WaitGroup) {
 			}()
 			t := time.NewTicker(r.cfg.SlowInterval)
 			defer t.Stop()
-			for i := 0; i < len(req)-2; i++ { // never finish the request
+		trickle:
+			for i := range req { // never completes the request
 				select {
 				case <-t.C:
 				case <-closed:
 					return
 				case <-ctx.Done():
-					nc.Close()
-					<-closed
-					return
+					break trickle
 				}
 				if r.now() >= r.end {
 					break
 				}
 				nc.SetWriteDeadline(time.Now().Add(time.Second))
 				if _, err := nc.Write(req[i : i+1]); err != nil {
-					break
+					break // the server closed it: the reader sees why
 				}
 			}
-			nc.SetReadDeadline(time.Unix(1, 0))
+			if ctx.Err() != nil {
+				nc.SetReadDeadline(time.Unix(1, 0))
+			}
 			<-closed
 		}()
 	}
 }
+
+// stalledRcvbuf is a stalled subscriber's SO_RCVBUF (the kernel doubles
+// it): tiny, so that the server's side fills first.
+const stalledRcvbuf = 4096
 
 // broadcast is the broadcast mode.
 func (r *run) broadcast(ctx context.Context, res *Result) error {
@@ -359,18 +410,17 @@ func (r *run) broadcast(ctx context.Context, res *Result) error {
 	// Stalled subscribers first, with a small receive buffer.
 	for i := 0; i < r.cfg.Stalled; i++ {
 		dctx, c := context.WithTimeout(ctx, r.cfg.DialTimeout)
-		w, err := dialWS(dctx, &r.dialer, r.wsURL, r.cfg.Compress, 4096)
+		w, err := r.dialWS(dctx, stalledRcvbuf)
 		c()
 		if err != nil {
 			r.connErrs.Add(1)
 			r.fail(fmt.Errorf("connect: %w", err))
 			continue
 		}
-		w.text = r.cfg.Text
 		r.conns.Add(1)
 		subs[i] = w
 	}
-	rest, comp := r.connectAll(ctx, n-r.cfg.Stalled, r.cfg.DialTimeout+r.cfg.Duration+time.Duration(n)*time.Millisecond)
+	rest, comp := r.connectAll(ctx, n-r.cfg.Stalled, r.connectLimit())
 	copy(subs[r.cfg.Stalled:], rest)
 	defer closeAll(subs)
 	res.Compressed = comp
@@ -386,6 +436,16 @@ func (r *run) broadcast(ctx context.Context, res *Result) error {
 	var wg sync.WaitGroup
 	s := r.newSampler(res)
 	s.atWindow(ctx, &wg)
+	monCtx, monStop := context.WithCancel(ctx)
+	monDone := make(chan struct{})
+	if r.cfg.Stalled > 0 {
+		m := r.newStallMonitor(subs[:r.cfg.Stalled])
+		res.Stall = m.res
+		go func() { defer close(monDone); m.run(monCtx, r.end+grace) }()
+	} else {
+		close(monDone)
+	}
+	defer func() { monStop(); <-monDone }()
 	stopWatch := context.AfterFunc(ctx, func() {
 		for _, ep := range subs {
 			if ep != nil {
@@ -477,5 +537,16 @@ func (r *run) broadcast(ctx context.Context, res *Result) error {
 	wg.Wait()
 	pub.setReadDeadline(time.Unix(1, 0))
 	<-pubDone
+	// The stall monitor looks until the grace period ends.
+	if r.cfg.Stalled > 0 {
+		t := time.NewTimer(max(time.Until(r.deadline(r.end+grace)), 0))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	monStop()
+	<-monDone
 	return ctx.Err()
 }

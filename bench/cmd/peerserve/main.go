@@ -3,7 +3,13 @@
 // process (a shared heap and GC would void RSS and CPU figures):
 //
 //	peerserve -impl netkit|std|gnet|nbio -proto tcp|udp -addr 127.0.0.1:PORT
-//	peerserve -impl netkit|gorilla|coder|gobwas|gws|nbio -proto ws -addr 127.0.0.1:PORT [-compress MODE] [-broadcast]
+//	peerserve -impl netkit|gorilla|coder|gobwas|gws|nbio -proto ws -addr 127.0.0.1:PORT [-compress MODE] [-broadcast] [-tls [-tls-cert FILE -tls-key FILE]]
+//	peerserve -gencert DIR
+//
+// With -tls a WebSocket server serves wss:// (each library's documented
+// TLS setup), with the given certificate or, without one, a self-signed
+// ECDSA P-256 certificate generated at start. -gencert writes such a
+// certificate to DIR/cert.pem and DIR/key.pem and exits.
 //
 // It prints its configuration as one JSON line on stdout, serves until
 // SIGINT or SIGTERM, and with -cpuprofile writes a CPU profile on exit.
@@ -26,6 +32,7 @@ type options struct {
 	addr      string
 	compress  string // "", "no-takeover", "takeover"
 	broadcast bool
+	tls       *tlsFiles // nil: plain
 }
 
 // adapter starts a server and returns its configuration (printed) and a
@@ -57,7 +64,20 @@ func main() {
 	broadcast := flag.Bool("broadcast", false, "ws: send every message to every other connection instead of echoing")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file on exit")
 	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and the goroutine profile to FILE.goroutines")
+	useTLS := flag.Bool("tls", false, "ws: serve wss:// (TLS)")
+	certFile := flag.String("tls-cert", "", "with -tls: PEM certificate file (default: a self-signed ECDSA P-256 certificate generated at start)")
+	keyFile := flag.String("tls-key", "", "with -tls: PEM key file")
+	gencert := flag.String("gencert", "", "write a self-signed ECDSA P-256 certificate and key to DIR/cert.pem and DIR/key.pem, and exit")
 	flag.Parse()
+	if *gencert != "" {
+		c, k, err := genCert(*gencert)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "peerserve:", err)
+			os.Exit(1)
+		}
+		fmt.Println(c, k)
+		return
+	}
 	a, ok := adapters[*proto+"/"+*impl]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "peerserve: no %s adapter for %s\n", *proto, *impl)
@@ -72,15 +92,32 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	opts := options{addr: *addr, compress: *compress, broadcast: *broadcast}
+	cleanupTLS := func() {}
+	if *useTLS {
+		if *proto != "ws" {
+			fmt.Fprintln(os.Stderr, "peerserve: -tls is for -proto ws")
+			os.Exit(2)
+		}
+		tf, cleanup, err := loadTLS(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "peerserve: tls:", err)
+			os.Exit(1)
+		}
+		defer cleanup()
+		cleanupTLS = cleanup
+		opts.tls = tf
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	cfg, stop, err := a(options{addr: *addr, compress: *compress, broadcast: *broadcast})
+	cfg, stop, err := a(opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "peerserve: %s/%s: %v\n", *proto, *impl, err)
+		cleanupTLS()
 		os.Exit(1)
 	}
 	line, _ := json.Marshal(map[string]any{"impl": *impl, "proto": *proto, "addr": *addr, "pid": os.Getpid(),
-		"gomaxprocs": runtime.GOMAXPROCS(0), "compress": *compress, "broadcast": *broadcast, "config": cfg})
+		"gomaxprocs": runtime.GOMAXPROCS(0), "compress": *compress, "broadcast": *broadcast, "tls": *useTLS, "config": cfg})
 	fmt.Println(string(line))
 	// SIGUSR1 writes the heap profile (and goroutine count) while serving,
 	// for memory diagnosis under load (for example W3's idle connections).

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	nkws "github.com/netkit-go/netkit/websocket"
 )
@@ -16,13 +17,27 @@ import (
 // websocket package documentation; echo writes the message back from the
 // callback (writes are synchronous), broadcast uses the documented
 // encode-once path: a PreparedMessage and Conn.TrySend, which never waits
-// behind another writer.
+// behind another writer. TrySend writes in the caller (here the
+// publisher's callback), bounded by its ctx and WriteTimeout, and its doc
+// says to give it a short bound when broadcasting: the broadcast server
+// sets ServiceConfig.WriteTimeout to 100 ms (a socket deadline per write,
+// with no timer or context per subscriber; the doc names no figure, 100 ms
+// is ours), so a stalled subscriber costs the others at most that once
+// before TrySend drops it (a write cut short after some bytes closes the
+// connection). The listener's Timeout (the upgrade request's read
+// deadline) is left at its default, 120 s. TLS: ListenerConfig.SecureSocket
+// with a CertKey (PEM files), the websocket package's documented wss
+// setup.
 func netkitWS(o options) (string, func(), error) {
 	h, p, err := hostPort(o.addr)
 	if err != nil {
 		return "", nil, err
 	}
-	l, err := nkws.NewListener(p, &nkws.ListenerConfig{Host: h})
+	lc := &nkws.ListenerConfig{Host: h}
+	if o.tls != nil {
+		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
+	}
+	l, err := nkws.NewListener(p, lc)
 	if err != nil {
 		return "", nil, err
 	}
@@ -37,6 +52,7 @@ func netkitWS(o options) (string, func(), error) {
 	// ServiceFuncs value has no hooks).
 	var svc *nkws.ServiceFuncs
 	if o.broadcast {
+		sc.WriteTimeout = 100 * time.Millisecond
 		conns := newHub[*nkws.Caller]()
 		send := func(c *nkws.Caller, typ nkws.MessageType, p []byte) error {
 			pm, err := nkws.NewPreparedMessage(typ, p)
@@ -64,5 +80,9 @@ func netkitWS(o options) (string, func(), error) {
 	if err := l.Start(); err != nil {
 		return "", nil, err
 	}
-	return fmt.Sprintf("websocket.Listener, ServiceFuncs, Compression %+v", sc.Compression), func() { l.ImmediateStop() }, nil
+	cfg := fmt.Sprintf("websocket.Listener (default Timeout 120 s), ServiceFuncs, Compression %+v", sc.Compression)
+	if o.broadcast {
+		cfg += "; broadcast: PreparedMessage + TrySend, WriteTimeout 100 ms"
+	}
+	return cfg + tlsNote(o, "ListenerConfig.SecureSocket CertKey"), func() { l.ImmediateStop() }, nil
 }

@@ -7,7 +7,7 @@
 // time limit. It writes raw JSON, a Markdown report with netkit's ratio to
 // each peer, and an SVG chart per scenario.
 //
-//	go run ./cmd/run [-quick] [-rounds N] [-scenarios T1,W1,...] [-out DIR]
+//	go run ./cmd/run [-quick] [-rounds N] [-scenarios T1,W1,...] [-out DIR] [-port BASE]
 package main
 
 import (
@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -36,7 +37,30 @@ type Case struct {
 	Load   []string // netkit bench flags (proto and target are added)
 	// Bound is the load command's time limit beyond duration and warm-up.
 	Bound time.Duration
+	// Duration and Warmup override the run's (0: the run's; a negative
+	// Warmup: none).
+	Duration, Warmup time.Duration
+	// TLS serves wss:// (peerserve -tls with the run's certificate; the
+	// load generator trusts it and offers X25519 only, see tlsNote).
+	TLS bool
+	// Concurrent runs every implementation at once, each server in its
+	// own process on CPU 0 and each load generator on CPU 1: for
+	// measurements that are mostly waiting (S1's timeout watch), not for
+	// latency or CPU figures.
+	Concurrent bool
+	// Kind selects the table: "" (the scenario's), "stall" (W4's stall
+	// case), "watch" (S1's timeout watch).
+	Kind string
+	// Rounds, if positive, caps the rounds of this case.
+	Rounds int
 }
+
+// tlsNote explains the TLS cases.
+const tlsNote = "TLS cases (wss://): a self-signed ECDSA P-256 certificate generated once per run (peerserve -gencert), " +
+	"each server serving it the way its library documents (see the server configs in raw.json), the load generator verifying it " +
+	"(--ca) and offering X25519 only (--tls-curves x25519), so that every server runs the same key exchange: with crypto/tls's " +
+	"defaults the crypto/tls-based servers would pick X25519MLKEM768 and nbio's fork of crypto/tls X25519. No session resumption: " +
+	"every connection makes a full handshake. The negotiated version and suite are in the notes."
 
 // Scenario is a benchmark scenario of peers.md §7.
 type Scenario struct {
@@ -80,8 +104,18 @@ type Result struct {
 	Compressed    bool    `json:"compressed"`
 	SlowOpened    int64   `json:"slow_opened"`
 	SlowClosed    int64   `json:"slow_closed"`
-	FirstError    string  `json:"first_error"`
-	Latency       struct {
+	SlowClose     *struct {
+		N   int     `json:"n"`
+		Min float64 `json:"min_seconds"`
+		P50 float64 `json:"p50_seconds"`
+		Max float64 `json:"max_seconds"`
+	} `json:"slow_close"`
+	TLS        string  `json:"tls"`
+	Burst      *Burst  `json:"burst"`
+	Stall      *Stall  `json:"stall"`
+	Seconds    float64 `json:"seconds"`
+	FirstError string  `json:"first_error"`
+	Latency    struct {
 		P50  float64 `json:"p50_us"`
 		P90  float64 `json:"p90_us"`
 		P99  float64 `json:"p99_us"`
@@ -106,6 +140,55 @@ type Result struct {
 	} `json:"server"`
 	// Iperf is set for the iperf3 row: bits per second.
 	IperfBps float64 `json:"iperf_bps,omitempty"`
+}
+
+// Burst mirrors loadgen.Burst (the fields used here).
+type Burst struct {
+	Bytes             int     `json:"bytes"`
+	Echoed            int64   `json:"echoed"`
+	Errors            int64   `json:"errors"`
+	Seconds           float64 `json:"seconds"`
+	HoldSeconds       float64 `json:"hold_seconds"`
+	CPUSeconds        float64 `json:"cpu_seconds"`
+	RSSPerConnAfter   float64 `json:"rss_per_conn_after_bytes"`
+	RSSPerConnSettled float64 `json:"rss_per_conn_settled_bytes"`
+	After             struct {
+		RSS int64 `json:"rss_bytes"`
+		HWM int64 `json:"hwm_bytes"`
+	} `json:"after"`
+	Settled struct {
+		RSS int64 `json:"rss_bytes"`
+	} `json:"settled"`
+}
+
+// Latency mirrors loadgen.Latency.
+type Latency struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_us"`
+	P99   float64 `json:"p99_us"`
+	P999  float64 `json:"p999_us"`
+	Max   float64 `json:"max_us"`
+}
+
+// Stall mirrors loadgen.Stall.
+type Stall struct {
+	Checked bool   `json:"checked"`
+	Error   string `json:"error"`
+	Conns   []struct {
+		DueBytes       int64   `json:"due_bytes"`
+		AcceptedMax    int64   `json:"accepted_max_bytes"`
+		ServerSendQMax int64   `json:"server_sendq_max_bytes"`
+		StalledAt      float64 `json:"stalled_at_seconds"`
+		ClosedAt       float64 `json:"closed_at_seconds"`
+		ServerState    string  `json:"server_state"`
+	} `json:"conns"`
+	At               float64 `json:"at_seconds"`
+	Watched          float64 `json:"watched_seconds"`
+	Before           Latency `json:"before"`
+	After            Latency `json:"after"`
+	ServerRSSAtStall int64   `json:"server_rss_at_stall_bytes"`
+	ServerRSSEnd     int64   `json:"server_rss_end_bytes"`
+	ServerRSSMax     int64   `json:"server_rss_max_bytes"`
 }
 
 // Report is the raw JSON output.
@@ -154,20 +237,41 @@ func scenarios(quick bool) []Scenario {
 		{ID: "W2", Title: "WebSocket fixed rate, 4 msgs/s per conn, 256 B text", Proto: "ws", Impls: wsImpls, Primary: "eff",
 			Cases: q([]Case{c("1000c x 4/s", "-c", "1000", "-s", "256", "--text", "--rate", "4000")},
 				[]Case{c("5000c x 4/s", "-c", "5000", "-s", "256", "--text", "--rate", "20000")})},
-		{ID: "W3", Title: "WebSocket idle connections: server RSS per connection", Proto: "ws", Impls: wsImpls, Primary: "rss", Rounds: 1,
-			Cases: q([]Case{idle(1000)}, []Case{idle(1000), idle(5000), idle(10000), idle(19000)}),
-			Note:  "19k is the most that fits the 20000-fd limit of one process (server and load generator each hold one fd per connection, in separate processes). The 1 MiB-burst variant of peers.md is not run."},
-		{ID: "W4", Title: "WebSocket broadcast, 256 B at 10 Hz, one stalled subscriber", Proto: "ws", Impls: wsImpls, Primary: "p99", Rounds: 1,
-			Cases: q([]Case{bcast(500)}, []Case{bcast(2000)}),
-			Note:  "Subscribers that never read get a 4 KiB receive buffer. At 256 B x 10 Hz the stalled subscriber absorbs only a few KB per second, so within the run it fills its socket buffers but may not yet block a server's writes."},
-		{ID: "W5", Title: "WebSocket handshake rate (ws://, 8 parallel)", Proto: "ws", Impls: wsImpls, Primary: "msgs",
-			Cases: []Case{c("8 parallel", "--mode", "handshake", "-c", "8")},
-			Note:  "wss:// is not measured: the load generator's WebSocket client is plain TCP."},
+		{ID: "W3", Title: "WebSocket idle connections: server RSS per connection (ws:// and wss://)", Proto: "ws", Impls: wsImpls, Primary: "rss", Rounds: 1,
+			Cases: q([]Case{idleBurst(1000, time.Second, time.Second), idleTLS(1000, time.Second)},
+				[]Case{idleBurst(1000, 2*time.Second, 3*time.Second), idle(5000), idle(10000), idle(19000),
+					idleTLS(1000, 2*time.Second), idleTLS(5000, 2*time.Second), idleTLS(10000, 2*time.Second), idleTLS(19000, 2*time.Second)}),
+			Note: "19k is the most that fits the 20000-fd limit of one process (server and load generator each hold one fd per connection, in separate processes). " +
+				"Burst variant (first case): after the idle sample, every connection sends one 1 MiB binary message at once and awaits its echo (the generator streams it, holding no message), " +
+				"the server is sampled right after the burst and again after the connections idled a few seconds: RSS/conn after the burst and after the idle are (RSS - RSS before connecting) / conns; " +
+				"\"returns?\" is yes when the latter is within 25 % (or 2 KB) of the idle figure before the burst. Quick mode holds 1 s instead of 2 s (idle) and 3 s (after the burst). Go servers return freed heap to the OS lazily (the runtime's scavenger works over minutes), so RSS that stays up within seconds is not by itself a leak. " +
+				tlsNote},
+		{ID: "W4", Title: "WebSocket broadcast with one stalled subscriber", Proto: "ws", Impls: wsImpls, Primary: "p99", Rounds: 1,
+			Cases: q([]Case{bcast(500), stall(3 * time.Second)}, []Case{bcast(5000), stall(13 * time.Second)}),
+			Note: "One publisher, N subscribers, one of which never reads and has a 4 KiB SO_RCVBUF (the kernel doubles it). The load generator looks up the stalled connection's " +
+				"sockets every 50 ms in the kernel's socket table (NETLINK_INET_DIAG, what `ss -tni` reads): the bytes the stalled socket accepted (its Recv-Q) and the bytes the " +
+				"server's socket to it holds (its Send-Q). The path counts as full (\"stalled\") once more bytes were published to it than both queues hold by more than two messages: " +
+				"the server must then block on it, queue for it in user space, or drop. The peers.md case (256 B at 10 Hz) publishes about 2.6 KB/s to it, " +
+				"far less than the ~2.8 MB the kernel buffers on loopback, so it does not stall within the run (the notes say how much the kernel held); " +
+				"the stall case (49 reading subscribers, 16 KiB at 100 Hz, 1.6 MB/s to the stalled one) fills it in about 2 s. " +
+				"Each server's slow-consumer policy is its library's documented broadcast practice (server configs in raw.json): netkit TrySend with WriteTimeout 100 ms; " +
+				"gorilla examples/chat (send channel 256, drop + close, 10 s write wait); coder examples/chat (channel 16, async closeSlow, 5 s write timeout); " +
+				"gobwas the same pattern as gorilla (no example of its own); gws README Broadcaster (unbounded asynchronous queue); nbio Conn.WriteMessage with MaxWriteBufferSize 6 MiB (README)."},
+		{ID: "W5", Title: "WebSocket handshake rate (8 parallel), ws:// and wss://", Proto: "ws", Impls: wsImpls, Primary: "msgs",
+			Cases: []Case{c("ws:// 8 parallel", "--mode", "handshake", "-c", "8"),
+				{Name: "wss:// 8 parallel", Load: []string{"--mode", "handshake", "-c", "8"}, TLS: true, Rounds: 1}},
+			Note: "Each handshake: TCP connect, (TLS handshake,) upgrade, close frame, close. msgs/CPU-s is handshakes per server CPU-second. " +
+				"The wss:// case runs one round (to keep the full run under 30 minutes). " + tlsNote},
 		{ID: "W6", Title: "WebSocket permessage-deflate, 1 KiB JSON-like text, 100 conns", Proto: "ws", Impls: wsImpls, Primary: "eff", Rounds: 1,
 			Cases: q([]Case{deflate("no-takeover")}, []Case{deflate(""), deflate("no-takeover"), deflate("takeover")}),
 			Note:  "gorilla, gobwas and nbio are run without context takeover in the takeover case (gorilla and gobwas support only that; nbio does not document takeover)."},
-		{ID: "S1", Title: "Slowloris: slow upgrade requests (1 B / 100 ms) beside 100 normal conns at 1000 msgs/s", Proto: "ws", Impls: wsImpls, Primary: "p99", Rounds: 1,
-			Cases: q([]Case{slow(200)}, []Case{slow(1000)})},
+		{ID: "S1", Title: "Slowloris: upgrade requests trickled 1 B / 100 ms, never completed", Proto: "ws", Impls: wsImpls, Primary: "p99", Rounds: 1,
+			Cases: q([]Case{slow(200), watch(50, 12*time.Second)}, []Case{slow(1000), watch(200, 125*time.Second)}),
+			Note: "Slow connections send the upgrade request's lines, then endless header lines (X-Slow-N: N), one byte per 100 ms, never the blank line that ends the request (at most 4000 bytes, under every server's header limit). " +
+				"First case: 100 normal connections at 1000 msgs/s beside the slow ones; normal-conn p99 is the metric. " +
+				"Second case (timeout watch): every implementation at once, each in its own process, with only slow connections (and one normal connection at 10 msgs/s), " +
+				"for longer than netkit's and nbio's 120 s defaults in full mode: how many slow connections each server closed, and after how long (from connecting). " +
+				"The configured header timeouts, from each adapter's documented setup: " + timeoutsNote},
 		{ID: "B1", Title: "TCP bulk echo, 4 conns x 64 KiB messages (iperf3 one-way as the ceiling)", Proto: "tcp", Impls: append([]string{"iperf3"}, tcpImpls...), Primary: "bytes", Rounds: 1,
 			Cases: []Case{c("4c 64KiB", "-c", "4", "-s", "65536")},
 			Note:  "iperf3 measures one direction; an echo moves every byte twice through loopback, so echo MB/s below half the iperf3 figure is expected."},
@@ -179,10 +283,36 @@ func idle(n int) Case {
 		Bound: time.Duration(n) * 2 * time.Millisecond}
 }
 
+// idleBurst is idle(n) (held for hold) followed by the burst: 1 MiB
+// echoed on every connection at once (bounded by -d, here 30 s), then
+// after of idling.
+func idleBurst(n int, hold, after time.Duration) Case {
+	return Case{Name: fmt.Sprintf("%d idle + 1 MiB burst", n),
+		Load: []string{"--mode", "idle", "-c", strconv.Itoa(n), "--hold", hold.String(),
+			"--burst", "1048576", "--burst-hold", after.String()},
+		Duration: 30 * time.Second, Bound: time.Duration(n)*2*time.Millisecond + hold + after}
+}
+
+// idleTLS is idle(n) over wss://.
+func idleTLS(n int, hold time.Duration) Case {
+	return Case{Name: fmt.Sprintf("%d idle wss", n), Load: []string{"--mode", "idle", "-c", strconv.Itoa(n), "--hold", hold.String()},
+		TLS: true, Bound: time.Duration(n) * 6 * time.Millisecond}
+}
+
+// bcast is the peers.md case: n subscribers (one stalled), 256 B at 10 Hz.
 func bcast(n int) Case {
-	return Case{Name: fmt.Sprintf("%d subs", n), Server: []string{"-broadcast"},
+	return Case{Name: fmt.Sprintf("%d subs 256B 10Hz", n), Server: []string{"-broadcast"},
 		Load:  []string{"--mode", "broadcast", "-c", strconv.Itoa(n), "--stalled", "1", "-s", "256", "--rate", "10"},
 		Bound: time.Duration(n) * 2 * time.Millisecond}
+}
+
+// stall is the case that fills the stalled subscriber's path: 50
+// subscribers (one stalled), 16 KiB at 100 Hz, for d after a 0.3 s
+// warm-up.
+func stall(d time.Duration) Case {
+	return Case{Name: "stall: 50 subs 16KiB 100Hz", Server: []string{"-broadcast"}, Kind: "stall",
+		Load:     []string{"--mode", "broadcast", "-c", "50", "--stalled", "1", "-s", "16384", "--rate", "100"},
+		Duration: d, Warmup: 300 * time.Millisecond}
 }
 
 func deflate(mode string) Case {
@@ -202,6 +332,33 @@ func slow(n int) Case {
 		Load: []string{"-c", "100", "-s", "256", "--rate", "1000", "--slow", strconv.Itoa(n), "--slow-interval", "100ms"}}
 }
 
+// watch is S1's timeout watch: n slow connections per server for d, every
+// implementation at once.
+func watch(n int, d time.Duration) Case {
+	return Case{Name: fmt.Sprintf("timeout watch: %d slow, %s", n, d), Kind: "watch", Concurrent: true,
+		Load:     []string{"-c", "1", "-s", "64", "--rate", "10", "--slow", strconv.Itoa(n), "--slow-interval", "100ms"},
+		Duration: d, Warmup: -1, Bound: 15 * time.Second}
+}
+
+// headerTimeouts are the servers' configured limits on reading an upgrade
+// request, as set up by the adapters (see cmd/peerserve).
+var headerTimeouts = map[string]string{
+	"netkit":  "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
+	"gorilla": "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
+	"coder":   "10 s (http.Server ReadTimeout, as coder's internal/examples)",
+	"gobwas":  "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
+	"gws":     "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
+	"nbio":    "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
+}
+
+var timeoutsNote = func() string {
+	var parts []string
+	for _, impl := range wsImpls {
+		parts = append(parts, impl+": "+headerTimeouts[impl])
+	}
+	return strings.Join(parts, "; ") + "."
+}()
+
 type runner struct {
 	dir      string // bench module directory
 	bin      string
@@ -210,11 +367,14 @@ type runner struct {
 	warmup   time.Duration
 	rounds   int
 	port     int
+	basePort int
 	profile  bool
 	taskset  bool
 	log      *os.File
 	// noNetkitWS is set when netkit's websocket package did not compile.
 	noNetkitWS bool
+	// cert and key are the TLS cases' certificate files (absolute).
+	cert, key string
 }
 
 func main() {
@@ -225,8 +385,12 @@ func main() {
 	dur := flag.Duration("d", 0, "measured duration per run (default 4s, quick 1s)")
 	profile := flag.Bool("profile", false, "write CPU profiles of the netkit servers into OUT/prof")
 	total := flag.Duration("timeout", 0, "overall time limit (default 30m, quick 4m)")
+	port := flag.Int("port", 21000, "servers listen on 127.0.0.1 from this port up (below the ephemeral range, at most 32000)")
 	flag.Parse()
-	r := &runner{duration: 4 * time.Second, warmup: time.Second, rounds: 3, port: 21000, profile: *profile}
+	if *port < 1024 || *port > 31000 {
+		fatal("-port must be within 1024-31000")
+	}
+	r := &runner{duration: 4 * time.Second, warmup: time.Second, rounds: 3, port: *port, basePort: *port, profile: *profile}
 	if *quick {
 		r.duration, r.warmup, r.rounds = time.Second, 300*time.Millisecond, 1
 	}
@@ -280,6 +444,9 @@ func main() {
 	}
 	rep.Machine = machine()
 	rep.Versions = versions(r.dir)
+	if err := r.genCert(ctx); err != nil {
+		fatal(err.Error())
+	}
 	want := map[string]bool{}
 	for _, id := range strings.Split(*only, ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -291,12 +458,25 @@ func main() {
 			continue
 		}
 		rep.Scenarios = append(rep.Scenarios, sc)
-		rounds := r.rounds
-		if sc.Rounds > 0 && sc.Rounds < rounds {
-			rounds = sc.Rounds
-		}
 		for _, cs := range sc.Cases {
+			rounds := r.rounds
+			if sc.Rounds > 0 && sc.Rounds < rounds {
+				rounds = sc.Rounds
+			}
+			if cs.Rounds > 0 && cs.Rounds < rounds {
+				rounds = cs.Rounds
+			}
 			for round := range rounds {
+				if ctx.Err() != nil {
+					break
+				}
+				if cs.Concurrent {
+					for _, run := range r.concurrent(ctx, sc, cs, round) {
+						rep.Runs = append(rep.Runs, run)
+						fmt.Fprintf(os.Stderr, "%s %-18s r%d %-8s %s\n", sc.ID, cs.Name, round+1, run.Impl, brief(sc, run))
+					}
+					continue
+				}
 				impls := rotate(sc.Impls, round)
 				for _, impl := range impls {
 					if ctx.Err() != nil {
@@ -349,6 +529,19 @@ func brief(sc Scenario, r Run) string {
 	}
 	if res.Server != nil {
 		s += fmt.Sprintf(" cpu %.0f%% eff %.0f rss/conn %.1fKB", res.Server.CPUPercent, res.Server.MsgsPerCPUSecond, res.Server.RSSPerConn/1e3)
+	}
+	if b := res.Burst; b != nil {
+		s += fmt.Sprintf(" burst %d/%d in %.1fs rss/conn after %.1fKB settled %.1fKB", b.Echoed, res.Connected, b.Seconds, b.RSSPerConnAfter/1e3, b.RSSPerConnSettled/1e3)
+	}
+	if st := res.Stall; st != nil && len(st.Conns) > 0 {
+		c := st.Conns[0]
+		s += fmt.Sprintf(" stall: full at %.2fs closed at %.2fs (%s) p99 before %.0fµs after %.0fµs", c.StalledAt, c.ClosedAt, c.ServerState, st.Before.P99, st.After.P99)
+	}
+	if res.SlowOpened > 0 {
+		s += fmt.Sprintf(" slow closed %d/%d", res.SlowClosed, res.SlowOpened)
+	}
+	if res.TLS != "" {
+		s += " " + res.TLS
 	}
 	if res.Errors > 0 || res.ConnectErrors > 0 {
 		s += fmt.Sprintf(" errors %d/%d %s", res.Errors, res.ConnectErrors, res.FirstError)
@@ -417,14 +610,22 @@ func (r *runner) nextAddr() string {
 	// client socket holds the port.
 	r.port++
 	if r.port > 32000 {
-		r.port = 21001
+		r.port = r.basePort + 1
 	}
 	return "127.0.0.1:" + strconv.Itoa(r.port)
 }
 
+// server is a running peerserve.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string
+	config json.RawMessage
+	stop   func()
+}
+
 // one runs one implementation of one case: server up, load, server down.
-func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, round int) Run {
-	run := Run{Scenario: sc.ID, Case: cs.Name, Impl: impl, Round: round + 1}
+func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, round int) (run Run) {
+	run = Run{Scenario: sc.ID, Case: cs.Name, Impl: impl, Round: round + 1}
 	start := time.Now()
 	defer func() { run.Seconds = time.Since(start).Seconds() }()
 	if impl == "iperf3" {
@@ -439,22 +640,121 @@ func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, rou
 		run.Error = "skipped: netkit websocket not available"
 		return run
 	}
+	srv, err := r.startServer(ctx, sc, cs, impl, round)
+	if srv != nil {
+		defer srv.stop()
+		run.Server = srv.config
+	}
+	if err != nil {
+		run.Error = err.Error()
+		return run
+	}
+	run.Result, err = r.load(ctx, sc, cs, impl, round, srv)
+	if err != nil {
+		run.Error = err.Error()
+	}
+	return run
+}
+
+// concurrent runs every implementation of a Concurrent case at once:
+// all servers up, all loads in parallel, all servers down.
+func (r *runner) concurrent(ctx context.Context, sc Scenario, cs Case, round int) []Run {
+	runs := make([]Run, len(sc.Impls))
+	srvs := make([]*server, len(sc.Impls))
+	start := time.Now()
+	for i, impl := range sc.Impls {
+		runs[i] = Run{Scenario: sc.ID, Case: cs.Name, Impl: impl, Round: round + 1}
+		if r.noNetkitWS && impl == "netkit" && sc.Proto == "ws" {
+			runs[i].Error = "skipped: netkit websocket not available"
+			continue
+		}
+		srv, err := r.startServer(ctx, sc, cs, impl, round)
+		if srv != nil {
+			srvs[i] = srv
+			defer srv.stop()
+			runs[i].Server = srv.config
+		}
+		if err != nil {
+			runs[i].Error = err.Error()
+		}
+	}
+	var wg sync.WaitGroup
+	for i, impl := range sc.Impls {
+		if runs[i].Error != "" || srvs[i] == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := r.load(ctx, sc, cs, impl, round, srvs[i])
+			runs[i].Result = res
+			if err != nil {
+				runs[i].Error = err.Error()
+			}
+			runs[i].Seconds = time.Since(start).Seconds()
+		}()
+	}
+	wg.Wait()
+	return runs
+}
+
+// genCert writes the TLS cases' certificate once per run (peerserve
+// -gencert) into OUT/tls.
+func (r *runner) genCert(ctx context.Context) error {
+	dir, err := filepath.Abs(filepath.Join(r.out, "tls"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	gctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if out, err := r.cmd(gctx, r.dir, filepath.Join(r.bin, "peerserve"), "-gencert", dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("generating the TLS certificate: %v\n%s", err, out)
+	}
+	r.cert, r.key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	return nil
+}
+
+// times returns a case's measured duration and warm-up.
+func (r *runner) times(cs Case) (time.Duration, time.Duration) {
+	d, w := r.duration, r.warmup
+	if cs.Duration > 0 {
+		d = cs.Duration
+	}
+	switch {
+	case cs.Warmup > 0:
+		w = cs.Warmup
+	case cs.Warmup < 0:
+		w = 0
+	}
+	return d, w
+}
+
+// startServer starts peerserve for impl and waits for its configuration
+// line and its port. The returned server (if not nil) must be stopped.
+func (r *runner) startServer(ctx context.Context, sc Scenario, cs Case, impl string, round int) (*server, error) {
 	addr := r.nextAddr()
 	args := []string{"-impl", impl, "-proto", sc.Proto, "-addr", addr}
 	args = append(args, cs.Server...)
+	if cs.TLS {
+		args = append(args, "-tls", "-tls-cert", r.cert, "-tls-key", r.key)
+	}
 	if r.profile && impl == "netkit" {
 		args = append(args, "-cpuprofile", filepath.Join(r.out, "prof", fmt.Sprintf("%s_%s_r%d.pprof", sc.ID, fileSafe(cs.Name), round+1)))
 	}
 	sctx, scancel := context.WithCancel(ctx)
-	defer scancel()
 	srv := r.pinned(sctx, 0, filepath.Join(r.bin, "peerserve"), args...)
 	stdout, _ := srv.StdoutPipe()
 	srv.Stderr = r.log
 	if err := srv.Start(); err != nil {
-		run.Error = err.Error()
-		return run
+		scancel()
+		return nil, err
 	}
-	defer func() {
+	s := &server{cmd: srv, addr: addr}
+	s.stop = func() {
+		defer scancel()
 		srv.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { srv.Wait(); close(done) }()
@@ -464,7 +764,8 @@ func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, rou
 			srv.Process.Kill()
 			<-done
 		}
-	}()
+	}
+	fmt.Fprintf(r.log, "== %s %s %s round %d: peerserve %s\n", sc.ID, cs.Name, impl, round+1, strings.Join(args, " "))
 	// The first stdout line is the server's configuration.
 	lines := make(chan string, 1)
 	go func() {
@@ -488,51 +789,56 @@ func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, rou
 	select {
 	case l, ok := <-lines:
 		if !ok {
-			run.Error = "server exited before printing its configuration (see run.log)"
-			return run
+			return s, errors.New("server exited before printing its configuration (see run.log)")
 		}
-		run.Server = json.RawMessage(l)
+		s.config = json.RawMessage(l)
 	case <-time.After(10 * time.Second):
-		run.Error = "server did not start within 10 s"
-		return run
+		return s, errors.New("server did not start within 10 s")
 	}
 	if sc.Proto != "udp" {
 		if err := waitTCP(ctx, addr, 5*time.Second); err != nil {
-			run.Error = err.Error()
-			return run
+			return s, err
 		}
 	}
-	target := addr
+	return s, nil
+}
+
+// load runs the load generator against srv.
+func (r *runner) load(ctx context.Context, sc Scenario, cs Case, impl string, round int, srv *server) (*Result, error) {
+	target := srv.addr
 	if sc.Proto == "ws" {
-		target = "ws://" + addr + "/"
+		target = "ws://" + srv.addr + "/"
 	}
-	largs := []string{"bench", sc.Proto, target, "-d", r.duration.String(), "--warmup", r.warmup.String(),
-		"--server-pid", strconv.Itoa(srv.Process.Pid), "--json"}
+	d, w := r.times(cs)
+	largs := []string{"bench", sc.Proto, target, "-d", d.String(), "--warmup", w.String(),
+		"--server-pid", strconv.Itoa(srv.cmd.Process.Pid), "--json"}
+	if cs.TLS {
+		largs[2] = "wss://" + srv.addr + "/"
+		largs = append(largs, "--ca", r.cert, "--tls-curves", "x25519")
+	}
 	largs = append(largs, cs.Load...)
-	bound := r.duration + r.warmup + 30*time.Second + cs.Bound
+	bound := d + w + 30*time.Second + cs.Bound
 	lctx, lcancel := context.WithTimeout(ctx, bound)
 	defer lcancel()
 	load := r.pinned(lctx, 1, filepath.Join(r.bin, "netkit"), largs...)
 	load.Stderr = r.log
-	fmt.Fprintf(r.log, "== %s %s %s round %d: peerserve %s | netkit %s\n", sc.ID, cs.Name, impl, round+1, strings.Join(args, " "), strings.Join(largs, " "))
+	fmt.Fprintf(r.log, "== %s %s %s round %d: netkit %s\n", sc.ID, cs.Name, impl, round+1, strings.Join(largs, " "))
 	out, err := load.Output()
 	if err != nil {
-		run.Error = fmt.Sprintf("load generator: %v", err)
+		msg := fmt.Sprintf("load generator: %v", err)
 		switch {
 		case ctx.Err() != nil:
-			run.Error = "cancelled: " + ctx.Err().Error()
+			msg = "cancelled: " + ctx.Err().Error()
 		case lctx.Err() != nil:
-			run.Error += fmt.Sprintf(" (time limit %s)", bound)
+			msg += fmt.Sprintf(" (time limit %s)", bound)
 		}
-		return run
+		return nil, errors.New(msg)
 	}
 	var res Result
 	if err := json.Unmarshal(out, &res); err != nil {
-		run.Error = fmt.Sprintf("load generator output: %v", err)
-		return run
+		return nil, fmt.Errorf("load generator output: %v", err)
 	}
-	run.Result = &res
-	return run
+	return &res, nil
 }
 
 func waitTCP(ctx context.Context, addr string, limit time.Duration) error {

@@ -32,6 +32,9 @@ type agg struct {
 	connected                int64
 	compressed               bool
 	firstErr                 string
+	// first is the first successful run's result, for the details of
+	// single-round cases (burst, stall, slow connections, TLS).
+	first *Result
 }
 
 func median(v []float64) float64 {
@@ -64,6 +67,9 @@ func aggregate(rep *Report, sc Scenario, cs Case) []agg {
 				continue
 			}
 			res := r.Result
+			if a.first == nil {
+				a.first = res
+			}
 			msgs = append(msgs, res.MsgsPerSec)
 			a.msgsMin = math.Min(a.msgsMin, res.MsgsPerSec)
 			a.msgsMax = math.Max(a.msgsMax, res.MsgsPerSec)
@@ -234,11 +240,35 @@ func markdown(rep *Report) string {
 				continue
 			}
 			fmt.Fprintf(&b, "### %s %s\n\n", sc.ID, cs.Name)
+			switch {
+			case cs.Kind == "stall":
+				stallTable(&b, rows, sc)
+				continue
+			case cs.Kind == "watch":
+				watchTable(&b, rows, sc)
+				continue
+			}
 			switch sc.Primary {
 			case "rss":
+				burst := false
+				for _, a := range rows {
+					burst = burst || a.first != nil && a.first.Burst != nil
+				}
+				if burst {
+					b.WriteString("| impl | conns | RSS/conn idle | RSS/conn after burst | RSS/conn after idle again | returns? | RSS peak | burst (echoed, time, server CPU) | threads | fds | notes |\n|---|---:|---:|---:|---:|---|---:|---|---:|---:|---|\n")
+					for _, a := range rows {
+						fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.impl, a.connected, kb(a.rssPerConn),
+							burstKB(a, false), burstKB(a, true), returns(a), burstPeak(a), burstNote(a), f0(a.threads), f0(a.fds), status(a, sc))
+					}
+					break
+				}
 				b.WriteString("| impl | conns | RSS/conn | RSS | threads | fds | notes |\n|---|---:|---:|---:|---:|---:|---|\n")
 				for _, a := range rows {
-					fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", a.impl, a.connected, kb(a.rssPerConn), mbytes(a.rss), f0(a.threads), f0(a.fds), status(a, sc))
+					notes := status(a, sc)
+					if cs.TLS && a.first != nil {
+						notes = join(notes, a.first.TLS)
+					}
+					fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", a.impl, a.connected, kb(a.rssPerConn), mbytes(a.rss), f0(a.threads), f0(a.fds), notes)
 				}
 			case "bytes":
 				b.WriteString("| impl | MB/s (echo, both ways counted once) | msgs/s | msgs/CPU-s | p50 | p99 | srv CPU | notes |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
@@ -265,10 +295,13 @@ func markdown(rep *Report) string {
 					}
 					extra := status(a, sc)
 					if sc.ID == "W4" {
-						extra = strings.TrimLeft(fmt.Sprintf("%s; delivered %d of %d", extra, a.measured, a.expected), "; ")
+						extra = join(extra, fmt.Sprintf("delivered %d of %d", a.measured, a.expected), stallNote(a))
 					}
 					if sc.ID == "S1" {
-						extra = strings.TrimLeft(fmt.Sprintf("%s; slow conns closed by server %d of %d", extra, a.slowClosed, a.slowOpen), "; ")
+						extra = join(extra, slowNote(a))
+					}
+					if cs.TLS && a.first != nil {
+						extra = join(extra, a.first.TLS)
 					}
 					if sc.ID == "W6" && strings.Contains(cs.Name, "takeover") && !a.compressed {
 						extra = strings.TrimLeft(extra+"; deflate NOT negotiated", "; ")
@@ -302,10 +335,11 @@ func markdown(rep *Report) string {
 				if sc.Primary == "bytes" {
 					m1 = ratio(nk.bytes, a.bytes)
 				}
+				m3 := ratio(nk.p99, a.p99)
 				if sc.Primary == "rss" {
-					m1, m2 = "–", "–"
+					m1, m2, m3 = "–", "–", "–"
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", a.impl, m1, m2, ratio(nk.p99, a.p99), ratio(nk.rssPerConn, a.rssPerConn))
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", a.impl, m1, m2, m3, ratio(nk.rssPerConn, a.rssPerConn))
 			}
 			b.WriteString("\n")
 		}
@@ -348,6 +382,9 @@ func chart(rep *Report, sc Scenario) string {
 	var label string
 	maxV := 0.0
 	for _, cs := range sc.Cases {
+		if cs.Kind == "watch" {
+			continue // no latency or CPU figure worth charting
+		}
 		rows := aggregate(rep, sc, cs)
 		if len(rows) == 0 {
 			continue
@@ -413,4 +450,170 @@ func num(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// join joins non-empty notes with "; ".
+func join(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func secs(v float64) string {
+	if v < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f s", v)
+}
+
+// stallNote summarises the stalled subscriber of a broadcast run.
+func stallNote(a agg) string {
+	if a.first == nil || a.first.Stall == nil {
+		return ""
+	}
+	st := a.first.Stall
+	if !st.Checked || len(st.Conns) == 0 {
+		return "stalled sub not checked: " + st.Error
+	}
+	c := st.Conns[0]
+	held := fmt.Sprintf("accepted %s, server Send-Q up to %s, %s due", kb(float64(c.AcceptedMax)), kb(float64(c.ServerSendQMax)), kb(float64(c.DueBytes)))
+	if c.StalledAt < 0 {
+		return "stalled sub's path NOT full: the kernel held all it was sent (" + held + ")"
+	}
+	s := fmt.Sprintf("stalled sub's path full at %s (%s)", secs(c.StalledAt), held)
+	if c.ClosedAt >= 0 {
+		return s + fmt.Sprintf("; the server closed it at %s (%s)", secs(c.ClosedAt), c.ServerState)
+	}
+	return s + "; not closed by the server"
+}
+
+// stallTable is W4's stall case: others' latency before and after the
+// stalled subscriber's path filled, whether and when the server dropped
+// it, and the server's RSS.
+func stallTable(b *strings.Builder, rows []agg, sc Scenario) {
+	b.WriteString("Times are seconds after publishing started; p99 before/after split the reading subscribers' deliveries (measured window) at the time the path was seen full.\n\n")
+	b.WriteString("| impl | deliveries/s | delivered | p99 before stall | p99 after | p99.9 after | max after | path full at | stalled socket accepted | server Send-Q max | server closed it at | server RSS at stall → end (max) | srv CPU | notes |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|\n")
+	for _, a := range rows {
+		if a.first == nil {
+			fmt.Fprintf(b, "| %s | – | – | – | – | – | – | – | – | – | – | – | – | %s |\n", a.impl, status(a, sc))
+			continue
+		}
+		res := a.first
+		st := res.Stall
+		if st == nil || len(st.Conns) == 0 {
+			note := "no stall report"
+			if st != nil {
+				note = "stall not checked: " + st.Error
+			}
+			fmt.Fprintf(b, "| %s | %s | %d of %d | – | – | – | – | – | – | – | – | – | %s%% | %s |\n", a.impl, f0(a.msgs), a.measured, a.expected, f0(a.cpu), join(status(a, sc), note))
+			continue
+		}
+		c := st.Conns[0]
+		closed := fmt.Sprintf("not within %.1f s", st.Watched)
+		if c.ClosedAt >= 0 {
+			closed = fmt.Sprintf("%s (%s)", secs(c.ClosedAt), c.ServerState)
+		}
+		pb := "–"
+		if st.Before.Count > 0 {
+			pb = lat(st.Before.P99)
+		}
+		pa, pa9, pmax := "–", "–", "–"
+		if st.After.Count > 0 {
+			pa, pa9, pmax = lat(st.After.P99), lat(st.After.P999), lat(st.After.Max)
+		}
+		rss := "–"
+		if st.ServerRSSMax > 0 {
+			rss = fmt.Sprintf("%s → %s (%s)", mbytes(float64(st.ServerRSSAtStall)), mbytes(float64(st.ServerRSSEnd)), mbytes(float64(st.ServerRSSMax)))
+		}
+		note := status(a, sc)
+		if c.StalledAt < 0 {
+			note = join(note, fmt.Sprintf("path NOT full: %s due, the kernel held it", kb(float64(c.DueBytes))))
+		}
+		fmt.Fprintf(b, "| %s | %s | %d of %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s |\n", a.impl, f0(a.msgs), a.measured, a.expected,
+			pb, pa, pa9, pmax, secs(c.StalledAt), kb(float64(c.AcceptedMax)), kb(float64(c.ServerSendQMax)), closed, rss, f0(a.cpu), note)
+	}
+	b.WriteString("\n")
+}
+
+// slowNote summarises the slow connections of a slowloris run.
+func slowNote(a agg) string {
+	s := fmt.Sprintf("slow conns closed by server %d of %d", a.slowClosed, a.slowOpen)
+	if a.first != nil && a.first.SlowClose != nil {
+		sc := a.first.SlowClose
+		s += fmt.Sprintf(", after %.1f / %.1f / %.1f s (min / median / max)", sc.Min, sc.P50, sc.Max)
+	}
+	return s
+}
+
+// watchTable is S1's timeout watch.
+func watchTable(b *strings.Builder, rows []agg, sc Scenario) {
+	b.WriteString("| impl | slow conns | closed by the server | after (min / median / max) | still open at the end | watched for | configured header timeout | notes |\n|---|---:|---:|---|---:|---:|---|---|\n")
+	for _, a := range rows {
+		after, watched := "–", "–"
+		if a.first != nil {
+			if s := a.first.SlowClose; s != nil {
+				after = fmt.Sprintf("%.1f / %.1f / %.1f s", s.Min, s.P50, s.Max)
+			}
+			watched = fmt.Sprintf("%.0f s", a.first.Seconds)
+		}
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %d | %s | %s | %s |\n", a.impl, a.slowOpen, a.slowClosed, after, a.slowOpen-a.slowClosed, watched, headerTimeouts[a.impl], status(a, sc))
+	}
+	b.WriteString("\n")
+}
+
+func burstOf(a agg) *Burst {
+	if a.first == nil {
+		return nil
+	}
+	return a.first.Burst
+}
+
+func burstKB(a agg, settled bool) string {
+	bu := burstOf(a)
+	if bu == nil || bu.After.RSS == 0 {
+		return "–"
+	}
+	if settled {
+		return fmt.Sprintf("%s (after %.0f s)", kb(bu.RSSPerConnSettled), bu.HoldSeconds)
+	}
+	return kb(bu.RSSPerConnAfter)
+}
+
+// returns judges whether RSS came back after the burst: within 25 % (or
+// 2 KB per connection) of the idle figure before it.
+func returns(a agg) string {
+	bu := burstOf(a)
+	if bu == nil || bu.After.RSS == 0 || math.IsNaN(a.rssPerConn) {
+		return "–"
+	}
+	d := bu.RSSPerConnSettled - a.rssPerConn
+	if d <= math.Max(0.25*a.rssPerConn, 2000) {
+		return "yes"
+	}
+	return fmt.Sprintf("no (+%s/conn)", kb(d))
+}
+
+func burstPeak(a agg) string {
+	bu := burstOf(a)
+	if bu == nil || bu.After.HWM == 0 {
+		return "–"
+	}
+	return mbytes(float64(bu.After.HWM))
+}
+
+func burstNote(a agg) string {
+	bu := burstOf(a)
+	if bu == nil {
+		return "–"
+	}
+	s := fmt.Sprintf("%d of %d in %.1f s, %.2f CPU-s", bu.Echoed, a.connected, bu.Seconds, bu.CPUSeconds)
+	if bu.Errors > 0 {
+		s += fmt.Sprintf(", %d failed", bu.Errors)
+	}
+	return s
 }
