@@ -70,7 +70,9 @@ func (c *Conn) WritePreparedMessage(ctx context.Context, pm *PreparedMessage) er
 // progress on the connection it returns ErrSendQueueFull at once, so a
 // broadcaster is never held up by one slow peer. The write itself is
 // bounded by ctx and WriteTimeout; give ctx a short deadline when
-// broadcasting. If the deadline passes before any byte left, the error
+// broadcasting (the benchmark's broadcaster uses 100 ms: a subscriber whose
+// socket cannot take a message within it is dropped, and the others wait
+// at most that long for it, once). If the deadline passes before any byte left, the error
 // matches os.ErrDeadlineExceeded and the connection is unaffected; after
 // some bytes, the connection is closed (a slow consumer is dropped).
 func (c *Conn) TrySend(ctx context.Context, pm *PreparedMessage) error {
