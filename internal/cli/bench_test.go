@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/loadgen"
+	"github.com/netkit-go/netkit/internal/wstest"
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
 	"github.com/netkit-go/netkit/udp"
 )
@@ -190,7 +192,7 @@ func TestBenchUDP(t *testing.T) {
 }
 
 func TestBenchWS(t *testing.T) {
-	url := startRawWS(t, false)
+	url := wstest.Start(t, wstest.Options{Deflate: true})
 	t.Run("binary", func(t *testing.T) {
 		r := runBench(t, "ws", url, "-c", "4", "-s", "1024", "-n", "1000", "-d", "20s")
 		checkCounts(t, r, 4, 1000)
@@ -221,9 +223,10 @@ func TestBenchWS(t *testing.T) {
 }
 
 func TestBenchWSS(t *testing.T) {
-	url, ca := startRawWSS(t)
+	certs := netkittest.NewCertificates(t)
+	url := wstest.Start(t, wstest.Options{Deflate: true, Certificate: &certs.Server})
 	t.Run("echo", func(t *testing.T) {
-		r := runBench(t, "ws", url, "--ca", ca, "--tls-version", "1.3", "--tls-curves", "x25519", "-c", "2", "-s", "512", "-n", "200", "-d", "20s")
+		r := runBench(t, "ws", url, "--ca", certs.CACert, "--tls-version", "1.3", "--tls-curves", "x25519", "-c", "2", "-s", "512", "-n", "200", "-d", "20s")
 		checkCounts(t, r, 2, 200)
 		if !strings.HasPrefix(r.TLS, "TLS 1.3 TLS_") || !strings.HasSuffix(r.TLS, " X25519") {
 			t.Errorf("TLS %q", r.TLS)
@@ -238,7 +241,7 @@ func TestBenchWSS(t *testing.T) {
 }
 
 func TestBenchWSBroadcast(t *testing.T) {
-	url := startRawWS(t, true)
+	url := wstest.Start(t, wstest.Options{Broadcast: true, Deflate: true})
 	r := runBench(t, "ws", url, "--mode", "broadcast", "-c", "10", "--rate", "200", "-n", "40", "-d", "20s")
 	if r.Sent != 40 || r.Expected != 10*40 || r.Measured != 10*40 || r.Errors != 0 {
 		t.Errorf("published %d, delivered %d of %d, errors %d (%s)", r.Sent, r.Measured, r.Expected, r.Errors, r.FirstError)
