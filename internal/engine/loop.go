@@ -39,11 +39,13 @@ func (c *Conn) runOther() error {
 // (Open failed).
 var errNoClosed = errors.New("engine: open failed")
 
-// finish closes the socket and tells the face.
+// finish closes the socket, tells the face, then tells the server.
 func (c *Conn) finish(err error) {
 	c.Close(ErrConnClosed)
 	if c.server != nil {
-		c.server.forget(c)
+		// After the face's Closed: a stop that waits for the connections
+		// returns only once their close callbacks have run.
+		defer c.server.forget(c)
 	}
 	if err == errNoClosed {
 		return
