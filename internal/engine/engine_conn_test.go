@@ -11,20 +11,7 @@ import (
 // A read whose ctx deadline expires reports ctx's error, even though the
 // socket deadline (set from ctx) fires before ctx's own timer.
 func TestReadCtxDeadlineIsCtxError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	nc, peer := tcpPair(t)
 	c := NewConn(nc, ConnConfig{ReadTimeout: time.Hour, WriteTimeout: time.Hour})
 	defer c.Close(nil)
 	buf := make([]byte, 8)
@@ -46,20 +33,7 @@ func TestReadCtxDeadlineIsCtxError(t *testing.T) {
 // Cancelling a ctx that also has a deadline interrupts a blocked read and
 // write at once (not only when the deadline passes).
 func TestCancelCtxWithDeadlineInterrupts(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	nc, peer := tcpPair(t)
 	c := NewConn(nc, ConnConfig{})
 	defer c.Close(nil)
 
@@ -100,4 +74,26 @@ func TestCancelCtxWithDeadlineInterrupts(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("cancelling the ctx did not interrupt the write")
 	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection; the peer end is
+// closed at cleanup (the tests wrap nc in a Conn and close that).
+func tcpPair(t *testing.T) (nc, peer net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err = ln.Accept()
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	return nc, peer
 }
