@@ -275,7 +275,7 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) (int, error) {
 		return 0, err
 	}
 	var done int
-	if c.writeFn != nil && len(p) > 0 && ctxLive(ctx) {
+	if c.writeFn != nil && len(p) > 0 && deadlineAhead(ctx) {
 		// Most writes fit the socket buffer: one non-blocking attempt needs
 		// no deadline and no cancellation watch. Only the rest, if any,
 		// takes the blocking path below.
@@ -294,12 +294,9 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) (int, error) {
 	return n, c.writeResult(ctx, stop, n, err)
 }
 
-// ctxLive reports whether ctx has neither ended nor passed its deadline
-// (whose timer may not have fired yet).
-func ctxLive(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return false
-	}
+// deadlineAhead reports whether ctx has no deadline or one still ahead
+// (ctx's own timer may not have fired yet when it has passed).
+func deadlineAhead(ctx context.Context) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Now().Before(dl)
 }
