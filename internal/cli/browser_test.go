@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -40,30 +38,18 @@ func TestServePageInChromium(t *testing.T) {
 	}
 	browser := netkittest.RequireChromium(t)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	addrs := watch(t, pr, regexp.MustCompile(`^ws echo listening on ws://(\S+)/ws`))
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0"}, nil, pw, io.Discard)
-		pw.Close()
-	}()
-	m, ok := <-addrs
-	if !ok {
-		t.Fatalf("serve did not report the ws address: %v", <-done)
-	}
+	r := startCommand(t, "serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0")
+	addr := r.addr(t, "ws")
 	script := filepath.Join(t.TempDir(), "pw.js")
 	if err := os.WriteFile(script, []byte(playwrightScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bctx, bcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer bcancel()
-	cmd := browser.Node.Command(bctx, script, "http://"+m[1]+"/")
+	cmd := browser.Node.Command(bctx, script, "http://"+addr+"/")
 	cmd.Env = append(cmd.Env, "CHROMIUM="+browser.Chromium, "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
-	cancel()
-	if serr := <-done; serr != nil {
+	if serr := r.stop(t); serr != nil {
 		t.Errorf("serve: %v", serr)
 	}
 	if err != nil {
