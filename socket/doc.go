@@ -63,6 +63,6 @@
 // value disables a timeout. A wait without a timeout: a connection's idle
 // time between OnReadReady calls (bounded only by the listener's stop).
 //
-// See docs/mapping-socket.md for the element-by-element mapping from
-// Ballerina and every deviation.
+// See docs/ballerina-mapping.md (its socket section) for the
+// element-by-element mapping from Ballerina and every deviation.
 package socket
