@@ -232,7 +232,6 @@ type Peer struct {
 	// FirstLine is the first line the peer wrote to stdout (for example
 	// the port it listens on).
 	FirstLine string
-	cmd       *exec.Cmd
 	stderr    *lockedBuffer
 	exited    chan struct{}
 }
@@ -269,7 +268,7 @@ func (l *lockedBuffer) String() string {
 // fails with the peer's stderr, read after the process has ended.
 func StartPeer(tb testing.TB, cmd *exec.Cmd, timeout time.Duration) *Peer {
 	tb.Helper()
-	p := &Peer{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &Peer{stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)

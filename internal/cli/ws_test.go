@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +311,44 @@ func TestWSConnectWaitEnds(t *testing.T) {
 	}
 	if code := <-closed; code != 1000 {
 		t.Fatalf("server saw close %d", code)
+	}
+}
+
+// The README's "ws listen 9001 --echo": flags after the port; without
+// --echo messages are printed (binary in hex).
+func TestWSListenEchoesAndPrints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := startCommand(t, "ws", "listen", "0", "--echo", "--path", "/echo")
+	c, err := websocket.Dial(ctx, "ws://"+r.addr(t, "ws")+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteTextMessage(ctx, []byte("echo me"))
+	if s, err := c.ReadTextMessage(ctx); err != nil || s != "echo me" {
+		t.Fatalf("echo %q, %v", s, err)
+	}
+	c.Close(ctx, 1000, "")
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	r = startCommand(t, "ws", "listen", "0")
+	c, err = websocket.Dial(ctx, "ws://"+r.addr(t, "ws")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteTextMessage(ctx, []byte("print me"))
+	c.WriteBinaryMessage(ctx, []byte{0xca, 0xfe})
+	// The close handshake ends after both messages were handled.
+	if err := c.Close(ctx, 1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	r.log.wait(t, regexp.MustCompile(`msg=closed proto=ws .* code=1000`))
+	if got := r.out.String(); got != "print me\ncafe\n" {
+		t.Fatalf("printed %q", got)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
 	}
 }
