@@ -145,7 +145,7 @@ func RequireNode(tb testing.TB, modules ...string) Node {
 	}
 	n := Node{Path: node, NodePath: nodePath()}
 	for _, m := range modules {
-		_, err := probe("node\x00"+m, func() (string, error) {
+		_, err := probe("node\x00"+n.NodePath+"\x00"+m, func() (string, error) {
 			return "", runProbe(append(os.Environ(), "NODE_PATH="+n.NodePath), node, "-e", "require.resolve(process.argv[1])", m)
 		})
 		if err != nil {

@@ -26,7 +26,7 @@ func addServerFlags(f *cmdFlags) *serverFlags {
 	return &serverFlags{
 		host:      f.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)"),
 		quiet:     f.Bool("quiet", false, "log only warnings and errors"),
-		verbose:   f.Bool("verbose", false, "also log every message, chunk and datagram's size (debug level)"),
+		verbose:   f.Bool("verbose", false, "also log each TCP chunk and WebSocket message with its size, and the library's debug records"),
 		logFormat: f.String("log-format", "text", "log format on stderr: text or json (log/slog's handlers)"),
 	}
 }
