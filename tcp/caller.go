@@ -15,11 +15,8 @@ import (
 // Caller is one connection as seen from its callbacks (and the handle a
 // service keeps to write later). All methods are safe for concurrent use.
 type Caller struct {
-	conn *engine.Conn
-	// closeAfterReply is set by Close inside a callback: the graceful close
-	// starts after the callback's reply is written.
-	closeAfterReply atomic.Bool
-	closed          atomic.Bool
+	conn   *engine.Conn
+	closed atomic.Bool
 }
 
 // WriteBytes writes all of data and returns when the kernel has accepted
@@ -37,18 +34,17 @@ func (c *Caller) WriteBytes(ctx context.Context, data []byte) error {
 func (c *Caller) CloseWrite() error { return c.conn.CloseWrite() }
 
 // Close closes the connection gracefully: the write side is shut down (after
-// any write in progress, and, inside OnBytes, after the returned reply), then
-// input is discarded until the peer's EOF or the linger timeout, OnClose runs
-// and the socket is closed. It does not wait for that; later writes fail with
+// any write in progress; called from a callback, OnConnect included, when
+// that callback returns, after OnBytes's returned reply), then input is
+// discarded until the peer's EOF or the linger timeout, OnClose runs and the
+// socket is closed. It does not wait for that; later writes fail with
 // ErrClosed. Close is idempotent.
 func (c *Caller) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	if c.conn.OnLoop() {
-		c.closeAfterReply.Store(true)
-		return nil
-	}
+	// The engine starts the graceful close when the running callback (if
+	// any) returns.
 	c.conn.Shutdown(ErrClosed)
 	return nil
 }
@@ -134,9 +130,6 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 		if _, werr := c.Write(context.Background(), reply); werr != nil {
 			return len(p), werr
 		}
-	}
-	if s.closeAfterReply.Load() {
-		return len(p), engine.ErrCloseGracefully
 	}
 	return len(p), nil
 }
