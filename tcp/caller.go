@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
 )
@@ -90,6 +91,27 @@ type session struct {
 	svc     ConnectionService
 	h       callbacks
 	connect Service // nil in client callback mode
+
+	idle   time.Duration // ListenerConfig.IdleTimeout, or 0
+	lastRx time.Time     // when bytes last arrived (only with idle)
+}
+
+// NextTimer implements engine.TimerFace: the idle timeout.
+func (s *session) NextTimer() time.Time {
+	if s.idle <= 0 {
+		return time.Time{}
+	}
+	return s.lastRx.Add(s.idle)
+}
+
+// Timer implements engine.TimerFace: nothing was read for IdleTimeout.
+func (s *session) Timer(c *engine.Conn) error {
+	if time.Since(s.lastRx) >= s.idle {
+		c.Logger().Debug("tcp: idle timeout; closing", "conn", c.ID())
+		s.closed.Store(true)
+		return engine.ErrCloseGracefully
+	}
+	return nil
 }
 
 func (s *session) Open(c *engine.Conn) error {
@@ -104,6 +126,9 @@ func (s *session) Open(c *engine.Conn) error {
 		}
 		s.svc = cs
 	}
+	if s.idle > 0 {
+		s.lastRx = time.Now()
+	}
 	h, err := resolveHooks(s.svc)
 	if err != nil {
 		c.Logger().Error(err.Error())
@@ -114,6 +139,9 @@ func (s *session) Open(c *engine.Conn) error {
 }
 
 func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
+	if s.idle > 0 {
+		s.lastRx = time.Now()
+	}
 	if s.closed.Load() {
 		// Closed: no OnBytes after Close, even for data that a stopping
 		// listener drains; the graceful close discards it.
