@@ -67,6 +67,8 @@ func (f *httpFace) Serve(c *engine.Conn) {
 			writeStatus(ctx, c, http.StatusRequestHeaderFieldsTooLarge)
 		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, context.DeadlineExceeded),
 			errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF), isTimeout(err):
+			// Silent, trickling or gone: free the slot at once, no linger.
+			c.Close(err)
 		default:
 			writeStatus(ctx, c, http.StatusBadRequest)
 		}

@@ -1,0 +1,276 @@
+package websocket_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/netkit-go/netkit/netkittest"
+	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/websocket"
+)
+
+// Tests of the listener's lifecycle, which the engine owns from accept to
+// close: graceful stops under load, MaxConnections, handshake deadlines.
+
+// stopLoad runs clients that send without waiting for replies and counts
+// the replies, against a server that counts the messages its callback
+// took and the echoes that failed; then it stops the listener gracefully.
+// Every message the callback took must be answered.
+type stopLoad struct {
+	accepted, failed atomic.Int64
+}
+
+func (s *stopLoad) service() websocket.UpgradeService {
+	return websocket.Static(&websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, text []byte) error {
+		s.accepted.Add(1)
+		if err := c.WriteTextMessage(context.Background(), text); err != nil {
+			s.failed.Add(1)
+		}
+		return nil
+	}})
+}
+
+// runClients starts n clients that each send up to max messages as fast
+// as they can until the server's close, and returns a func that waits for
+// them and reports the replies received.
+func runClients(t *testing.T, url string, n, max int) func() int64 {
+	t.Helper()
+	var received atomic.Int64
+	var wg sync.WaitGroup
+	ctx := testCtx(t)
+	for range n {
+		c, err := websocket.Dial(ctx, url, &websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			msg := []byte("message")
+			for range max {
+				if c.WriteTextMessage(ctx, msg) != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer c.Close(ctx, 1000, "")
+			for {
+				if _, _, err := c.Read(ctx, nil); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+	}
+	return func() int64 { wg.Wait(); return received.Load() }
+}
+
+// A graceful stop lets running callbacks finish and their replies go out,
+// then sends 1001 from each connection's own goroutine: no message that
+// reached OnTextMessage is left unanswered. (Before, 1001 was sent from
+// another goroutine while callbacks ran, and 2 of 5 stops lost a reply
+// with "Close frame already sent".)
+func TestGracefulStopAnswersEveryAcceptedMessage(t *testing.T) {
+	for round := range 5 {
+		load := &stopLoad{}
+		l := serve(t, "/ws", load.service(), nil, nil)
+		wait := runClients(t, wsURL(l, "/ws"), 20, 2000)
+		// Stop while messages are in flight.
+		for load.accepted.Load() < 200 {
+			time.Sleep(time.Millisecond) // polling a count, not synchronising
+		}
+		if err := l.GracefulStop(testCtx(t)); err != nil {
+			t.Fatalf("round %d: GracefulStop: %v", round, err)
+		}
+		got := wait()
+		if f := load.failed.Load(); f != 0 {
+			t.Fatalf("round %d: %d echoes of accepted messages failed", round, f)
+		}
+		if a := load.accepted.Load(); got != a {
+			t.Fatalf("round %d: %d messages accepted, %d replies received", round, a, got)
+		}
+	}
+}
+
+// The listener's connections count against MaxConnections from accept,
+// before the HTTP request is read: a flood of idle connections fills the
+// cap and waits in the kernel's backlog, holding no descriptor of ours,
+// while a tcp listener in the same process still accepts. A slot that
+// frees up is taken by the next connection.
+func TestListenerMaxConnectionsCountsBeforeTheRequest(t *testing.T) {
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{MaxConnections: 4})
+	var idle []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", addrOf(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	waitFor(t, "4 accepted", func() bool { return l.Len() == 4 })
+	// The tcp face of the same process accepts.
+	tl, err := tcp.NewListener(0, &tcp.ListenerConfig{Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.Attach(tcp.ServiceFunc(func(*tcp.Caller) (tcp.ConnectionService, error) { return echoTCP{}, nil }))
+	if err := tl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer tl.ImmediateStop()
+	tc, err := net.Dial("tcp", tl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.Write([]byte("ping"))
+	tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(tc, buf); err != nil {
+		t.Fatalf("tcp face during the flood: %v", err)
+	}
+	if n := l.Len(); n != 4 {
+		t.Fatalf("Len %d over MaxConnections 4", n)
+	}
+	// Freeing a slot lets a waiting connection in.
+	idle[0].Close()
+	waitFor(t, "the slot taken again", func() bool { return l.Len() == 4 })
+}
+
+type echoTCP struct{}
+
+func (echoTCP) OnBytes(_ *tcp.Caller, p []byte) ([]byte, error) { return p, nil }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling a count, not synchronising
+	}
+}
+
+// A wss client that stays silent, or sends part of a ClientHello, is
+// dropped at SecureSocket.HandshakeTimeout; one that completes the TLS
+// handshake and then sends no request is dropped at Timeout. (Before, the
+// HTTP timeouts decided: 120 s, and HandshakeTimeout was ignored.)
+func TestWSSHandshakeTimeouts(t *testing.T) {
+	certs := netkittest.NewCertificates(t)
+	secure := func(hs, timeout time.Duration) *websocket.Listener {
+		return serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{
+			SecureSocket: &websocket.ListenerSecureSocket{
+				CertKey:          &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+				HandshakeTimeout: hs,
+			},
+			Timeout: timeout,
+		})
+	}
+	// The upgrade Timeout is left at its default: only HandshakeTimeout
+	// can drop these within the test's bound.
+	l := secure(200*time.Millisecond, 0)
+	expectDropped := func(name string, c net.Conn) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.ReadAll(c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: not dropped within 10 s", name)
+		}
+		c.Close()
+	}
+	silent, err := net.Dial("tcp", addrOf(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	start := time.Now()
+	expectDropped("silent client", silent)
+	t.Logf("silent client dropped after %v (HandshakeTimeout 200ms)", time.Since(start))
+
+	partial, err := net.Dial("tcp", addrOf(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer partial.Close()
+	partial.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01}) // a ClientHello's start
+	expectDropped("partial ClientHello", partial)
+
+	waitFor(t, "every connection gone", func() bool { return l.Len() == 0 })
+
+	l2 := secure(0, 300*time.Millisecond)
+	tc, err := tls.Dial("tcp", addrOf(l2), &tls.Config{RootCAs: certs.CAPool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	expectDropped("no request after the TLS handshake", tc)
+}
+
+// A plain client that never completes its request is dropped at Timeout
+// (10 s by default, no longer 120 s).
+func TestUpgradeTimeoutDefault(t *testing.T) {
+	if websocket.DefaultUpgradeTimeout != 10*time.Second {
+		t.Fatalf("DefaultUpgradeTimeout %v, want 10s", websocket.DefaultUpgradeTimeout)
+	}
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Timeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", addrOf(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET /ws HTTP/1.1\r\nHost: x\r\n")) // and nothing more
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("trickling request not dropped at Timeout")
+		}
+	}
+}
+
+// Addr still reports the bound address after a stop.
+func TestListenerAddrAfterStop(t *testing.T) {
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, nil)
+	addr := addrOf(l)
+	l.ImmediateStop()
+	if a := l.Addr(); a == nil || a.String() != addr {
+		t.Fatalf("Addr after stop: %v, want %s", a, addr)
+	}
+}
+
+// A Handler's stop goes through the engine too: 1001 after the reply of
+// the running callback, from the connection's own goroutine.
+func TestHandlerStopAfterRunningCallback(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	up := websocket.Static(&websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, text []byte) error {
+		if string(text) == "slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		return c.WriteTextMessage(context.Background(), text)
+	}})
+	l := serve(t, "/ws", up, nil, nil)
+	c := dialWS(t, addrOf(l), "/ws", nil)
+	c.sendText("slow")
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- l.GracefulStop(testCtx(t)) }()
+	close(release)
+	c.expectMessage(opText, []byte("slow"))
+	c.expectClose(1001)
+	if err := recv(t, stopped); err != nil {
+		t.Fatal(err)
+	}
+}
