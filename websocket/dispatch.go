@@ -160,6 +160,9 @@ func (s *session) dispatch(m wsproto.Message) error {
 		if _, err := c.sendClose(context.Background(), m.CloseCode, string(reason)); err != nil {
 			return s.ioFail(err)
 		}
+		if c.role == wsproto.RoleClient {
+			return engine.ErrAwaitPeerClose // RFC 6455 §7.1.1: the server closes first
+		}
 		return engine.ErrCloseGracefully
 	}
 	return nil

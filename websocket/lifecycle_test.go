@@ -274,3 +274,74 @@ func TestHandlerStopAfterRunningCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// websocket.ErrClosed is the package's own test for "the connection
+// ended": every error that matches net.ErrClosed matches it.
+func TestErrClosedMatchesEveryClosedError(t *testing.T) {
+	for _, err := range []error{
+		&websocket.CloseError{Code: 1001, Reason: "going away"},
+		&websocket.ConnectionClosureError{Message: "x"},
+		&websocket.CorruptedFrameError{Code: 1002},
+		&websocket.PayloadTooLargeError{},
+	} {
+		if !errors.Is(err, net.ErrClosed) || !errors.Is(err, websocket.ErrClosed) {
+			t.Errorf("%T %v: net.ErrClosed %v, ErrClosed %v", err, err, errors.Is(err, net.ErrClosed), errors.Is(err, websocket.ErrClosed))
+		}
+	}
+}
+
+// After echoing the server's close, the client waits for the server to
+// close the TCP connection (RFC 6455 §7.1.1) instead of closing first.
+func TestClientLetsTheServerCloseFirst(t *testing.T) {
+	sawEarlyEOF := make(chan bool, 1)
+	srv := clNewRawServer(t, func(rc *clRawConn) {
+		rc.writeFrame(true, 0, 0x8, clClosePayload(1000, "bye"), false)
+		if code := rc.readClose(); code != 1000 {
+			t.Errorf("echo %d", code)
+		}
+		// The client must not send its FIN before ours.
+		rc.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, err := rc.br.ReadByte()
+		var ne net.Error
+		sawEarlyEOF <- !(errors.As(err, &ne) && ne.Timeout())
+		rc.nc.(*net.TCPConn).CloseWrite()
+	})
+	c, err := websocket.Dial(testCtx(t), srv.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Read(testCtx(t), nil)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1000 {
+		t.Fatalf("Read: %v, want the server's close 1000", err)
+	}
+	if <-sawEarlyEOF {
+		t.Fatal("the client closed TCP before the server")
+	}
+}
+
+// CloseNow drops the connection without a close handshake: the peer sees
+// the TCP connection end with no close frame, OnClose gets 1006.
+func TestCloseNow(t *testing.T) {
+	codes := make(chan int, 1)
+	opened := make(chan *websocket.Conn, 1)
+	up := websocket.Static(&websocket.ServiceFuncs{
+		OnOpen:  func(c *websocket.Conn) error { opened <- c; return nil },
+		OnClose: func(c *websocket.Conn, code int, reason string) { codes <- code },
+	})
+	l := serve(t, "/ws", up, nil, nil)
+	c := dialWS(t, addrOf(l), "/ws", nil)
+	sc := recv(t, opened)
+	if err := sc.CloseNow(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := c.next(5 * time.Second); ev.op != -1 {
+		t.Fatalf("got op %d, want the connection's end without a close frame", ev.op)
+	}
+	if code := recv(t, codes); code != 1006 {
+		t.Fatalf("OnClose %d, want 1006", code)
+	}
+	if err := sc.WriteTextMessage(context.Background(), []byte("x")); !errors.Is(err, websocket.ErrClosed) {
+		t.Fatalf("write after CloseNow: %v", err)
+	}
+}

@@ -56,6 +56,13 @@ type GracefulFace interface {
 	Stopping(c *Conn) error
 }
 
+// ErrAwaitPeerClose, returned by [StreamFace.Data] or [TimerFace.Timer], is
+// the graceful close of a side that must not close first (a WebSocket
+// client after echoing the server's close, RFC 6455 §7.1.1): the write side
+// stays open, input is discarded until the peer's EOF or the linger
+// deadline, then the socket is closed.
+var ErrAwaitPeerClose = errors.New("netkit: close after the peer")
+
 // ErrCloseGracefully, returned by [StreamFace.Data], asks for the graceful
 // close: close-write, linger until the peer's EOF, then Closed.
 var ErrCloseGracefully = errors.New("netkit: close gracefully")
@@ -146,6 +153,7 @@ type Conn struct {
 	// connection (loop only).
 	stopped  bool
 	faceStop bool
+	keepW    bool // ErrAwaitPeerClose: the graceful end keeps the write side
 	next     StreamFace // set by Become: the face after Serve returns
 
 	pre     []byte    // bytes read before adoption (adopt.go)
@@ -656,6 +664,17 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 		return n, c.closedErr()
 	}
 	return n, err
+}
+
+// AwaitPeerClose reads and discards until the peer's EOF (or an error, or
+// the Linger deadline), without closing the write side, then closes the
+// connection: for a pulled connection whose peer must close first. Only the
+// connection's reader calls it.
+func (c *Conn) AwaitPeerClose() {
+	if c.state.Load() != stateClosed {
+		c.lingerDiscard(time.Now().Add(c.cfg.Linger))
+	}
+	c.Close(ErrConnClosed)
 }
 
 // lingerDiscard reads and discards until EOF, an error, or the deadline.

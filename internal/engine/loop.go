@@ -152,7 +152,8 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			return nil
 		}
 		if tf != nil {
-			if err := c.runTimers(tf); err == ErrCloseGracefully {
+			if err := c.runTimers(tf); err == ErrCloseGracefully || err == ErrAwaitPeerClose {
+				c.keepW = err == ErrAwaitPeerClose
 				c.closeGracefully()
 				continue
 			} else if err != nil {
@@ -186,7 +187,8 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			total := kept + n
 			consumed, ferr := c.push(f, (*buf)[:total])
 			if ferr != nil {
-				if ferr == ErrCloseGracefully {
+				if ferr == ErrCloseGracefully || ferr == ErrAwaitPeerClose {
+					c.keepW = ferr == ErrAwaitPeerClose
 					c.closeGracefully()
 					continue
 				}
@@ -400,7 +402,9 @@ func (c *Conn) gracefulEnd() {
 	if c.state.Load() == stateClosed {
 		return
 	}
-	c.CloseWrite()
+	if !c.keepW {
+		c.CloseWrite()
+	}
 	// The linger is bounded by Linger; a GracefulStop whose ctx ends sooner
 	// closes the connection itself.
 	c.lingerDiscard(time.Now().Add(c.cfg.Linger))
