@@ -153,7 +153,7 @@ type Conn struct {
 	// connection (loop only).
 	stopped  bool
 	faceStop bool
-	keepW    bool // ErrAwaitPeerClose: the graceful end keeps the write side
+	keepW    bool       // ErrAwaitPeerClose: the graceful end keeps the write side
 	next     StreamFace // set by Become: the face after Serve returns
 
 	pre     []byte    // bytes read before adoption (adopt.go)
