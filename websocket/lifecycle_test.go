@@ -45,16 +45,28 @@ func runClients(t *testing.T, url string, n, max int) func() int64 {
 	var received atomic.Int64
 	var wg sync.WaitGroup
 	ctx := testCtx(t)
-	for range n {
+	var clients []*websocket.Client
+	for range n { // every client connects before any sends
 		c, err := websocket.Dial(ctx, url, &websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
 		wg.Add(2)
+		// At most 16 messages in flight per client: senders block instead
+		// of spinning, so a few cores serve hundreds of clients.
+		win, done := make(chan struct{}, 16), make(chan struct{})
 		go func() {
 			defer wg.Done()
 			msg := []byte("message")
 			for range max {
+				select {
+				case win <- struct{}{}:
+				case <-done:
+					return
+				}
 				if c.WriteTextMessage(ctx, msg) != nil {
 					return
 				}
@@ -62,12 +74,17 @@ func runClients(t *testing.T, url string, n, max int) func() int64 {
 		}()
 		go func() {
 			defer wg.Done()
+			defer close(done)
 			defer c.Close(ctx, 1000, "")
 			for {
 				if _, _, err := c.Read(ctx, nil); err != nil {
 					return
 				}
 				received.Add(1)
+				select {
+				case <-win:
+				default:
+				}
 			}
 		}()
 	}
