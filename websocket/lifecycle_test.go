@@ -308,8 +308,14 @@ func TestErrClosedMatchesEveryClosedError(t *testing.T) {
 }
 
 // After echoing the server's close, the client waits for the server to
-// close the TCP connection (RFC 6455 §7.1.1) instead of closing first.
+// close the TCP connection (RFC 6455 §7.1.1) instead of closing first:
+// the pull Client and the callback AsyncClient alike.
 func TestClientLetsTheServerCloseFirst(t *testing.T) {
+	t.Run("Client", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false) })
+	t.Run("AsyncClient", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true) })
+}
+
+func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
 	sawEarlyEOF := make(chan bool, 1)
 	srv := clNewRawServer(t, func(rc *clRawConn) {
 		rc.writeFrame(true, 0, 0x8, clClosePayload(1000, "bye"), false)
@@ -320,17 +326,34 @@ func TestClientLetsTheServerCloseFirst(t *testing.T) {
 		rc.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		_, err := rc.br.ReadByte()
 		var ne net.Error
+		if !(errors.As(err, &ne) && ne.Timeout()) {
+			t.Logf("server read: %v", err)
+		}
 		sawEarlyEOF <- !(errors.As(err, &ne) && ne.Timeout())
 		rc.nc.(*net.TCPConn).CloseWrite()
 	})
-	c, err := websocket.Dial(testCtx(t), srv.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = c.Read(testCtx(t), nil)
-	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != 1000 {
-		t.Fatalf("Read: %v, want the server's close 1000", err)
+	if async {
+		codes := make(chan int, 1)
+		ac, err := websocket.DialAsync(testCtx(t), srv.url, &websocket.ServiceFuncs{
+			OnClose: func(c *websocket.Conn, code int, reason string) { codes <- code },
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ac.Close(testCtx(t), 1000, "")
+		if code := recv(t, codes); code != 1000 {
+			t.Fatalf("OnClose %d, want the server's 1000", code)
+		}
+	} else {
+		c, err := websocket.Dial(testCtx(t), srv.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = c.Read(testCtx(t), nil)
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 1000 {
+			t.Fatalf("Read: %v, want the server's close 1000", err)
+		}
 	}
 	if <-sawEarlyEOF {
 		t.Fatal("the client closed TCP before the server")

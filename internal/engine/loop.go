@@ -152,9 +152,7 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			return nil
 		}
 		if tf != nil {
-			if err := c.runTimers(tf); err == ErrCloseGracefully || err == ErrAwaitPeerClose {
-				c.keepW = err == ErrAwaitPeerClose
-				c.closeGracefully()
+			if err := c.runTimers(tf); c.gracefulRequest(err) {
 				continue
 			} else if err != nil {
 				c.Close(err)
@@ -187,9 +185,7 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			total := kept + n
 			consumed, ferr := c.push(f, (*buf)[:total])
 			if ferr != nil {
-				if ferr == ErrCloseGracefully || ferr == ErrAwaitPeerClose {
-					c.keepW = ferr == ErrAwaitPeerClose
-					c.closeGracefully()
+				if c.gracefulRequest(ferr) {
 					continue
 				}
 				c.Close(ferr)
@@ -204,6 +200,17 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			}
 		}
 	}
+}
+
+// gracefulRequest starts the graceful close if err asks for it
+// (ErrCloseGracefully, ErrAwaitPeerClose) and reports whether it did.
+func (c *Conn) gracefulRequest(err error) bool {
+	if err != ErrCloseGracefully && err != ErrAwaitPeerClose {
+		return false
+	}
+	c.keepW = err == ErrAwaitPeerClose
+	c.closeGracefully()
+	return true
 }
 
 // closeGracefully is a face's request for the graceful close (its
@@ -235,7 +242,7 @@ func (c *Conn) stopFace(f StreamFace, gf GracefulFace, buf *[]byte, kept int) (*
 		// Shutdown's wake-up deadline: clear it, the timers re-arm theirs.
 		c.nc.SetReadDeadline(time.Time{})
 		c.timerAt = time.Time{}
-	case ferr == nil, ferr == ErrCloseGracefully:
+	case ferr == nil, c.gracefulRequest(ferr):
 	default:
 		c.Close(ferr)
 		return buf, kept, ferr
@@ -258,9 +265,7 @@ func (c *Conn) open(f StreamFace) bool {
 //go:noinline
 func (c *Conn) pushBufferedOrClose(f StreamFace) (*[]byte, int, error) {
 	buf, kept, ferr := c.pushBuffered(f)
-	if ferr == ErrCloseGracefully {
-		c.Shutdown(ErrConnClosed)
-	} else if ferr != nil {
+	if !c.gracefulRequest(ferr) && ferr != nil {
 		c.Close(ferr)
 		return buf, kept, ferr
 	}
