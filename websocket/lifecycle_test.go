@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -383,5 +385,36 @@ func TestCloseNow(t *testing.T) {
 	}
 	if err := sc.WriteTextMessage(context.Background(), []byte("x")); !errors.Is(err, websocket.ErrClosed) {
 		t.Fatalf("write after CloseNow: %v", err)
+	}
+}
+
+// The Listener's own HTTP/1.1 reading: a malformed request gets 400; a
+// Fallback response carries its Content-Length and Connection: close, and
+// none of its body for HEAD.
+func TestListenerHTTPRequests(t *testing.T) {
+	fb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Fallback: fb})
+	exchange := func(req string) string {
+		t.Helper()
+		c, err := net.Dial("tcp", addrOf(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte(req))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	if got := exchange("NOT HTTP\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+		t.Fatalf("malformed request: %q", got)
+	}
+	got := exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.Contains(got, "Content-Length: 4\r\n") ||
+		!strings.Contains(got, "Connection: close\r\n") || !strings.HasSuffix(got, "\r\n\r\npage") {
+		t.Fatalf("fallback GET: %q", got)
+	}
+	if got := exchange("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.HasSuffix(got, "\r\n\r\n") {
+		t.Fatalf("fallback HEAD: %q", got)
 	}
 }
