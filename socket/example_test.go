@@ -50,7 +50,7 @@ func (partialReader) OnReadReady(c *socket.Caller) {
 	ctx := context.Background()
 	for _, n := range []int{5, 4, 6} {
 		b, err := c.Read(ctx, n) // blocks until n bytes have arrived
-		if err != nil { // io.EOF, or the listener stopping first
+		if err != nil {          // io.EOF, or the listener stopping first
 			c.Close()
 			return
 		}
