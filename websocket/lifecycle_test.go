@@ -418,3 +418,35 @@ func TestListenerHTTPRequests(t *testing.T) {
 		t.Fatalf("fallback HEAD: %q", got)
 	}
 }
+
+// TestAnsweredConnectionDoesNotHoldAStop: a client that got a non-upgrade
+// answer (404 here) and keeps its socket open must not hold a GracefulStop
+// for the engine's 5 s linger. It failed before the answered connection's
+// linger was shortened: the stop with a 2 s ctx returned DeadlineExceeded.
+func TestAnsweredConnectionDoesNotHoldAStop(t *testing.T) {
+	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer l.ImmediateStop()
+	d := dialRaw(t, addrOf(l), "/other", nil)
+	if d.resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", d.resp.StatusCode)
+	}
+	// The server's FIN: its side is now lingering for ours. The raw client
+	// keeps its socket open (closed only at cleanup).
+	if _, err := io.Copy(io.Discard, d.br); err != nil {
+		t.Fatalf("reading to the server's FIN: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := l.GracefulStop(ctx); err != nil {
+		t.Fatalf("GracefulStop: %v (the answered connection held the stop)", err)
+	}
+}
