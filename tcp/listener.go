@@ -12,6 +12,7 @@ import (
 
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/tlsconf"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // DefaultListenerWriteTimeout is the listener's write timeout when
@@ -26,7 +27,7 @@ type ListenerConfig struct {
 	LocalHost string
 	// SecureSocket enables TLS. The handshake runs on each connection's
 	// goroutine, bounded by its HandshakeTimeout (default 10 s).
-	SecureSocket *ListenerSecureSocket
+	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (for example with GetCertificate
 	// for certificate rotation). It is cloned and SecureSocket's fields are
 	// applied on top. Setting it without SecureSocket enables TLS too.

@@ -20,6 +20,7 @@ import (
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 	"github.com/netkit-go/netkit/internal/wsproto"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // DefaultHandshakeTimeout bounds a client's opening handshake (TCP
@@ -59,12 +60,12 @@ type ClientConfig struct {
 	// ConnectionClosureTimeout bounds Close's wait for the server's echo.
 	// 0: 60 s; negative: wait forever.
 	ConnectionClosureTimeout time.Duration
-	// SecureSocket configures TLS for wss URLs, with the same types as tcp
+	// SecureSocket configures TLS for wss URLs, with the tlsconfig types, as tcp
 	// (trust a PEM cert or PKCS#12 store, mutual TLS, host-name
 	// verification unless SkipHostNameVerification, a session cache shared
 	// by every dial with the same *ClientSecureSocket, retries included).
 	// Nil: the system roots. ALPN offers http/1.1 only. Ignored for ws URLs.
-	SecureSocket *ClientSecureSocket
+	SecureSocket *tlsconfig.ClientSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied on
 	// top). Nil: none.
 	TLSConfig *tls.Config
@@ -220,7 +221,7 @@ type dialer struct {
 	deflate  *wsproto.DeflateConfig
 	hsTime   time.Duration // 0: none
 	pingPong hooks
-	ss       *ClientSecureSocket // SecureSocket, or a default one
+	ss       *tlsconfig.ClientSecureSocket // SecureSocket, or a default one
 }
 
 // parseURL checks a ws or wss URL.
@@ -270,7 +271,7 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 	if d.ss == nil && d.cfg.TLSConfig == nil {
 		// The system roots, with a session cache shared by this client's
 		// redials (the cache is per *ClientSecureSocket).
-		d.ss = &ClientSecureSocket{}
+		d.ss = &tlsconfig.ClientSecureSocket{}
 	}
 	sc := ServiceConfig{
 		MaxFrameSize:             d.cfg.MaxFrameSize,

@@ -32,7 +32,7 @@
 // server's dispatcher ([AsyncClient]). ClientConfig covers subprotocols,
 // custom headers, cookies, Auth (Basic, Bearer, OAuth2 client credentials),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
-// target), TLS with the tcp SecureSocket types, limits, compression (offered
+// target), TLS with the SecureSocket types of package tlsconfig, limits, compression (offered
 // by default) and Retry: after an abnormal closure or an I/O error a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.

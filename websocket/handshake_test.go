@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/netkittest"
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -276,7 +277,7 @@ func TestTLS(t *testing.T) {
 func TestSecureSocketCertKey(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{
-		SecureSocket: &websocket.ListenerSecureSocket{CertKey: &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}},
+		SecureSocket: &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}},
 	})
 	tc, err := tls.Dial("tcp", addrOf(l), &tls.Config{RootCAs: certs.CAPool, ServerName: "localhost"})
 	if err != nil {
@@ -291,7 +292,7 @@ func TestSecureSocketCertKey(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 101 ")) {
 		t.Fatalf("%v %q", err, buf[:n])
 	}
-	if _, err := websocket.NewListener(0, &websocket.ListenerConfig{SecureSocket: &websocket.ListenerSecureSocket{CertKey: &websocket.CertKey{}}}); err == nil {
+	if _, err := websocket.NewListener(0, &websocket.ListenerConfig{SecureSocket: &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{}}}); err == nil {
 		t.Fatal("empty CertKey accepted")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/tlsconf"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // Defaults of ListenerConfig.
@@ -32,9 +33,9 @@ const (
 type ListenerConfig struct {
 	// Host is the address to bind. Default: every interface.
 	Host string
-	// SecureSocket enables TLS (wss), with the same types as tcp. The
+	// SecureSocket enables TLS (wss), with the tlsconfig types, as tcp. The
 	// handshake is bounded by Timeout (and by its HandshakeTimeout).
-	SecureSocket *ListenerSecureSocket
+	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied
 	// on top). Setting it alone enables TLS too. ALPN offers http/1.1 only.
 	TLSConfig *tls.Config

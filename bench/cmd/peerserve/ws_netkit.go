@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/netkit-go/netkit/tlsconfig"
 	nkws "github.com/netkit-go/netkit/websocket"
 )
 
@@ -35,7 +36,7 @@ func netkitWS(o options) (string, func(), error) {
 	}
 	lc := &nkws.ListenerConfig{Host: h}
 	if o.tls != nil {
-		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
+		lc.SecureSocket = &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
 	}
 	l, err := nkws.NewListener(p, lc)
 	if err != nil {
