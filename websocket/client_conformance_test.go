@@ -290,8 +290,8 @@ func TestClientFramesBufferedWithResponse(t *testing.T) {
 	}
 	got := make(chan string, 2)
 	ac, err := websocket.DialAsync(testCtx(t), url, &websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error { got <- string(text); return nil },
-		OnClose:       func(c *websocket.Caller, code int, reason string) { got <- "close " + strconv.Itoa(code) },
+		OnTextMessage: func(c *websocket.Conn, text []byte) error { got <- string(text); return nil },
+		OnClose:       func(c *websocket.Conn, code int, reason string) { got <- "close " + strconv.Itoa(code) },
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

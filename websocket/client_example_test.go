@@ -34,7 +34,7 @@ func ExampleDial() {
 func ExampleDialAsync() {
 	ctx := context.Background()
 	c, err := websocket.DialAsync(ctx, "ws://127.0.0.1:21003/echo", &websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			fmt.Printf("received %s\n", text)
 			return c.Close(context.Background(), 1000, "done")
 		},

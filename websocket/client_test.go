@@ -328,7 +328,7 @@ func TestClientHeadersAndCookies(t *testing.T) {
 func TestClientReadTimeout(t *testing.T) {
 	gate := make(chan struct{})
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			reply := string(text) + "!"
 			<-gate
 			return c.WriteTextMessage(context.Background(), []byte(reply))
@@ -377,8 +377,8 @@ func TestClientPredefinedCloseFrames(t *testing.T) {
 		t.Run(strconv.Itoa(f.Code), func(t *testing.T) {
 			echoed := make(chan int, 1)
 			up := websocket.Static(&websocket.ServiceFuncs{
-				OnTextMessage: func(c *websocket.Caller, text []byte) error { return f },
-				OnClose:       func(c *websocket.Caller, code int, reason string) { echoed <- code },
+				OnTextMessage: func(c *websocket.Conn, text []byte) error { return f },
+				OnClose:       func(c *websocket.Conn, code int, reason string) { echoed <- code },
 			})
 			url := clServe(t, "/close", up, nil)
 			c := clDial(t, url, nil)
@@ -413,7 +413,7 @@ func TestClientCloseObservedByServer(t *testing.T) {
 	for _, code := range []int{1000, 1001, 4000} {
 		got := make(chan string, 1)
 		up := websocket.Static(&websocket.ServiceFuncs{
-			OnClose: func(c *websocket.Caller, code int, reason string) { got <- strconv.Itoa(code) + " " + reason },
+			OnClose: func(c *websocket.Conn, code int, reason string) { got <- strconv.Itoa(code) + " " + reason },
 		})
 		url := clServe(t, "/c", up, nil)
 		c, err := websocket.Dial(testCtx(t), url, nil)
@@ -455,13 +455,13 @@ func TestClientParallelCloseWhileReading(t *testing.T) {
 func TestClientPingPongHandler(t *testing.T) {
 	pongs := make(chan string, 4)
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			if err := c.Ping(context.Background(), text); err != nil {
 				return err
 			}
 			return c.WriteTextMessage(context.Background(), []byte("after-ping"))
 		},
-		OnPong: func(c *websocket.Caller, data []byte) error { pongs <- string(data); return nil },
+		OnPong: func(c *websocket.Conn, data []byte) error { pongs <- string(data); return nil },
 	})
 	url := clServe(t, "/pp", up, nil)
 	ctx := testCtx(t)
@@ -478,7 +478,7 @@ func TestClientPingPongHandler(t *testing.T) {
 
 	// A handler that answers with its own payload.
 	pings := make(chan string, 1)
-	h := &websocket.ServiceFuncs{OnPing: func(c *websocket.Caller, data []byte) error {
+	h := &websocket.ServiceFuncs{OnPing: func(c *websocket.Conn, data []byte) error {
 		pings <- string(data)
 		return c.Pong(context.Background(), []byte("handled"))
 	}}
@@ -629,7 +629,7 @@ func TestClientReadTimeoutPartialMessage(t *testing.T) {
 func TestDialHandshakeTimeoutResetAfterHandshake(t *testing.T) {
 	gate := make(chan struct{})
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Caller) error {
+		OnOpen: func(c *websocket.Conn) error {
 			go func() {
 				<-gate
 				c.WriteTextMessage(context.Background(), []byte("later"))

@@ -36,12 +36,9 @@ func (t MessageType) String() string {
 	return "MessageType(" + strconv.Itoa(int(t)) + ")"
 }
 
-// Caller is a connection as seen from a Service's callbacks: the same
-// [Conn] (Ballerina's websocket:Caller).
-type Caller = Conn
-
-// Conn is one WebSocket connection, on the server or the client side. Its
-// write methods, Close and the getters are safe for concurrent use; Read is
+// Conn is one WebSocket connection, on the server or the client side.
+// Ballerina's websocket:Caller is a *Conn: every Service callback gets one.
+// Its write methods, Close and the getters are safe for concurrent use; Read is
 // for one reader at a time.
 //
 // A Conn is either served by a Service (callbacks, run by the connection's

@@ -1,6 +1,6 @@
 // Package websocket is Ballerina's websocket module in Go: a WebSocket
 // (RFC 6455, RFC 7692 permessage-deflate) server with Ballerina's Listener,
-// upgrade service, Service callbacks and Caller, and its clients (the
+// upgrade service, Service callbacks and Caller (a *[Conn]), and its clients (the
 // synchronous Client and the callback AsyncClient), all built on netkit's one
 // connection engine and one message loop.
 //

@@ -34,7 +34,7 @@ func ExampleListener() {
 // NewHandler mounts a WebSocket service on any mux.
 func ExampleNewHandler() {
 	chat := &websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			if strings.TrimSpace(string(text)) == "bye" {
 				return websocket.NormalClosure
 			}

@@ -109,7 +109,7 @@ func TestUpgradeStatus(t *testing.T) {
 
 type misspelled struct{}
 
-func (*misspelled) OnText(c *websocket.Caller, text []byte) error { return nil }
+func (*misspelled) OnText(c *websocket.Conn, text []byte) error { return nil }
 
 func TestMisspelledCallbackIsAnError(t *testing.T) {
 	type wrongSig struct{ misspelled }
@@ -126,14 +126,14 @@ func TestMisspelledCallbackIsAnError(t *testing.T) {
 
 type badSig struct{}
 
-func (*badSig) OnTextMessage(c *websocket.Caller, text string) error { return nil }
+func (*badSig) OnTextMessage(c *websocket.Conn, text string) error { return nil }
 
 func TestSubprotocolAndCustomHeaders(t *testing.T) {
 	got := make(chan string, 1)
 	up := websocket.UpgradeFunc(func(r *http.Request, h http.Header) (websocket.Service, error) {
 		h.Set("X-some-header", "some-value")
 		h.Add("Set-Cookie", "session=abc")
-		return &websocket.ServiceFuncs{OnOpen: func(c *websocket.Caller) error {
+		return &websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error {
 			got <- c.NegotiatedSubProtocol()
 			return nil
 		}}, nil
@@ -242,10 +242,10 @@ func TestFramesBufferedWithTheRequest(t *testing.T) {
 func TestTLS(t *testing.T) {
 	srvTLS, cliTLS := netkittest.TLSPair(t)
 	secure := make(chan bool, 1)
-	up := websocket.Static(&websocket.ServiceFuncs{OnOpen: func(c *websocket.Caller) error {
+	up := websocket.Static(&websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error {
 		secure <- c.IsSecure() && c.TLS() != nil && c.TLS().NegotiatedProtocol == "http/1.1"
 		return nil
-	}, OnTextMessage: func(c *websocket.Caller, text []byte) error { return c.WriteTextMessage(c.Context(), text) }})
+	}, OnTextMessage: func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(c.Context(), text) }})
 	l := serve(t, "/wss", up, nil, &websocket.ListenerConfig{TLSConfig: srvTLS})
 	cfg := cliTLS.Clone()
 	cfg.NextProtos = []string{"h2", "http/1.1"}

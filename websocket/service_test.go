@@ -21,7 +21,7 @@ type recorder struct {
 	closes chan closeEvent
 	errs   chan error
 	texts  chan string
-	caller chan *websocket.Caller
+	caller chan *websocket.Conn
 }
 
 type closeEvent struct {
@@ -30,14 +30,14 @@ type closeEvent struct {
 }
 
 func newRecorder() *recorder {
-	return &recorder{closes: make(chan closeEvent, 4), errs: make(chan error, 8), texts: make(chan string, 64), caller: make(chan *websocket.Caller, 1)}
+	return &recorder{closes: make(chan closeEvent, 4), errs: make(chan error, 8), texts: make(chan string, 64), caller: make(chan *websocket.Conn, 1)}
 }
 
 func (r *recorder) funcs() *websocket.ServiceFuncs {
 	return &websocket.ServiceFuncs{
-		OnOpen:  func(c *websocket.Caller) error { r.caller <- c; return nil },
-		OnClose: func(c *websocket.Caller, code int, reason string) { r.closes <- closeEvent{code, reason} },
-		OnError: func(c *websocket.Caller, err error) { r.errs <- err },
+		OnOpen:  func(c *websocket.Conn) error { r.caller <- c; return nil },
+		OnClose: func(c *websocket.Conn, code int, reason string) { r.closes <- closeEvent{code, reason} },
+		OnError: func(c *websocket.Conn, err error) { r.errs <- err },
 	}
 }
 
@@ -76,18 +76,18 @@ func TestReturnedCloseFrames(t *testing.T) {
 	}
 	rec := newRecorder()
 	svc := &websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Caller) error {
+		OnOpen: func(c *websocket.Conn) error {
 			if f, ok := byReason["open-"+c.Attribute("q").(string)]; ok {
 				return f
 			}
 			return nil
 		},
-		OnTextMessage: func(c *websocket.Caller, text []byte) error { return byReason[string(text)] },
-		OnClose:       func(c *websocket.Caller, code int, reason string) { rec.closes <- closeEvent{code, reason} },
+		OnTextMessage: func(c *websocket.Conn, text []byte) error { return byReason[string(text)] },
+		OnClose:       func(c *websocket.Conn, code int, reason string) { rec.closes <- closeEvent{code, reason} },
 	}
 	up := websocket.UpgradeFunc(func(r *http.Request, h http.Header) (websocket.Service, error) {
 		return &websocket.ServiceFuncs{
-			OnOpen: func(c *websocket.Caller) error {
+			OnOpen: func(c *websocket.Conn) error {
 				if q := r.URL.Query().Get("open"); q != "" {
 					return byReason[q]
 				}
@@ -142,7 +142,7 @@ func TestCloseFromCallback(t *testing.T) {
 	open := make(chan bool, 1)
 	closeErr := make(chan error, 1)
 	svc := rec.funcs()
-	svc.OnTextMessage = func(c *websocket.Caller, text []byte) error {
+	svc.OnTextMessage = func(c *websocket.Conn, text []byte) error {
 		err := c.Close(context.Background(), 4001, "done")
 		open <- c.IsOpen()
 		closeErr <- err
@@ -260,7 +260,7 @@ func TestRemoteClose(t *testing.T) {
 	rec := newRecorder()
 	order := make(chan string, 4)
 	svc := rec.funcs()
-	svc.OnClose = func(c *websocket.Caller, code int, reason string) {
+	svc.OnClose = func(c *websocket.Conn, code int, reason string) {
 		order <- "onclose"
 		rec.closes <- closeEvent{code, reason}
 	}
@@ -305,7 +305,7 @@ func TestRemoteClose(t *testing.T) {
 func TestErrorsAndPanics(t *testing.T) {
 	rec := newRecorder()
 	svc := rec.funcs()
-	svc.OnTextMessage = func(c *websocket.Caller, text []byte) error {
+	svc.OnTextMessage = func(c *websocket.Conn, text []byte) error {
 		switch string(text) {
 		case "error":
 			return errors.New("handler failed")
@@ -373,8 +373,8 @@ func TestFrameLimitsAndFragmentation(t *testing.T) {
 	rec := newRecorder()
 	frames := make(chan int, 1)
 	svc := rec.funcs()
-	svc.OnTextMessage = func(c *websocket.Caller, text []byte) error { return c.WriteTextMessage(c.Context(), text) }
-	svc.OnBinaryMessage = func(c *websocket.Caller, data []byte) error { return c.WriteBinaryMessage(c.Context(), data) }
+	svc.OnTextMessage = func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(c.Context(), text) }
+	svc.OnBinaryMessage = func(c *websocket.Conn, data []byte) error { return c.WriteBinaryMessage(c.Context(), data) }
 	l := serve(t, "/ws", upgradeWith(svc), &websocket.ServiceConfig{MaxFrameSize: 4, FragmentSize: 4}, nil)
 	c := dialWS(t, addrOf(l), "/ws", nil)
 	recv(t, rec.caller)
@@ -403,7 +403,7 @@ func TestFrameLimitsAndFragmentation(t *testing.T) {
 func TestSequentialDispatch(t *testing.T) {
 	var running, maxRunning atomic.Int32
 	got := make(chan string, 100)
-	svc := &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Caller, text []byte) error {
+	svc := &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, text []byte) error {
 		if n := running.Add(1); n > maxRunning.Load() {
 			maxRunning.Store(n)
 		}
@@ -432,10 +432,10 @@ func TestSequentialDispatch(t *testing.T) {
 func TestPingPongHooks(t *testing.T) {
 	pongs := make(chan string, 1)
 	svc := &websocket.ServiceFuncs{
-		OnPing: func(c *websocket.Caller, data []byte) error {
+		OnPing: func(c *websocket.Conn, data []byte) error {
 			return c.Pong(c.Context(), append([]byte("re:"), data...))
 		},
-		OnPong: func(c *websocket.Caller, data []byte) error { pongs <- string(data); return nil },
+		OnPong: func(c *websocket.Conn, data []byte) error { pongs <- string(data); return nil },
 	}
 	l := serve(t, "/ws", upgradeWith(svc), nil, nil)
 	c := dialWS(t, addrOf(l), "/ws", nil)
@@ -450,12 +450,12 @@ func TestPingPongHooks(t *testing.T) {
 func TestWriteMessageJSONAndAttributes(t *testing.T) {
 	ids := make(chan string, 4)
 	svc := &websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Caller) error {
+		OnOpen: func(c *websocket.Conn) error {
 			c.SetAttribute("n", 1)
 			ids <- c.ID()
 			return nil
 		},
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			n := c.Attribute("n").(int)
 			c.SetAttribute("n", n+1)
 			ids <- c.ID()
@@ -481,14 +481,14 @@ func TestWriteMessageJSONAndAttributes(t *testing.T) {
 func TestIdleTimeout(t *testing.T) {
 	idle := make(chan time.Time, 8)
 	svc := &websocket.ServiceFuncs{
-		OnIdleTimeout: func(c *websocket.Caller) error {
+		OnIdleTimeout: func(c *websocket.Conn) error {
 			idle <- time.Now()
 			if len(idle) == 3 {
 				return websocket.NormalClosure
 			}
 			return nil
 		},
-		OnTextMessage: func(c *websocket.Caller, text []byte) error { return c.WriteTextMessage(c.Context(), text) },
+		OnTextMessage: func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(c.Context(), text) },
 	}
 	l := serve(t, "/ws", upgradeWith(svc), &websocket.ServiceConfig{IdleTimeout: 100 * time.Millisecond}, nil)
 	c := dialWS(t, addrOf(l), "/ws", nil)
@@ -551,7 +551,7 @@ func TestKeepalive(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	rec := newRecorder()
 	svc := rec.funcs()
-	svc.OnTextMessage = func(c *websocket.Caller, text []byte) error { return c.WriteTextMessage(c.Context(), text) }
+	svc.OnTextMessage = func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(c.Context(), text) }
 	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)
@@ -776,7 +776,7 @@ func TestAcceptPeerClose(t *testing.T) {
 func TestStopFromCallback(t *testing.T) {
 	var l *websocket.Listener
 	stopped := make(chan error, 1)
-	svc := &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Caller, text []byte) error {
+	svc := &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, text []byte) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		stopped <- l.GracefulStop(ctx)

@@ -54,11 +54,11 @@ func wsListen(e *env, args []string) error {
 	svc := websocket.EchoService
 	if !*echo {
 		svc = websocket.Static(websocket.ServiceFuncs{
-			OnTextMessage: func(c *websocket.Caller, text []byte) error {
+			OnTextMessage: func(c *websocket.Conn, text []byte) error {
 				_, err := fmt.Fprintf(e.stdout, "%s\n", text)
 				return err
 			},
-			OnBinaryMessage: func(c *websocket.Caller, data []byte) error {
+			OnBinaryMessage: func(c *websocket.Conn, data []byte) error {
 				_, err := fmt.Fprintf(e.stdout, "%x\n", data)
 				return err
 			},
