@@ -162,7 +162,7 @@ func TestClientProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Attach("/secure", websocket.EchoService, &websocket.ServiceConfig{Logger: quietLogger}); err != nil {
+	if err := l.Attach("/secure", websocket.Static(websocket.Echo), &websocket.ServiceConfig{Logger: quietLogger}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Start(); err != nil {

@@ -42,7 +42,9 @@ func clServe(t testing.TB, path string, up websocket.UpgradeService, sc *websock
 	return "ws://" + l.Addr().String() + path
 }
 
-func clEchoURL(t testing.TB) string { return clServe(t, "/echo", websocket.EchoService, nil) }
+func clEchoURL(t testing.TB) string {
+	return clServe(t, "/echo", websocket.Static(websocket.Echo), nil)
+}
 
 // clDial dials and registers a cleanup close.
 func clDial(t testing.TB, url string, cfg *websocket.ClientConfig) *websocket.Client {
@@ -215,7 +217,7 @@ func TestDialHandshakeStatus(t *testing.T) {
 }
 
 func TestDialSubprotocol(t *testing.T) {
-	url := clServe(t, "/sub", websocket.EchoService, &websocket.ServiceConfig{SubProtocols: []string{"xml", "json"}})
+	url := clServe(t, "/sub", websocket.Static(websocket.Echo), &websocket.ServiceConfig{SubProtocols: []string{"xml", "json"}})
 	c := clDial(t, url, &websocket.ClientConfig{SubProtocols: []string{"json"}})
 	if c.NegotiatedSubProtocol() != "json" {
 		t.Fatalf("NegotiatedSubProtocol %q", c.NegotiatedSubProtocol())
@@ -504,7 +506,7 @@ func TestClientPingPongHandler(t *testing.T) {
 // TestClientFragmentedAndLimits: a server's fragmented message is
 // reassembled; an oversized frame fails the read with PayloadTooLargeError.
 func TestClientFragmentedAndLimits(t *testing.T) {
-	url := clServe(t, "/frag", websocket.EchoService, &websocket.ServiceConfig{FragmentSize: 3})
+	url := clServe(t, "/frag", websocket.Static(websocket.Echo), &websocket.ServiceConfig{FragmentSize: 3})
 	ctx := testCtx(t)
 	c := clDial(t, url, &websocket.ClientConfig{FragmentSize: 2})
 	msg := "a chunked message"
@@ -513,7 +515,7 @@ func TestClientFragmentedAndLimits(t *testing.T) {
 		t.Fatalf("%q %v", s, err)
 	}
 	// MaxFrameSize 4 against 5-byte frames.
-	url2 := clServe(t, "/big", websocket.EchoService, &websocket.ServiceConfig{FragmentSize: 5})
+	url2 := clServe(t, "/big", websocket.Static(websocket.Echo), &websocket.ServiceConfig{FragmentSize: 5})
 	c2 := clDial(t, url2, &websocket.ClientConfig{MaxFrameSize: 4, FragmentSize: 1})
 	c2.WriteTextMessage(ctx, []byte("hello"))
 	_, _, err := c2.Read(ctx, nil)

@@ -20,7 +20,7 @@ func ExampleListener() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := l.Attach("/ws", websocket.EchoService, nil); err != nil {
+	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
 		log.Fatal(err)
 	}
 	if err := l.Start(); err != nil {

@@ -185,7 +185,7 @@ func TestOriginCheck(t *testing.T) {
 			t.Errorf("origin %q: status %d, want %d", tc.origin, c.resp.StatusCode, tc.status)
 		}
 	}
-	l2 := serve(t, "/ws", websocket.EchoService, &websocket.ServiceConfig{CheckOrigin: func(r *http.Request) bool {
+	l2 := serve(t, "/ws", websocket.Static(websocket.Echo), &websocket.ServiceConfig{CheckOrigin: func(r *http.Request) bool {
 		return r.Header.Get("Origin") == "https://app.example"
 	}}, nil)
 	if c := dialRaw(t, addrOf(l2), "/ws", http.Header{"Origin": {"https://app.example"}}); c.resp.StatusCode != 101 {
@@ -195,7 +195,7 @@ func TestOriginCheck(t *testing.T) {
 
 func TestFallbackServesPlainHTTP(t *testing.T) {
 	fb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.Path) })
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{Fallback: fb})
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Fallback: fb})
 	resp, err := http.Get("http://" + addrOf(l) + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestTLS(t *testing.T) {
 
 func TestSecureSocketCertKey(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{
 		SecureSocket: &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}},
 	})
 	tc, err := tls.Dial("tcp", addrOf(l), &tls.Config{RootCAs: certs.CAPool, ServerName: "localhost"})

@@ -117,9 +117,6 @@ var Echo Service = &ServiceFuncs{
 	OnBinaryMessage: func(c *Conn, data []byte) error { return c.WriteBinaryMessage(context.Background(), data) },
 }
 
-// EchoService is an UpgradeService whose connections echo.
-var EchoService UpgradeService = Static(Echo)
-
 type (
 	openFunc   func(c *Conn) error
 	dataFunc   func(c *Conn, p []byte) error

@@ -647,7 +647,7 @@ func TestGracefulStopTimesOut(t *testing.T) {
 }
 
 func TestHandlerOnAMux(t *testing.T) {
-	h := websocket.NewHandler(websocket.EchoService, &websocket.ServiceConfig{Logger: quietLogger})
+	h := websocket.NewHandler(websocket.Static(websocket.Echo), &websocket.ServiceConfig{Logger: quietLogger})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -104,7 +104,7 @@ func TestTricklingUpgradesDoNotBlockOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 2000 sockets")
 	}
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{Timeout: 1500 * time.Millisecond})
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Timeout: 1500 * time.Millisecond})
 	var trick []net.Conn
 	defer func() {
 		for _, c := range trick {

@@ -135,7 +135,7 @@ func (s *wsSession) send(t *testing.T, line string) {
 }
 
 func TestWSConnectEchoJSON(t *testing.T) {
-	url := wsTestServer(t, websocket.EchoService, nil)
+	url := wsTestServer(t, websocket.Static(websocket.Echo), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := wsStart(t, ctx, "--json", url)
@@ -259,7 +259,7 @@ func TestWSConnectErrors(t *testing.T) {
 	if _, _, err := wsRun(t, ctx, strings.NewReader(""), "--header", "nocolon", "ws://127.0.0.1:1/"); !errors.Is(err, ErrUsage) {
 		t.Fatalf("bad --header: %v", err)
 	}
-	url := wsTestServer(t, websocket.EchoService, nil)
+	url := wsTestServer(t, websocket.Static(websocket.Echo), nil)
 	_, errOut, err := wsRun(t, ctx, strings.NewReader(""), strings.TrimSuffix(url, "/ws")+"/missing")
 	if err == nil || !strings.Contains(errOut, "404") {
 		t.Fatalf("404: %v %q", err, errOut)

@@ -51,7 +51,7 @@ func wsListen(e *env, args []string) error {
 		return err
 	}
 	host, echo := lf.host, lf.echo
-	svc := websocket.EchoService
+	svc := websocket.Static(websocket.Echo)
 	if !*echo {
 		svc = websocket.Static(websocket.ServiceFuncs{
 			OnTextMessage: func(c *websocket.Conn, text []byte) error {
