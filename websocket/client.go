@@ -352,6 +352,3 @@ func (cl *Client) Attribute(key string) any {
 	defer cl.mu.RUnlock()
 	return cl.attrs[key]
 }
-
-// RemoveAttribute removes the value stored under key.
-func (cl *Client) RemoveAttribute(key string) { cl.SetAttribute(key, nil) }

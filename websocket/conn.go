@@ -209,15 +209,13 @@ func (c *Conn) RemoteAddr() net.Addr { return c.ec.RemoteAddr() }
 // LocalAddr returns the local address.
 func (c *Conn) LocalAddr() net.Addr { return c.ec.LocalAddr() }
 
-// SetAttribute stores a per-connection value; a nil value removes it. Unlike
-// Ballerina, values are stored as they are, not cloned.
+// SetAttribute stores a per-connection value; a nil value removes it
+// (Ballerina's removeAttribute is SetAttribute(key, nil)). Unlike Ballerina,
+// values are stored as they are, not cloned.
 func (c *Conn) SetAttribute(key string, value any) { c.ec.SetAttr(key, value) }
 
 // Attribute returns the value stored under key, or nil.
 func (c *Conn) Attribute(key string) any { v, _ := c.ec.Attr(key); return v }
-
-// RemoveAttribute removes the value stored under key.
-func (c *Conn) RemoveAttribute(key string) { c.ec.SetAttr(key, nil) }
 
 // WriteTextMessage sends text as one text message (split into frames of
 // FragmentSize when set). It returns when the kernel accepted every byte;

@@ -61,7 +61,7 @@
 // MaxMessageSize (16 MiB) bounds a reassembled, decompressed message and
 // MaxFrameSize (default: the message limit) one frame, both checked from the
 // frame header before allocating. Waits and their defaults: the upgrade
-// request (Listener Timeout, 120 s), writes (30 s), the close echo
+// request (Listener Timeout, DefaultUpgradeTimeout 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
 // (HandshakeTimeout, 300 s). Without a default: a client's ReadTimeout and
 // WriteTimeout (off, as Ballerina), IdleTimeout (off),

@@ -19,8 +19,6 @@ import (
 
 // Defaults of ListenerConfig.
 const (
-	// DefaultTimeout bounds reading and answering the upgrade request.
-	DefaultTimeout = 120 * time.Second
 	// DefaultMaxURILength is the longest request URI accepted (414 beyond).
 	DefaultMaxURILength = 4096
 	// DefaultMaxHeaderSize bounds the upgrade request's header (431 beyond).
@@ -41,7 +39,7 @@ type ListenerConfig struct {
 	TLSConfig *tls.Config
 	// Timeout bounds reading the upgrade request (header and body) and
 	// writing the answer, so a client trickling its request cannot hold
-	// resources for long. 0: 120 s; negative: none.
+	// resources for long. 0: DefaultUpgradeTimeout (120 s); negative: none.
 	Timeout time.Duration
 	// Server is the value of the Server header of responses; default none.
 	Server string
@@ -127,7 +125,7 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	if _, ok := l.routes[p]; ok {
 		return errors.New("websocket: a service is already attached at " + p)
 	}
-	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultTimeout))
+	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
 	l.routes[p] = h
@@ -210,7 +208,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 	if l.hs != nil {
 		return ErrAlreadyStarted
 	}
-	timeout := resolveDur(l.cfg.Timeout, DefaultTimeout)
+	timeout := resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout)
 	maxHeader := l.cfg.MaxHeaderSize
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderSize

@@ -460,7 +460,7 @@ func TestWriteMessageJSONAndAttributes(t *testing.T) {
 			c.SetAttribute("n", n+1)
 			ids <- c.ID()
 			if n == 2 {
-				c.RemoveAttribute("n")
+				c.SetAttribute("n", nil)
 				return c.WriteMessage(c.Context(), c.Attribute("n") == nil)
 			}
 			return c.WriteMessage(c.Context(), map[string]any{"n": n, "text": string(text), "q": `say "hi"`})

@@ -18,8 +18,9 @@ import (
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
-// DefaultUpgradeTimeout bounds writing the 101 response of a standalone
-// Handler or Accept (a Listener uses its Timeout).
+// DefaultUpgradeTimeout bounds reading and answering the upgrade request: a
+// Listener's default Timeout, and the bound on writing the 101 response of a
+// standalone Handler or Accept.
 const DefaultUpgradeTimeout = 120 * time.Second
 
 // Handler is an http.Handler that upgrades requests to WebSocket
