@@ -21,14 +21,13 @@ import (
 // concurrent use; one Read runs at a time.
 //
 // With ClientConfig.Retry, a failed read or write reconnects (see
-// [RetryConfig]) and the embedded Conn is replaced by the new connection:
-// then use the Client's own methods (they always act on the current
-// connection), not the Conn field.
+// [RetryConfig]) and the connection is replaced by the new one; the Client's
+// methods always act on the current connection.
 type Client struct {
-	*Conn
+	conn *Conn // the current connection; replaced by Retry under mu
 
 	d          *dialer
-	mu         sync.RWMutex // guards Conn, resp, attrs
+	mu         sync.RWMutex // guards conn, resp, attrs
 	resp       *http.Response
 	attrs      map[string]any
 	reMu       sync.Mutex // serialises reconnections
@@ -52,7 +51,7 @@ func Dial(ctx context.Context, url string, cfg *ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Conn: d.newPullConn(hs), d: d, resp: hs.resp}, nil
+	return &Client{conn: d.newPullConn(hs), d: d, resp: hs.resp}, nil
 }
 
 // newPullConn makes the client Conn of a completed handshake.
@@ -81,10 +80,15 @@ func (d *dialer) newConn(hs *handshake) *Conn {
 // current returns the current connection.
 func (cl *Client) current() *Conn {
 	cl.mu.RLock()
-	c := cl.Conn
+	c := cl.conn
 	cl.mu.RUnlock()
 	return c
 }
+
+// Conn returns the connection of the moment: after a Retry reconnection it
+// is a new one. It is for code that takes a *Conn, such as [NetConn]; the
+// Client's own methods follow reconnections and are the ones to use.
+func (cl *Client) Conn() *Conn { return cl.current() }
 
 // HandshakeResponse returns the server's 101 response to the opening
 // handshake (of the current connection, after a reconnect). Its Body is

@@ -184,7 +184,7 @@ func TestAsyncClientIdleTimeout(t *testing.T) {
 func TestNetConn(t *testing.T) {
 	c := clDial(t, clEchoURL(t), nil)
 	ctx := testCtx(t)
-	nc := websocket.NetConn(ctx, c.Conn, websocket.BinaryMessage)
+	nc := websocket.NetConn(ctx, c.Conn(), websocket.BinaryMessage)
 	if nc.RemoteAddr() == nil || nc.LocalAddr() == nil {
 		t.Fatal("addresses")
 	}
@@ -237,7 +237,7 @@ func TestNetConn(t *testing.T) {
 		},
 	})
 	c2 := clDial(t, clServe(t, "/bye", up, nil), nil)
-	nc2 := websocket.NetConn(ctx, c2.Conn, websocket.TextMessage)
+	nc2 := websocket.NetConn(ctx, c2.Conn(), websocket.TextMessage)
 	all, err := io.ReadAll(nc2)
 	if err != nil || string(all) != "last words" {
 		t.Fatalf("ReadAll %q %v", all, err)

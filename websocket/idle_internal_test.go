@@ -73,7 +73,7 @@ func TestIdleServiceConnHoldsNoReader(t *testing.T) {
 	if s, err := cl.ReadTextMessage(ctx); err != nil || s != "hello" {
 		t.Fatalf("echo: %q, %v", s, err)
 	}
-	if cl.Conn.mr != nil {
+	if cl.conn.mr != nil {
 		t.Error("an idle client connection holds its message reader")
 	}
 	select {

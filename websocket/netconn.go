@@ -26,8 +26,8 @@ import (
 // to that call only if neither ctx nor the call had a deadline before
 // (otherwise from the next call on). Close runs the close handshake with 1000,
 // bounded by ctx and the connection's ConnectionClosureTimeout. With
-// ClientConfig.Retry, pass the Client's Conn of the moment: the adapter does
-// not follow reconnections.
+// ClientConfig.Retry, pass the Client's Conn() of the moment: the adapter
+// does not follow reconnections.
 //
 // Read and Write may be called concurrently with each other, as net.Conn
 // requires; one Read at a time and one Write at a time.

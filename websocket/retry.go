@@ -163,7 +163,7 @@ func (cl *Client) redial(ctx context.Context, old *Conn, cause error) (hooked bo
 			return false, cause
 		}
 		cl.mu.Lock()
-		cl.Conn, cl.resp = c, hs.resp
+		cl.conn, cl.resp = c, hs.resp
 		cl.mu.Unlock()
 		cl.reconnects.Add(1)
 		return true, nil
