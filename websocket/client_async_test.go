@@ -49,7 +49,7 @@ func TestAsyncClient(t *testing.T) {
 			case "ping me":
 				return c.Ping(context.Background(), []byte("srv-ping"))
 			case "close me":
-				return websocket.CloseFrame{Code: 4001, Reason: "asked"}
+				return &websocket.CloseError{Code: 4001, Reason: "asked"}
 			}
 			return c.WriteTextMessage(context.Background(), text)
 		},

@@ -370,7 +370,7 @@ func TestClientReadTimeout(t *testing.T) {
 // the server arrives as a CloseError with Ballerina's text, the client
 // echoes it, and IsOpen is false.
 func TestClientPredefinedCloseFrames(t *testing.T) {
-	frames := []websocket.CloseFrame{
+	frames := []*websocket.CloseError{
 		websocket.NormalClosure, websocket.GoingAway, websocket.ProtocolError, websocket.UnsupportedData,
 		websocket.InvalidPayload, websocket.PolicyViolation, websocket.MessageTooBig, websocket.InternalServerError,
 		{Code: 3500, Reason: "Close the connection"},
@@ -393,6 +393,10 @@ func TestClientPredefinedCloseFrames(t *testing.T) {
 			}
 			if want := f.Reason + ": Status code: " + strconv.Itoa(f.Code); err.Error() != want {
 				t.Fatalf("error text %q, want %q", err.Error(), want)
+			}
+			if !errors.Is(err, f) || !errors.Is(err, &websocket.CloseError{Code: f.Code, Reason: "other"}) ||
+				errors.Is(err, &websocket.CloseError{Code: 4999}) || !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("errors.Is with the close code: %v", err)
 			}
 			if c.IsOpen() {
 				t.Fatal("IsOpen after the server's close")

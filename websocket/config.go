@@ -47,7 +47,7 @@ type ServiceConfig struct {
 	// many payload bytes. 0 or negative: one frame per message.
 	FragmentSize int
 	// ConnectionClosureTimeout bounds the wait for the peer's close echo
-	// (Conn.Close, a returned CloseFrame, GracefulStop). 0: 60 s;
+	// (Conn.Close, a returned *CloseError, GracefulStop). 0: 60 s;
 	// negative: wait forever (Ballerina's -1).
 	ConnectionClosureTimeout time.Duration
 	// WriteTimeout bounds each write, so a peer that stops reading costs

@@ -219,7 +219,7 @@ func (c *Conn) recvCodeLocked() int {
 }
 
 // result applies a callback's outcome: a panic closes with 1011, a
-// CloseFrame starts the close handshake, another error goes to OnError.
+// *CloseError starts the close handshake, another error goes to OnError.
 func (s *session) result(err error, perr *engine.PanicError) error {
 	c := s.conn
 	if perr != nil {
@@ -228,10 +228,13 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 	if err == nil {
 		return nil
 	}
-	var cf CloseFrame
+	var cf *CloseError
 	if errors.As(err, &cf) {
+		if cf == nil { // a typed nil *CloseError: nothing to close with
+			return nil
+		}
 		if !validLocalCloseCode(cf.Code) {
-			c.cfg.logger.Error("websocket: returned CloseFrame has an invalid status code; closing the connection",
+			c.cfg.logger.Error("websocket: returned close frame has an invalid status code; closing the connection",
 				slog.String("conn", c.ID()), slog.Int("code", cf.Code))
 			return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + itoa(cf.Code), invalid: true}
 		}

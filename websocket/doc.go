@@ -53,8 +53,9 @@
 // a dropped connection is OnClose(1006, ""). Protocol violations close with
 // 1002, invalid UTF-8 with 1007, oversized frames or messages with 1009, a
 // callback panic with 1011; OnError follows, after the closure. A callback
-// returning a [CloseFrame] closes with its code. [Conn.Close] inside a
-// callback never deadlocks: it sends the close frame and returns.
+// returning a *[CloseError] (such as [NormalClosure]) closes with its code.
+// [Conn.Close] inside a callback never deadlocks: it sends the close frame
+// and returns.
 //
 // # Limits and waits
 //

@@ -8,12 +8,22 @@ import (
 	"github.com/netkit-go/netkit/internal/engine"
 )
 
-// CloseError reports that the connection was closed with a close frame:
-// Code and Reason are the peer's (1005 and "" for an empty close frame, 1006
-// when the TCP connection dropped without one). It matches net.ErrClosed.
-// Its text follows Ballerina's client read error: "reason: Status code: N".
+// CloseError is a close frame's status code and reason, in both
+// directions. As an error from a read it reports that the peer closed: Code
+// and Reason are the peer's (1005 and "" for an empty close frame, 1006 when
+// the TCP connection dropped without one). Returned from a Service callback
+// it starts the close handshake with Code and Reason (Ballerina's
+// CloseFrame; see [NormalClosure] and the other predefined values) and the
+// loop waits for the echo up to ConnectionClosureTimeout; an invalid code is
+// logged and the TCP connection is closed.
+//
+// It matches net.ErrClosed, and errors.Is(err, target) with a *CloseError
+// target compares the codes only. Its text follows Ballerina's client read
+// error: "reason: Status code: N".
 type CloseError struct {
-	Code   int
+	// Code is the close status code (1000-4999, or 1005/1006 as above).
+	Code int
+	// Reason is the close reason, at most 123 bytes of UTF-8.
 	Reason string
 }
 
@@ -22,8 +32,14 @@ func (e *CloseError) Error() string {
 	return e.Reason + ": Status code: " + strconv.Itoa(e.Code)
 }
 
-// Is reports whether target is net.ErrClosed.
-func (e *CloseError) Is(target error) bool { return target == net.ErrClosed }
+// Is reports whether target is net.ErrClosed, or a *CloseError with the
+// same Code.
+func (e *CloseError) Is(target error) bool {
+	if t, ok := target.(*CloseError); ok {
+		return t != nil && t.Code == e.Code
+	}
+	return target == net.ErrClosed
+}
 
 // ConnectionClosureError is Ballerina's ConnectionClosureError: an operation
 // failed because the connection is closing or closed (a write after Close,

@@ -36,7 +36,7 @@ func Static(s Service) UpgradeService {
 // connection run one at a time on its read goroutine; the next frame is not
 // dispatched until the callback returns. A []byte passed to a callback is
 // borrowed until it returns. A method named On* that matches none of the
-// callbacks is an error at upgrade time. Returning a [CloseFrame] starts the
+// callbacks is an error at upgrade time. Returning a *[CloseError] starts the
 // close handshake with its code; another error is logged and passed to
 // OnError, and the connection stays open.
 type Service any
@@ -75,7 +75,7 @@ type PongHandler interface {
 // IdleTimeoutHandler is the optional OnIdleTimeout callback: nothing was
 // read or written for ServiceConfig.IdleTimeout (keepalive pings and pongs
 // do not count). It runs again every period while the connection stays
-// idle; the connection is not closed unless it returns a CloseFrame.
+// idle; the connection is not closed unless it returns a *CloseError.
 type IdleTimeoutHandler interface {
 	OnIdleTimeout(c *Conn) error
 }

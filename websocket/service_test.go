@@ -67,10 +67,10 @@ func closeCodeOf(t *testing.T, ev event) (int, string) {
 // TestReturnedCloseFrames: every predefined CloseFrame, and a custom one,
 // returned from OnTextMessage or OnOpen closes with its code and reason.
 func TestReturnedCloseFrames(t *testing.T) {
-	frames := []websocket.CloseFrame{websocket.NormalClosure, websocket.GoingAway, websocket.ProtocolError,
+	frames := []*websocket.CloseError{websocket.NormalClosure, websocket.GoingAway, websocket.ProtocolError,
 		websocket.UnsupportedData, websocket.InvalidPayload, websocket.PolicyViolation, websocket.MessageTooBig,
 		websocket.InternalServerError, {Code: 4000, Reason: "custom"}}
-	byReason := map[string]websocket.CloseFrame{}
+	byReason := map[string]*websocket.CloseError{}
 	for i, f := range frames {
 		byReason[string(rune('a'+i))] = f
 	}
@@ -125,7 +125,7 @@ func TestReturnedCloseFrames(t *testing.T) {
 		}
 	}
 	t.Run("invalid code closes TCP", func(t *testing.T) {
-		byReason["bad"] = websocket.CloseFrame{Code: 1005}
+		byReason["bad"] = &websocket.CloseError{Code: 1005}
 		c := dialWS(t, addrOf(l), "/ws", nil)
 		c.sendText("bad")
 		if ev := c.next(5 * time.Second); ev.op != -1 {

@@ -228,7 +228,7 @@ func TestWSConnectCancel(t *testing.T) {
 // TestWSConnectServerCloses: the server's close ends the command.
 func TestWSConnectServerCloses(t *testing.T) {
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Conn) error { return websocket.CloseFrame{Code: 4000, Reason: "go away"} },
+		OnOpen: func(c *websocket.Conn) error { return &websocket.CloseError{Code: 4000, Reason: "go away"} },
 	})
 	url := wsTestServer(t, up, nil)
 	pr, pw := io.Pipe()
