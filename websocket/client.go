@@ -36,12 +36,13 @@ type Client struct {
 }
 
 // Dial connects to a ws or wss URL and runs the opening handshake (bounded
-// by ctx and cfg.HandshakeTimeout, 300 s by default). Errors: a
-// *MalformedURLError for a URL that is not ws or wss; a *ConnectionError
-// (Ballerina's "ConnectionError: IO Error") when the connection fails or is
-// refused; a *HandshakeResponseError (also an *InvalidHandshakeError)
-// carrying the status and response when the server refuses the upgrade; a
-// *HandshakeTimedOutError; an *AuthError; a *ProxyError; a TLS error.
+// by ctx and cfg.HandshakeTimeout, 300 s by default). Errors match
+// [ErrMalformedURL] for a URL that is not ws or wss; [ErrConnection]
+// (Ballerina's ConnectionError, wrapping the cause such as
+// syscall.ECONNREFUSED) when the connection fails or is refused;
+// [ErrHandshakeTimedOut]; [ErrAuth]. An *[InvalidHandshakeError] carries
+// the status and response when the server refuses the upgrade; a
+// *[ProxyError] a proxy's refusal; TLS errors are crypto/tls's.
 func Dial(ctx context.Context, url string, cfg *ClientConfig) (*Client, error) {
 	d, err := newDialer(url, cfg)
 	if err != nil {
@@ -110,8 +111,8 @@ func (cl *Client) Reconnects() int { return int(cl.reconnects.Load()) }
 // os.ErrDeadlineExceeded); nothing is lost and the next Read goes on. When
 // the server closes, Read echoes the close and returns a *CloseError whose
 // text is Ballerina's "reason: Status code: N". Reading after that (or
-// after Close) is a *ConnectionClosureError "Connection already closed"
-// wrapping the first error. With Retry, an abnormal closure or I/O error
+// after Close) is "Connection already closed" (matching
+// [ErrConnectionClosure]) wrapping the first error. With Retry, an abnormal closure or I/O error
 // reconnects and the read goes on on the new connection.
 func (cl *Client) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
 	for {
@@ -145,7 +146,7 @@ func (cl *Client) readOnce(ctx context.Context, c *Conn, buf []byte) (MessageTyp
 	}
 	defer func() { <-c.rsem }()
 	if c.readErr != nil {
-		return 0, buf, &ConnectionClosureError{Message: "Connection already closed", Err: c.readErr}
+		return 0, buf, closureErr("Connection already closed", c.readErr)
 	}
 	typ, out, err := c.readHeld(rctx, buf, false)
 	if err != nil && rctx != ctx && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||

@@ -22,8 +22,7 @@ func FuzzDialURL(f *testing.F) {
 			c.Close(ctx, 1000, "")
 			t.Fatalf("Dial(%q) with a cancelled ctx succeeded", url)
 		}
-		var me *websocket.MalformedURLError
-		if !errors.As(err, &me) && !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, websocket.ErrMalformedURL) && !errors.Is(err, context.Canceled) {
 			t.Fatalf("Dial(%q): %T %v", url, err, err)
 		}
 	})

@@ -338,13 +338,12 @@ func TestClientOAuth2(t *testing.T) {
 	}
 	bad := &websocket.OAuth2ClientCredentials{TokenURL: ts.URL, ClientID: "cid", ClientSecret: "wrong", HTTPClient: ts.Client()}
 	_, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: bad})
-	var ae *websocket.AuthError
-	if !errors.As(err, &ae) {
+	if !errors.Is(err, websocket.ErrAuth) || !strings.HasPrefix(err.Error(), "websocket: auth failed: ") {
 		t.Fatalf("bad credentials: %v", err)
 	}
 	// A wrong bearer token gets 401 in the handshake.
 	_, err = websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: websocket.BearerAuth{Token: "nope"}})
-	var he *websocket.HandshakeResponseError
+	var he *websocket.InvalidHandshakeError
 	if !errors.As(err, &he) || he.Status != 401 {
 		t.Fatalf("wrong token: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,15 +115,14 @@ func TestClientEcho(t *testing.T) {
 	}
 	// Reading after close is a clear error.
 	_, _, err = c.Read(ctx, nil)
-	var cce *websocket.ConnectionClosureError
-	if !errors.As(err, &cce) || cce.Message != "Connection already closed" || !errors.Is(err, net.ErrClosed) {
+	if !errors.Is(err, websocket.ErrConnectionClosure) || err.Error() != "Connection already closed" || !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Read after Close: %v", err)
 	}
 	// Writing after close too.
-	if err := c.WriteTextMessage(ctx, []byte("x")); !errors.As(err, &cce) || !strings.Contains(err.Error(), "Cannot push text data!") {
+	if err := c.WriteTextMessage(ctx, []byte("x")); !errors.Is(err, websocket.ErrConnectionClosure) || !strings.Contains(err.Error(), "Cannot push text data!") {
 		t.Fatalf("write after Close: %v", err)
 	}
-	if err := c.Close(ctx, 1000, ""); !errors.As(err, &cce) || !strings.Contains(err.Error(), "Cannot send close frame again") {
+	if err := c.Close(ctx, 1000, ""); !errors.Is(err, websocket.ErrConnectionClosure) || !strings.Contains(err.Error(), "Cannot send close frame again") {
 		t.Fatalf("second Close: %v", err)
 	}
 }
@@ -141,8 +141,7 @@ func TestClientCloseInvalidCode(t *testing.T) {
 func TestDialMalformedURL(t *testing.T) {
 	for _, u := range []string{"xxx", "127.0.0.1:9090/echo", "http://127.0.0.1:1/", "ws://", "ws://127.0.0.1:99999/", "ws://h/#frag"} {
 		_, err := websocket.Dial(testCtx(t), u, nil)
-		var me *websocket.MalformedURLError
-		if !errors.As(err, &me) || !strings.HasPrefix(err.Error(), "Error: Malformed URL: ") {
+		if !errors.Is(err, websocket.ErrMalformedURL) || !strings.HasPrefix(err.Error(), "websocket: malformed URL "+strconv.Quote(u)+": ") {
 			t.Errorf("Dial(%q): %v", u, err)
 		}
 	}
@@ -156,8 +155,7 @@ func TestDialConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	_, err = websocket.Dial(testCtx(t), "ws://"+addr+"/", nil)
-	var ce *websocket.ConnectionError
-	if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), "ConnectionError: IO Error") {
+	if !errors.Is(err, websocket.ErrConnection) || !errors.Is(err, syscall.ECONNREFUSED) || !strings.HasPrefix(err.Error(), "websocket: connection error: ") {
 		t.Fatalf("Dial to a closed port: %v", err)
 	}
 }
@@ -196,18 +194,14 @@ func TestDialHandshakeStatus(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := websocket.Dial(testCtx(t), tc.url, nil)
-		var he *websocket.HandshakeResponseError
+		var he *websocket.InvalidHandshakeError
 		if !errors.As(err, &he) {
 			t.Errorf("%s: %v", tc.url, err)
 			continue
 		}
-		want := "InvalidHandshakeError: Invalid handshake response getStatus: " + strconv.Itoa(tc.status) + " " + http.StatusText(tc.status)
+		want := "websocket: invalid handshake: the server answered " + strconv.Itoa(tc.status) + " " + http.StatusText(tc.status)
 		if he.Status != tc.status || err.Error() != want || he.Response == nil || he.Response.StatusCode != tc.status {
 			t.Errorf("%s: status %d, %q, want %q", tc.url, he.Status, err.Error(), want)
-		}
-		var ie *websocket.InvalidHandshakeError
-		if !errors.As(err, &ie) || ie.Status != tc.status {
-			t.Errorf("%s: not an InvalidHandshakeError: %v", tc.url, err)
 		}
 		body, _ := io.ReadAll(he.Response.Body)
 		if !strings.Contains(string(body), tc.body) {
@@ -223,7 +217,7 @@ func TestDialSubprotocol(t *testing.T) {
 		t.Fatalf("NegotiatedSubProtocol %q", c.NegotiatedSubProtocol())
 	}
 	_, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{SubProtocols: []string{"yaml"}})
-	var he *websocket.HandshakeResponseError
+	var he *websocket.InvalidHandshakeError
 	if !errors.As(err, &he) || he.Status != 400 {
 		t.Fatalf("subprotocol mismatch: %v", err)
 	}
@@ -264,8 +258,9 @@ func TestDialHandshakeTimeout(t *testing.T) {
 	}()
 	start := time.Now()
 	_, err = websocket.Dial(testCtx(t), "ws://"+ln.Addr().String()+"/", &websocket.ClientConfig{HandshakeTimeout: 300 * time.Millisecond})
-	var te *websocket.HandshakeTimedOutError
-	if !errors.As(err, &te) || !errors.Is(err, os.ErrDeadlineExceeded) || err.Error() != "Error: Handshake timed out" {
+	var te interface{ Timeout() bool }
+	if !errors.Is(err, websocket.ErrHandshakeTimedOut) || !errors.Is(err, os.ErrDeadlineExceeded) ||
+		!errors.As(err, &te) || !te.Timeout() || !strings.HasPrefix(err.Error(), "websocket: handshake timed out") {
 		t.Fatalf("Dial: %v", err)
 	}
 	var ne net.Error
@@ -523,14 +518,13 @@ func TestClientFragmentedAndLimits(t *testing.T) {
 	c2 := clDial(t, url2, &websocket.ClientConfig{MaxFrameSize: 4, FragmentSize: 1})
 	c2.WriteTextMessage(ctx, []byte("hello"))
 	_, _, err := c2.Read(ctx, nil)
-	var pe *websocket.PayloadTooLargeError
-	if !errors.As(err, &pe) || !errors.Is(err, net.ErrClosed) {
+	if !errors.Is(err, websocket.ErrPayloadTooLarge) || !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("oversized frame: %v", err)
 	}
 	// MaxMessageSize.
 	c3 := clDial(t, url, &websocket.ClientConfig{MaxMessageSize: 10})
 	c3.WriteTextMessage(ctx, []byte(strings.Repeat("x", 11)))
-	if _, _, err := c3.Read(ctx, nil); !errors.As(err, &pe) {
+	if _, _, err := c3.Read(ctx, nil); !errors.Is(err, websocket.ErrPayloadTooLarge) {
 		t.Fatalf("oversized message: %v", err)
 	}
 }

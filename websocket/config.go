@@ -38,7 +38,7 @@ type ServiceConfig struct {
 	// MaxFrameSize bounds one inbound frame's payload, checked from its
 	// header. 0: MaxMessageSize (browsers, Node and Python send a large
 	// message as one frame; Ballerina's 65536 is one line away).
-	// Negative: no limit. Over it: close 1009 and PayloadTooLargeError.
+	// Negative: no limit. Over it: close 1009 and ErrPayloadTooLarge.
 	MaxFrameSize int64
 	// MaxMessageSize bounds a reassembled, decompressed message. 0: 16 MiB;
 	// negative: no limit. Over it: close 1009.

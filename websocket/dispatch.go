@@ -236,7 +236,7 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 		if !validLocalCloseCode(cf.Code) {
 			c.cfg.logger.Error("websocket: returned close frame has an invalid status code; closing the connection",
 				slog.String("conn", c.ID()), slog.Int("code", cf.Code))
-			return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + itoa(cf.Code), invalid: true}
+			return invalidCloseCodeErr(cf.Code)
 		}
 		if _, werr := c.sendClose(context.Background(), cf.Code, cf.Reason); werr != nil {
 			return s.ioFail(werr)
@@ -368,11 +368,10 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 	case errors.Is(err, net.ErrClosed):
 		// closed locally (stop, Close after a timeout): nothing to report
 	default:
-		var cce *ConnectionClosureError
-		if errors.As(err, &cce) {
+		if errors.Is(err, ErrConnectionClosure) {
 			s.reportError(err)
 		} else {
-			s.reportError(&ConnectionError{Err: err})
+			s.reportError(connErr(err))
 		}
 	}
 	if !s.reported && s.h.close != nil {

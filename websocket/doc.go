@@ -73,8 +73,12 @@
 // # Errors
 //
 // Closed connections match net.ErrClosed, timeouts os.ErrDeadlineExceeded;
-// a peer's close is a *CloseError; Ballerina's error kinds are the types
-// ConnectionClosureError, CorruptedFrameError, PayloadTooLargeError,
-// InvalidHandshakeError, ConnectionError, UpgradeError, AuthnError and
-// AuthzError.
+// a peer's close is a *CloseError. Ballerina's error kinds without data of
+// their own are sentinels for errors.Is: ErrConnectionClosure,
+// ErrConnection, ErrCorruptedFrame, ErrPayloadTooLarge, ErrHandshakeTimedOut,
+// ErrMalformedURL, ErrAuth; the kinds that carry data are types:
+// InvalidHandshakeError (status, response), UpgradeError (status), AuthnError,
+// AuthzError, ProxyError, PayloadBindingError. Texts are lower case and
+// prefixed "websocket: ", except Ballerina's messages that
+// docs/ballerina-mapping.md promises (close handshake, validation).
 package websocket

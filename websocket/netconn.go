@@ -191,8 +191,7 @@ func (n *netConn) Write(p []byte) (int, error) {
 func (n *netConn) Close() error {
 	n.closeOnce.Do(func() {
 		err := n.c.Close(n.ctx, wsproto.CloseNormalClosure, "")
-		var cce *ConnectionClosureError
-		if err != nil && errors.As(err, &cce) && !n.c.ec.IsOpen() {
+		if err != nil && errors.Is(err, ErrConnectionClosure) && !n.c.ec.IsOpen() {
 			err = nil // the connection was already closing or closed
 		}
 		n.closeErr = err

@@ -20,9 +20,9 @@ import (
 // lost (a partly received message stays buffered) and the next Read goes on.
 // When the peer closes, Read echoes the close and returns a *CloseError
 // (1006 when the TCP connection dropped without a close frame); after a
-// protocol violation it closes with the right code and returns a
-// *CorruptedFrameError or *PayloadTooLargeError. Both match net.ErrClosed
-// and are returned again by later calls.
+// protocol violation it closes with the right code and returns an
+// error matching [ErrCorruptedFrame] or [ErrPayloadTooLarge]. Both match
+// net.ErrClosed and are returned again by later calls.
 //
 // Read is for connections from Accept (and clients); on a connection served
 // by a Service it returns ErrCallbackMode. One Read runs at a time; a
@@ -174,7 +174,7 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 		return cerr
 	}
 	if !errors.Is(err, net.ErrClosed) {
-		err = &ConnectionError{Err: err}
+		err = connErr(err)
 	}
 	c.ended()
 	c.readErr = err
@@ -229,7 +229,7 @@ func (c *Conn) pullUntilClose(ctx context.Context, timeout <-chan time.Time) err
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return c.closeTimeoutErr()
 			}
-			return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
+			return closureErr("Close handshake interrupted: "+ctx.Err().Error(), ctx.Err())
 		}
 		return nil // the connection ended: echoResult tells
 	}
