@@ -184,14 +184,13 @@ func (cl *Client) shouldRetry(c *Conn, err error) bool {
 	return true
 }
 
-// ReadTextMessage reads the next message as a string (allocating it). As
-// Ballerina's readTextMessage, the message type is not checked.
-func (cl *Client) ReadTextMessage(ctx context.Context) (string, error) {
-	_, p, err := cl.Read(ctx, nil)
-	if err != nil {
-		return "", err
-	}
-	return string(p), nil
+// ReadTextMessage reads the next message into a new slice. As Ballerina's
+// readTextMessage, the message type is not checked. Text is []byte on every
+// path, as WriteTextMessage takes and OnTextMessage gets it: the payload is
+// returned as read, with no copy into a string (string(text) makes one when
+// wanted), and Read(ctx, buf) reuses a buffer.
+func (cl *Client) ReadTextMessage(ctx context.Context) ([]byte, error) {
+	return cl.ReadBinaryMessage(ctx)
 }
 
 // ReadBinaryMessage reads the next message into a new slice. As

@@ -169,7 +169,7 @@ func TestClientConformanceGoodServerFrames(t *testing.T) {
 	})
 	c := clDial(t, srv.url, &websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}})
 	ctx := testCtx(t)
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "fragment" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "fragment" {
 		t.Fatalf("%q %v", s, err)
 	}
 	if f := <-pong; f.op != 10 || string(f.payload) != "mid" || !f.masked {
@@ -279,7 +279,7 @@ func TestClientFramesBufferedWithResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err := c.ReadTextMessage(testCtx(t)); err != nil || s != "early" {
+	if s, err := c.ReadTextMessage(testCtx(t)); err != nil || string(s) != "early" {
 		t.Fatalf("%q %v", s, err)
 	}
 	var ce *websocket.CloseError

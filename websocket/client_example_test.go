@@ -27,7 +27,7 @@ func ExampleDial() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(reply)
+	fmt.Println(string(reply))
 }
 
 // ExampleDialAsync serves a client connection with callbacks.

@@ -132,7 +132,7 @@ func TestClientProxy(t *testing.T) {
 	wsURL := clEchoURL(t)
 	c := clDial(t, wsURL, &websocket.ClientConfig{Proxy: http.ProxyURL(proxy.url)})
 	c.WriteTextMessage(ctx, []byte("via proxy"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "via proxy" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "via proxy" {
 		t.Fatalf("%q %v", s, err)
 	}
 	c.WriteBinaryMessage(ctx, []byte{9, 8, 7})
@@ -182,7 +182,7 @@ func TestClientProxy(t *testing.T) {
 		t.Fatal("not secure")
 	}
 	cs.WriteTextMessage(ctx, []byte("secret"))
-	if s, err := cs.ReadTextMessage(ctx); err != nil || s != "secret" {
+	if s, err := cs.ReadTextMessage(ctx); err != nil || string(s) != "secret" {
 		t.Fatalf("%q %v", s, err)
 	}
 
@@ -193,7 +193,7 @@ func TestClientProxy(t *testing.T) {
 		t.Fatal("ws through an https proxy reported secure")
 	}
 	ch.WriteTextMessage(ctx, []byte("https proxy"))
-	if s, err := ch.ReadTextMessage(ctx); err != nil || s != "https proxy" {
+	if s, err := ch.ReadTextMessage(ctx); err != nil || string(s) != "https proxy" {
 		t.Fatalf("%q %v", s, err)
 	}
 	if r := hp.requests(); len(r) != 1 || !strings.HasPrefix(r[0], target+"|") {
@@ -249,7 +249,7 @@ func TestClientTLS(t *testing.T) {
 		if err := c.WriteTextMessage(ctx, []byte("tls")); err != nil {
 			return err
 		}
-		if s, err := c.ReadTextMessage(ctx); err != nil || s != "tls" {
+		if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "tls" {
 			t.Errorf("%q %v", s, err)
 		}
 		return nil

@@ -43,7 +43,7 @@ func TestRetryReconnectWhileReading(t *testing.T) {
 	c := clDial(t, srv.url, clRetry(3, func(*websocket.Client) { hooks.Add(1) }))
 	first := c.ID()
 	s, err := c.ReadTextMessage(testCtx(t))
-	if err != nil || s != "Connected" {
+	if err != nil || string(s) != "Connected" {
 		t.Fatalf("read: %q %v", s, err)
 	}
 	if c.Reconnects() != 1 || hooks.Load() != 1 || c.ID() == first || !c.IsOpen() {

@@ -71,7 +71,7 @@ func TestClientEcho(t *testing.T) {
 	if err := c.WriteTextMessage(ctx, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "hello" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "hello" {
 		t.Fatalf("ReadTextMessage %q %v", s, err)
 	}
 	if err := c.WriteBinaryMessage(ctx, []byte{0, 1, 2}); err != nil {
@@ -347,7 +347,7 @@ func TestClientReadTimeout(t *testing.T) {
 		t.Fatalf("timed out after %v", d)
 	}
 	openGate()
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "a!" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "a!" {
 		t.Fatalf("read after timeout: %q %v", s, err)
 	}
 	if !c.IsOpen() {
@@ -470,7 +470,7 @@ func TestClientPingPongHandler(t *testing.T) {
 	// Automatic pong.
 	c := clDial(t, url, nil)
 	c.WriteTextMessage(ctx, []byte("auto"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "after-ping" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "after-ping" {
 		t.Fatalf("%q %v", s, err)
 	}
 	if p := <-pongs; p != "auto" {
@@ -485,7 +485,7 @@ func TestClientPingPongHandler(t *testing.T) {
 	}}
 	c2 := clDial(t, url, &websocket.ClientConfig{PingPongHandler: h})
 	c2.WriteTextMessage(ctx, []byte("hooked"))
-	if s, err := c2.ReadTextMessage(ctx); err != nil || s != "after-ping" {
+	if s, err := c2.ReadTextMessage(ctx); err != nil || string(s) != "after-ping" {
 		t.Fatalf("%q %v", s, err)
 	}
 	if p := <-pings; p != "hooked" {
@@ -510,7 +510,7 @@ func TestClientFragmentedAndLimits(t *testing.T) {
 	c := clDial(t, url, &websocket.ClientConfig{FragmentSize: 2})
 	msg := "a chunked message"
 	c.WriteTextMessage(ctx, []byte(msg))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != msg {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != msg {
 		t.Fatalf("%q %v", s, err)
 	}
 	// MaxFrameSize 4 against 5-byte frames.
@@ -539,7 +539,7 @@ func TestClientCompression(t *testing.T) {
 	}
 	big := strings.Repeat("compress me ", 10000)
 	c.WriteTextMessage(ctx, []byte(big))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != big {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != big {
 		t.Fatalf("compressed round trip: %d %v", len(s), err)
 	}
 	c2 := clDial(t, url, &websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}})
@@ -547,7 +547,7 @@ func TestClientCompression(t *testing.T) {
 		t.Fatalf("compression negotiated although disabled: %q", ext)
 	}
 	c2.WriteTextMessage(ctx, []byte(big))
-	if s, err := c2.ReadTextMessage(ctx); err != nil || s != big {
+	if s, err := c2.ReadTextMessage(ctx); err != nil || string(s) != big {
 		t.Fatalf("plain round trip: %d %v", len(s), err)
 	}
 }
@@ -619,7 +619,7 @@ func TestClientReadTimeoutPartialMessage(t *testing.T) {
 		t.Fatalf("Read: %v", err)
 	}
 	close(gate)
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "first half, second half" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "first half, second half" {
 		t.Fatalf("after timeout: %q %v", s, err)
 	}
 }
@@ -641,7 +641,7 @@ func TestDialHandshakeTimeoutResetAfterHandshake(t *testing.T) {
 	c := clDial(t, url, &websocket.ClientConfig{HandshakeTimeout: 100 * time.Millisecond})
 	timer := time.AfterFunc(300*time.Millisecond, func() { close(gate) })
 	defer timer.Stop()
-	if s, err := c.ReadTextMessage(testCtx(t)); err != nil || s != "later" {
+	if s, err := c.ReadTextMessage(testCtx(t)); err != nil || string(s) != "later" {
 		t.Fatalf("read after the handshake timeout: %q %v", s, err)
 	}
 	if websocket.DefaultHandshakeTimeout != 300*time.Second {

@@ -70,7 +70,7 @@ func TestIdleServiceConnHoldsNoReader(t *testing.T) {
 	if err := cl.WriteTextMessage(ctx, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := cl.ReadTextMessage(ctx); err != nil || s != "hello" {
+	if s, err := cl.ReadTextMessage(ctx); err != nil || string(s) != "hello" {
 		t.Fatalf("echo: %q, %v", s, err)
 	}
 	if cl.conn.mr != nil {
