@@ -185,7 +185,7 @@ func TestDialHandshakeStatus(t *testing.T) {
 		status int
 		body   string
 	}{
-		{url + "?s=400", 400, "cancelled by the service"},
+		{url + "?s=400", 400, "Bad Request"},
 		{url + "?s=401", 401, "who are you"},
 		{url + "?s=403", 403, "not you"},
 		{base + "/nothing-here", 404, ""},

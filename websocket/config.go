@@ -73,6 +73,13 @@ type ServiceConfig struct {
 	// Logger receives handler errors and panics. Nil: the listener's, or
 	// slog.Default().
 	Logger *slog.Logger
+	// ExposeUpgradeErrors sends the text of an error returned by
+	// UpgradeService.Upgrade as the refusal's body, as Ballerina does. By
+	// default the body is the status text ("Bad Request"), so that an
+	// internal error's text does not reach the peer; the error is logged at
+	// Debug level. The Message of an *UpgradeError, *AuthnError or
+	// *AuthzError is always the body: it was written for the peer.
+	ExposeUpgradeErrors bool
 }
 
 // CompressionConfig configures permessage-deflate (RFC 7692). The zero value

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestUpgradeStatus(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"error", 400, "cancelled by the service"},
+		{"error", 400, "Bad Request"},
 		{"upgrade418", 418, "teapot"},
 		{"upgrade200", 400, "not a failure status"},
 		{"authn", 401, "who are you"},
@@ -70,6 +71,20 @@ func TestUpgradeStatus(t *testing.T) {
 			}
 		})
 	}
+	// A plain error's text stays on the server unless ExposeUpgradeErrors.
+	t.Run("error text not sent", func(t *testing.T) {
+		c := dialRaw(t, addrOf(l), "/ws?case=error", nil)
+		if body := readBody(t, c); strings.Contains(body, "cancelled") {
+			t.Fatalf("body %q leaks the error's text", body)
+		}
+	})
+	t.Run("ExposeUpgradeErrors", func(t *testing.T) {
+		le := serve(t, "/ws", up, &websocket.ServiceConfig{ExposeUpgradeErrors: true}, nil)
+		c := dialRaw(t, addrOf(le), "/ws?case=error", nil)
+		if body := readBody(t, c); c.resp.StatusCode != 400 || !strings.Contains(body, "cancelled by the service") {
+			t.Fatalf("status %d, body %q", c.resp.StatusCode, body)
+		}
+	})
 	t.Run("unknown path", func(t *testing.T) {
 		c := dialRaw(t, addrOf(l), "/other", nil)
 		if c.resp.StatusCode != 404 || !strings.Contains(readBody(t, c), "No service found") {
@@ -294,5 +309,29 @@ func TestSecureSocketCertKey(t *testing.T) {
 	}
 	if _, err := websocket.NewListener(0, &websocket.ListenerConfig{SecureSocket: &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{}}}); err == nil {
 		t.Fatal("empty CertKey accepted")
+	}
+}
+
+// TestAcceptKeepsCause: when Accept cannot take over the connection (here
+// an http.ResponseWriter that cannot be hijacked) the *InvalidHandshakeError
+// wraps the cause, and the 500 answered to the peer does not carry it.
+func TestAcceptKeepsCause(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Sec-WebSocket-Version", "13")
+	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	w := httptest.NewRecorder()
+	c, err := websocket.Accept(w, r, nil)
+	if err == nil {
+		c.Close(netkittest.Context(t), 1000, "")
+		t.Fatal("Accept on a recorder succeeded")
+	}
+	var he *websocket.InvalidHandshakeError
+	if !errors.As(err, &he) || he.Status != http.StatusInternalServerError || !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("Accept: %v", err)
+	}
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "hijack") {
+		t.Fatalf("answered %d %q", w.Code, w.Body.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 
 	"log/slog"
 	"net"
@@ -177,7 +178,8 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start binds Host:port and serves in the background; it returns once
-// bound.
+// bound. A bind failure wraps the cause ("websocket: failed to start the
+// listener: ..."): a port in use matches syscall.EADDRINUSE.
 func (l *Listener) Start() error {
 	l.mu.Lock()
 	running := l.hs != nil
@@ -191,7 +193,7 @@ func (l *Listener) Start() error {
 	}
 	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(l.cfg.Host, strconv.Itoa(l.port)))
 	if err != nil {
-		return errors.New("failed to start the listener: " + err.Error())
+		return fmt.Errorf("websocket: failed to start the listener: %w", err)
 	}
 	if err := l.Serve(ln); err != nil {
 		ln.Close()

@@ -120,6 +120,26 @@ func upgradeStatus(err error) int {
 	return http.StatusBadRequest
 }
 
+// upgradeBody is the refusal body for an Upgrade error: the Message of the
+// refusal types (written for the peer), else the status text unless
+// expose.
+func upgradeBody(err error, status int, expose bool) string {
+	var ue *UpgradeError
+	var an *AuthnError
+	var az *AuthzError
+	switch {
+	case errors.As(err, &an):
+		return an.Message
+	case errors.As(err, &az):
+		return az.Message
+	case errors.As(err, &ue):
+		return ue.Message
+	case expose:
+		return err.Error()
+	}
+	return http.StatusText(status)
+}
+
 // ServeHTTP upgrades r. Refusals: 400/405/426 for an invalid handshake,
 // 403 when CheckOrigin refuses, 400 for a subprotocol mismatch, the
 // UpgradeService's error status, 500 when it panics or returns a Service
@@ -146,7 +166,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		refuse(w, upgradeStatus(err), err.Error())
+		status := upgradeStatus(err)
+		h.cc.logger.Debug("websocket: upgrade refused", slog.Int("status", status), slog.Any("err", err))
+		refuse(w, status, upgradeBody(err, status, h.sc.ExposeUpgradeErrors))
 		return
 	}
 	hk, err := resolveHooks(svc)
@@ -314,7 +336,7 @@ func negotiate(w http.ResponseWriter, r *http.Request, sc *ServiceConfig, noDefl
 func hijack(w http.ResponseWriter, r *http.Request, hs handshakeResult, respHeader http.Header, timeout time.Duration) (net.Conn, []byte, error) {
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		refuse(w, http.StatusInternalServerError, "websocket: cannot hijack the connection: "+err.Error())
+		refuse(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 		return nil, nil, err
 	}
 	var buffered []byte
@@ -361,7 +383,7 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	respHeader := w.Header().Clone()
 	nc, buffered, err := hijack(w, r, hs, respHeader, DefaultUpgradeTimeout)
 	if err != nil {
-		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error()}
+		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error(), Err: err}
 	}
 	cc := cfg.resolve(nil)
 	c := newConn(wsproto.RoleServer, &cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
