@@ -648,3 +648,18 @@ func TestDialHandshakeTimeoutResetAfterHandshake(t *testing.T) {
 		t.Fatalf("DefaultHandshakeTimeout %v", websocket.DefaultHandshakeTimeout)
 	}
 }
+
+// TestClientCloseCutShortByCtx: a close whose wait ends with the caller's
+// ctx (0.3 s, before ConnectionClosureTimeout's 60 s) says so, and does not
+// claim a wait "within 60 seconds".
+func TestClientCloseCutShortByCtx(t *testing.T) {
+	srv := clNewRawServer(t, func(rc *clRawConn) { <-rc.done }) // never echoes
+	c := clDial(t, srv.url, nil)
+	ctx, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
+	defer cancel()
+	err := c.Close(ctx, 1000, "")
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, websocket.ErrConnectionClosure) ||
+		strings.Contains(err.Error(), "60 seconds") || !strings.HasPrefix(err.Error(), "websocket: close handshake interrupted: ") {
+		t.Fatalf("Close: %v", err)
+	}
+}

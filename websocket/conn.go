@@ -482,7 +482,7 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 		case <-recvDone:
 		case <-ctx.Done():
 			c.ec.Close(ctx.Err())
-			return closureErr("Close handshake interrupted: "+ctx.Err().Error(), ctx.Err())
+			return closeInterrupted(ctx.Err())
 		case <-timeout:
 			c.ec.Close(ErrClosed)
 			return c.closeTimeoutErr()
@@ -493,12 +493,18 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 	case <-recvDone:
 	case <-ctx.Done():
 		c.ec.Close(ctx.Err())
-		return closureErr("Close handshake interrupted: "+ctx.Err().Error(), ctx.Err())
+		return closeInterrupted(ctx.Err())
 	case <-timeout:
 		c.ec.Close(ErrClosed)
 		return c.closeTimeoutErr()
 	}
 	return c.echoResult(code)
+}
+
+// closeInterrupted reports a close handshake cut short by the caller's ctx
+// (whose error it wraps), before ConnectionClosureTimeout.
+func closeInterrupted(ctxErr error) error {
+	return closureErr("websocket: close handshake interrupted: "+ctxErr.Error(), ctxErr)
 }
 
 func (c *Conn) closeTimeoutErr() error {

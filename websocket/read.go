@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
@@ -210,9 +211,12 @@ func (c *Conn) finishPull(err error) {
 // pullUntilClose reads (dropping data) until the peer's close frame or the
 // timeout; the caller holds rsem.
 func (c *Conn) pullUntilClose(ctx context.Context, timeout <-chan time.Time) error {
+	callerDL, callerHasDL := ctx.Deadline()
+	var closeDL time.Time
 	if c.cfg.closeTimeout > 0 {
+		closeDL = time.Now().Add(c.cfg.closeTimeout)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.closeTimeout)
+		ctx, cancel = context.WithDeadline(ctx, closeDL)
 		defer cancel()
 	}
 	for {
@@ -224,12 +228,17 @@ func (c *Conn) pullUntilClose(ctx context.Context, timeout <-chan time.Time) err
 		switch {
 		case errors.As(err, &ce):
 			return nil
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+			// The read may see ctx's deadline pass just before ctx's timer.
 			c.ec.Close(ErrClosed)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return c.closeTimeoutErr()
+			cerr := ctx.Err()
+			if errors.Is(cerr, context.Canceled) || callerHasDL && (closeDL.IsZero() || callerDL.Before(closeDL)) {
+				if cerr == nil {
+					cerr = context.DeadlineExceeded
+				}
+				return closeInterrupted(cerr) // the caller's ctx, not ConnectionClosureTimeout
 			}
-			return closureErr("Close handshake interrupted: "+ctx.Err().Error(), ctx.Err())
+			return c.closeTimeoutErr()
 		}
 		return nil // the connection ended: echoResult tells
 	}
