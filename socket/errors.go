@@ -78,6 +78,9 @@ var (
 	// ErrAlreadyStarted is returned by Listener.Start on a running listener.
 	ErrAlreadyStarted = engine.ErrAlreadyStarted
 
+	// ErrServiceAttached is returned by Listener.Attach when a service is
+	// already attached. It is the same value in every face.
+	ErrServiceAttached = engine.ErrServiceAttached
 	// ErrNotStarted is returned by GracefulStop and ImmediateStop before Start.
 	ErrNotStarted = engine.ErrNotStarted
 

@@ -131,9 +131,10 @@ func (l *Listener) newFace(c *engine.Conn) engine.Face {
 	return s
 }
 
-// Attach sets the service for connections accepted from now on (one service
-// per listener; a later Attach replaces it). A Service with a method named
-// On* other than OnConnect is an error, as is a nil service.
+// Attach sets the service for connections accepted from now on. A listener
+// has one service: attaching a second is [ErrServiceAttached] (Detach, then
+// Attach, replaces it; running connections keep theirs). A Service with a
+// method named On* other than OnConnect is an error, as is a nil service.
 func (l *Listener) Attach(s Service) error {
 	if s == nil {
 		return errors.New("tcp: nil service")
@@ -142,8 +143,11 @@ func (l *Listener) Attach(s Service) error {
 		return err
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.svc != nil {
+		return ErrServiceAttached
+	}
 	l.svc = s
-	l.mu.Unlock()
 	return nil
 }
 

@@ -152,6 +152,9 @@ var (
 	ErrPongTimeout error = &timeoutError{"websocket: no pong within the keepalive pong timeout"}
 	// ErrAlreadyStarted is returned by Start or Serve on a running listener.
 	ErrAlreadyStarted = engine.ErrAlreadyStarted
+	// ErrServiceAttached is matched by the error of Attach for a path that
+	// already has a service. It is the same value in every face.
+	ErrServiceAttached = engine.ErrServiceAttached
 	// ErrNotStarted is returned by the stop methods before Start.
 	ErrNotStarted = engine.ErrNotStarted
 	// ErrHandlerStopped answers upgrades (503) after GracefulStop or

@@ -115,7 +115,8 @@ func cleanPath(p string) string {
 }
 
 // Attach serves upgrade requests for path (cleaned; "" is "/") with s and
-// sc. Paths match exactly. Attaching a path twice is an error.
+// sc. Paths match exactly. Attaching a path twice is an error matching
+// [ErrServiceAttached].
 func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	if s == nil {
 		return errors.New("websocket: nil UpgradeService")
@@ -124,7 +125,7 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.routes[p]; ok {
-		return errors.New("websocket: a service is already attached at " + p)
+		return &kindError{kind: ErrServiceAttached, msg: "websocket: a service is already attached at " + p}
 	}
 	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout))
 	h.noDeflate = l.cfg.DisableCompression
