@@ -852,7 +852,7 @@ func TestCallerAddresses(t *testing.T) {
 	type addrs struct {
 		ra, la string
 		rp, lp int
-		id     uint64
+		id     string
 	}
 	got := make(chan addrs, 1)
 	svc := socket.ContentFunc(func(c *socket.Caller, _ []byte) {
@@ -863,7 +863,7 @@ func TestCallerAddresses(t *testing.T) {
 	nc.Write([]byte("x"))
 	a := recv(t, got)
 	if a.ra != "127.0.0.1" || a.la != "127.0.0.1" || a.lp != l.Port() ||
-		a.rp != nc.LocalAddr().(*net.TCPAddr).Port || a.id == 0 {
+		a.rp != nc.LocalAddr().(*net.TCPAddr).Port || a.id == "" {
 		t.Fatalf("caller addresses %+v", a)
 	}
 }
