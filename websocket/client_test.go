@@ -497,7 +497,7 @@ func TestClientPingPongHandler(t *testing.T) {
 
 	// A PingPongHandler with other callbacks is refused.
 	_, err := websocket.Dial(ctx, url, &websocket.ClientConfig{PingPongHandler: websocket.Echo})
-	if err == nil || err.Error() != "Error: The callback service should be a PingPongService" {
+	if err == nil || err.Error() != "websocket: the callback service should be a PingPongService" {
 		t.Fatalf("bad PingPongHandler: %v", err)
 	}
 }

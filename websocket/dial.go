@@ -236,7 +236,7 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 		h, err := resolveHooks(d.cfg.PingPongHandler)
 		if err != nil || (h.ping == nil && h.pong == nil) || h.open != nil || h.text != nil ||
 			h.binary != nil || h.idle != nil || h.close != nil || h.err != nil {
-			return nil, errors.New("Error: The callback service should be a PingPongService")
+			return nil, errors.New("websocket: the callback service should be a PingPongService")
 		}
 		d.pingPong = h
 	}

@@ -142,7 +142,7 @@ func (l *Listener) Detach(p string) error {
 	defer l.mu.Unlock()
 	h, ok := l.routes[p]
 	if !ok {
-		return errors.New("Error: Cannot detach service. Service has not been registered")
+		return errors.New("websocket: cannot detach service: no service is registered at " + p)
 	}
 	delete(l.routes, p)
 	l.detached = append(l.detached, h)

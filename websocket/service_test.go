@@ -553,7 +553,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Detach("/ws"); err == nil || !strings.Contains(err.Error(), "Service has not been registered") {
+	if err := l.Detach("/ws"); err == nil || !strings.Contains(err.Error(), "websocket: cannot detach service: no service is registered at /ws") {
 		t.Fatalf("detach unregistered: %v", err)
 	}
 	if err := l.GracefulStop(context.Background()); !errors.Is(err, websocket.ErrNotStarted) {
