@@ -99,7 +99,7 @@ func (c *Caller) Write(ctx context.Context, content []byte) (int, error) {
 //
 // Timeouts: when the read timeout (ClientConfig or ListenerConfig
 // ReadTimeout, default 300 s) passes without data the error is
-// [ErrReadTimedOut] (a *ReadTimedOutError matching os.ErrDeadlineExceeded).
+// [ErrReadTimedOut] (matching os.ErrDeadlineExceeded).
 // If ctx ends first the error is ctx's. Either way nothing is lost: bytes
 // that arrived are kept and returned first by the next Read. A closed
 // connection gives a *GenericError "socket is already closed" matching
