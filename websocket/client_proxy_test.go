@@ -295,7 +295,7 @@ func TestClientTLS(t *testing.T) {
 }
 
 // TestClientOAuth2: the client-credentials token is fetched from the token
-// endpoint and sent as a bearer token; a failing endpoint is an AuthError.
+// endpoint and sent as a bearer token; a failing endpoint is ErrAuth.
 func TestClientOAuth2(t *testing.T) {
 	var tokenRequests int
 	var mu sync.Mutex

@@ -116,7 +116,7 @@ func TestRetryResendOnWrite(t *testing.T) {
 }
 
 // TestRetryGivesUp: when the server is gone, the read fails after MaxCount
-// attempts with Ballerina's "ConnectionError: IO Error".
+// attempts with ErrConnection (Ballerina's "ConnectionError: IO Error").
 func TestRetryGivesUp(t *testing.T) {
 	var srv *clRawServer
 	srv = clNewRawServer(t, func(rc *clRawConn) {

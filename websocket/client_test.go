@@ -161,7 +161,7 @@ func TestDialConnectionRefused(t *testing.T) {
 }
 
 // TestDialHandshakeStatus: every refusal of Ballerina's handshake tests is
-// a HandshakeResponseError with the status and the response.
+// an *InvalidHandshakeError with the status and the response.
 func TestDialHandshakeStatus(t *testing.T) {
 	up := websocket.UpgradeFunc(func(r *http.Request, h http.Header) (websocket.Service, error) {
 		switch r.URL.Query().Get("s") {
@@ -361,7 +361,7 @@ func TestClientReadTimeout(t *testing.T) {
 	}
 }
 
-// TestClientPredefinedCloseFrames: each predefined CloseFrame returned by
+// TestClientPredefinedCloseFrames: each predefined close frame returned by
 // the server arrives as a CloseError with Ballerina's text, the client
 // echoes it, and IsOpen is false.
 func TestClientPredefinedCloseFrames(t *testing.T) {
@@ -503,7 +503,7 @@ func TestClientPingPongHandler(t *testing.T) {
 }
 
 // TestClientFragmentedAndLimits: a server's fragmented message is
-// reassembled; an oversized frame fails the read with PayloadTooLargeError.
+// reassembled; an oversized frame fails the read with ErrPayloadTooLarge.
 func TestClientFragmentedAndLimits(t *testing.T) {
 	url := clServe(t, "/frag", websocket.Static(websocket.Echo), &websocket.ServiceConfig{FragmentSize: 3})
 	ctx := testCtx(t)

@@ -64,7 +64,7 @@ func closeCodeOf(t *testing.T, ev event) (int, string) {
 	return int(binary.BigEndian.Uint16(ev.data)), string(ev.data[2:])
 }
 
-// TestReturnedCloseFrames: every predefined CloseFrame, and a custom one,
+// TestReturnedCloseFrames: every predefined close frame, and a custom one,
 // returned from OnTextMessage or OnOpen closes with its code and reason.
 func TestReturnedCloseFrames(t *testing.T) {
 	frames := []*websocket.CloseError{websocket.NormalClosure, websocket.GoingAway, websocket.ProtocolError,
@@ -388,7 +388,7 @@ func TestFrameLimitsAndFragmentation(t *testing.T) {
 	c.send(false, 0, opBinary, []byte{1, 2, 3, 4})
 	c.send(true, 0, opCont, []byte{5})
 	c.expectMessage(opBinary, []byte{1, 2, 3, 4, 5})
-	// A frame over MaxFrameSize: 1009, then PayloadTooLargeError.
+	// A frame over MaxFrameSize: 1009, then ErrPayloadTooLarge.
 	c.send(true, 0, opText, []byte("12345"))
 	c.expectClose(1009)
 	if err := recv(t, rec.errs); !errors.Is(err, websocket.ErrPayloadTooLarge) || !errors.Is(err, net.ErrClosed) {
