@@ -102,42 +102,28 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
-// upgradeStatus maps an Upgrade error to the HTTP status to answer.
-func upgradeStatus(err error) int {
+// upgradeRefusal maps an Upgrade error to the HTTP status and body to
+// answer: the refusal types pick the status and their Message (written for
+// the peer) is the body; any other error is a 400 whose body is the status
+// text, or the error's text if expose.
+func upgradeRefusal(err error, expose bool) (status int, body string) {
 	var ue *UpgradeError
 	var an *AuthnError
 	var az *AuthzError
 	switch {
 	case errors.As(err, &an):
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, an.Message
 	case errors.As(err, &az):
-		return http.StatusForbidden
+		return http.StatusForbidden, az.Message
 	case errors.As(err, &ue):
 		if ue.Status >= 400 && ue.Status <= 599 {
-			return ue.Status
+			return ue.Status, ue.Message
 		}
-	}
-	return http.StatusBadRequest
-}
-
-// upgradeBody is the refusal body for an Upgrade error: the Message of the
-// refusal types (written for the peer), else the status text unless
-// expose.
-func upgradeBody(err error, status int, expose bool) string {
-	var ue *UpgradeError
-	var an *AuthnError
-	var az *AuthzError
-	switch {
-	case errors.As(err, &an):
-		return an.Message
-	case errors.As(err, &az):
-		return az.Message
-	case errors.As(err, &ue):
-		return ue.Message
+		return http.StatusBadRequest, ue.Message
 	case expose:
-		return err.Error()
+		return http.StatusBadRequest, err.Error()
 	}
-	return http.StatusText(status)
+	return http.StatusBadRequest, http.StatusText(http.StatusBadRequest)
 }
 
 // ServeHTTP upgrades r. Refusals: 400/405/426 for an invalid handshake,
@@ -166,9 +152,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status := upgradeStatus(err)
+		status, body := upgradeRefusal(err, h.sc.ExposeUpgradeErrors)
 		h.cc.logger.Debug("websocket: upgrade refused", slog.Int("status", status), slog.Any("err", err))
-		refuse(w, status, upgradeBody(err, status, h.sc.ExposeUpgradeErrors))
+		refuse(w, status, body)
 		return
 	}
 	hk, err := resolveHooks(svc)
