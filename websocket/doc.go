@@ -25,15 +25,17 @@
 //
 // # Clients
 //
-// [Dial] returns a [Client] that embeds the same [Conn] as the server side:
-// [Conn.Read] appends the next whole message into a caller's buffer without
-// allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage (JSON) are
-// conveniences. [DialAsync] runs a [Service] over the connection with the
+// [Dial] returns a [Client] over the same [Conn] as the server side:
+// [Client.Read] appends the next whole message into a caller's buffer
+// without allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage
+// (JSON) are conveniences. Text is []byte on every path (WriteTextMessage,
+// OnTextMessage, ReadTextMessage): the payload is never copied into a
+// string behind the caller's back. [DialAsync] runs a [Service] over the connection with the
 // server's dispatcher ([AsyncClient]). ClientConfig covers subprotocols,
 // custom headers, cookies, Auth (Basic, Bearer, OAuth2 client credentials),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
-// target), TLS with the SecureSocket types of package tlsconfig, limits, compression (offered
-// by default) and Retry: after an abnormal closure or an I/O error a Client
+// target), TLS with the SecureSocket types of package tlsconfig, limits,
+// compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
