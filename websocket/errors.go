@@ -18,9 +18,9 @@ import (
 // loop waits for the echo up to ConnectionClosureTimeout; an invalid code is
 // logged and the TCP connection is closed.
 //
-// It matches net.ErrClosed, and errors.Is(err, target) with a *CloseError
-// target compares the codes only. Its text follows Ballerina's client read
-// error: "reason: Status code: N".
+// It matches net.ErrClosed and ErrClosed, and errors.Is(err, target) with
+// a *CloseError target compares the codes only. Its text follows
+// Ballerina's client read error: "reason: Status code: N".
 type CloseError struct {
 	// Code is the close status code (1000-4999, or 1005/1006 as above).
 	Code int
@@ -33,13 +33,13 @@ func (e *CloseError) Error() string {
 	return e.Reason + ": Status code: " + strconv.Itoa(e.Code)
 }
 
-// Is reports whether target is net.ErrClosed, or a *CloseError with the
-// same Code.
+// Is reports whether target is net.ErrClosed or ErrClosed, or a *CloseError
+// with the same Code.
 func (e *CloseError) Is(target error) bool {
 	if t, ok := target.(*CloseError); ok {
 		return t != nil && t.Code == e.Code
 	}
-	return target == net.ErrClosed
+	return isClosed(target)
 }
 
 // InvalidHandshakeError is Ballerina's InvalidHandshakeError: an opening
@@ -130,7 +130,10 @@ var (
 	ErrAuth = errors.New("websocket: auth failed")
 
 	// ErrClosed is returned by operations on a closed connection. It
-	// matches net.ErrClosed.
+	// matches net.ErrClosed, and every error of the package that matches
+	// net.ErrClosed (a *CloseError, an ErrConnectionClosure error, a stop's
+	// cause, ...) matches ErrClosed: errors.Is(err, ErrClosed) tests "the
+	// connection ended".
 	ErrClosed = engine.ErrConnClosed
 	// ErrSendQueueFull is returned by a write when MaxPendingWrites writers
 	// already wait on the connection, and by TrySend when any write is in
@@ -178,7 +181,7 @@ type kindError struct {
 func (e *kindError) Error() string { return e.msg }
 func (e *kindError) Unwrap() error { return e.err }
 func (e *kindError) Is(target error) bool {
-	return target == e.kind || (e.closed && target == net.ErrClosed) || (e.timeout && target == osErrDeadlineExceeded)
+	return target == e.kind || (e.closed && isClosed(target)) || (e.timeout && target == osErrDeadlineExceeded)
 }
 
 // Timeout reports whether the operation timed out.
@@ -212,3 +215,7 @@ func (e *timeoutError) Error() string   { return e.msg }
 func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Unwrap() error   { return osErrDeadlineExceeded }
 func (e *timeoutError) Temporary() bool { return true }
+
+// isClosed reports whether target is one of the sentinels a closed
+// connection's error matches: net.ErrClosed or ErrClosed.
+func isClosed(target error) bool { return target == net.ErrClosed || target == ErrClosed }
