@@ -15,6 +15,7 @@ import (
 
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -189,8 +190,8 @@ func TestWSSHandshakeTimeouts(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	secure := func(hs, timeout time.Duration) *websocket.Listener {
 		return serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{
-			SecureSocket: &websocket.ListenerSecureSocket{
-				CertKey:          &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+			SecureSocket: &tlsconfig.ListenerSecureSocket{
+				CertKey:          &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
 				HandshakeTimeout: hs,
 			},
 			Timeout: timeout,
@@ -291,21 +292,6 @@ func TestHandlerStopAfterRunningCallback(t *testing.T) {
 	c.expectClose(1001)
 	if err := recv(t, stopped); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// websocket.ErrClosed is the package's own test for "the connection
-// ended": every error that matches net.ErrClosed matches it.
-func TestErrClosedMatchesEveryClosedError(t *testing.T) {
-	for _, err := range []error{
-		&websocket.CloseError{Code: 1001, Reason: "going away"},
-		&websocket.ConnectionClosureError{Message: "x"},
-		&websocket.CorruptedFrameError{Code: 1002},
-		&websocket.PayloadTooLargeError{},
-	} {
-		if !errors.Is(err, net.ErrClosed) || !errors.Is(err, websocket.ErrClosed) {
-			t.Errorf("%T %v: net.ErrClosed %v, ErrClosed %v", err, err, errors.Is(err, net.ErrClosed), errors.Is(err, websocket.ErrClosed))
-		}
 	}
 }
 

@@ -61,7 +61,7 @@ func serve(e *env, args []string) error {
 
 	// The websocket seed's service: /ws echoes each text message (and binary
 	// message); / serves a page that chats with it from a browser.
-	wl, err := startWS(e, *host, *wsPort, "/ws", websocket.EchoService)
+	wl, err := startWS(e, *host, *wsPort, "/ws", websocket.Static(websocket.Echo))
 	if err != nil {
 		return fail("ws echo", err)
 	}

@@ -135,7 +135,7 @@ func (s *wsSession) send(t *testing.T, line string) {
 }
 
 func TestWSConnectEchoJSON(t *testing.T) {
-	url := wsTestServer(t, websocket.EchoService, nil)
+	url := wsTestServer(t, websocket.Static(websocket.Echo), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := wsStart(t, ctx, "--json", url)
@@ -163,7 +163,7 @@ func TestWSConnectBinaryHeadersSubprotocol(t *testing.T) {
 	seen := make(chan string, 2)
 	up := websocket.UpgradeFunc(func(r *http.Request, h http.Header) (websocket.Service, error) {
 		seen <- r.Header.Get("X-Test")
-		return &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		return &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			return c.WriteBinaryMessage(context.Background(), text)
 		}}, nil
 	})
@@ -204,7 +204,7 @@ func TestWSConnectBinaryHeadersSubprotocol(t *testing.T) {
 func TestWSConnectCancel(t *testing.T) {
 	closed := make(chan int, 1)
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnClose: func(c *websocket.Caller, code int, reason string) { closed <- code },
+		OnClose: func(c *websocket.Conn, code int, reason string) { closed <- code },
 	})
 	url := wsTestServer(t, up, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,7 +228,7 @@ func TestWSConnectCancel(t *testing.T) {
 // TestWSConnectServerCloses: the server's close ends the command.
 func TestWSConnectServerCloses(t *testing.T) {
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Caller) error { return websocket.CloseFrame{Code: 4000, Reason: "go away"} },
+		OnOpen: func(c *websocket.Conn) error { return &websocket.CloseError{Code: 4000, Reason: "go away"} },
 	})
 	url := wsTestServer(t, up, nil)
 	pr, pw := io.Pipe()
@@ -259,7 +259,7 @@ func TestWSConnectErrors(t *testing.T) {
 	if _, _, err := wsRun(t, ctx, strings.NewReader(""), "--header", "nocolon", "ws://127.0.0.1:1/"); !errors.Is(err, ErrUsage) {
 		t.Fatalf("bad --header: %v", err)
 	}
-	url := wsTestServer(t, websocket.EchoService, nil)
+	url := wsTestServer(t, websocket.Static(websocket.Echo), nil)
 	_, errOut, err := wsRun(t, ctx, strings.NewReader(""), strings.TrimSuffix(url, "/ws")+"/missing")
 	if err == nil || !strings.Contains(errOut, "404") {
 		t.Fatalf("404: %v %q", err, errOut)

@@ -51,14 +51,14 @@ func wsListen(e *env, args []string) error {
 		return err
 	}
 	host, echo := lf.host, lf.echo
-	svc := websocket.EchoService
+	svc := websocket.Static(websocket.Echo)
 	if !*echo {
 		svc = websocket.Static(websocket.ServiceFuncs{
-			OnTextMessage: func(c *websocket.Caller, text []byte) error {
+			OnTextMessage: func(c *websocket.Conn, text []byte) error {
 				_, err := fmt.Fprintf(e.stdout, "%s\n", text)
 				return err
 			},
-			OnBinaryMessage: func(c *websocket.Caller, data []byte) error {
+			OnBinaryMessage: func(c *websocket.Conn, data []byte) error {
 				_, err := fmt.Fprintf(e.stdout, "%x\n", data)
 				return err
 			},
