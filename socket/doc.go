@@ -47,8 +47,8 @@
 //
 // # Errors
 //
-// Failures are a [*GenericError] or a [*ReadTimedOutError] (use errors.As)
-// carrying Ballerina's messages ("client socket close already.", "unable to
+// Failures are a [*GenericError] (use errors.As) or [ErrReadTimedOut] (use
+// errors.Is), carrying Ballerina's messages ("client socket close already.", "unable to
 // start the socket service: Address already in use", ...), and wrapping the
 // cause, so that errors.Is finds net.ErrClosed, os.ErrDeadlineExceeded,
 // syscall.ECONNREFUSED, syscall.EADDRINUSE. Where Ballerina panicked (a

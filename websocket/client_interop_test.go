@@ -73,12 +73,12 @@ func clInterop(t *testing.T, url string) {
 		t.Fatalf("binary: %v %v %v", typ, p, err)
 	}
 	c.WriteTextMessage(ctx, []byte("fragment-me"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "fragmented" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "fragmented" {
 		t.Fatalf("fragmented from the server: %q %v", s, err)
 	}
 	z := strings.Repeat("z", 100000)
 	c.WriteTextMessage(ctx, []byte(z))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != z {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != z {
 		t.Fatalf("compressed: %d %v", len(s), err)
 	}
 	big := make([]byte, 1<<20)
@@ -93,7 +93,7 @@ func clInterop(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	c.WriteTextMessage(ctx, []byte("after ping"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "after ping" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "after ping" {
 		t.Fatalf("after ping: %q %v", s, err)
 	}
 	if err := c.Close(ctx, 1000, "done"); err != nil {
@@ -104,7 +104,7 @@ func clInterop(t *testing.T, url string) {
 	c2 := clDial(t, url, &websocket.ClientConfig{FragmentSize: 1000, Compression: websocket.CompressionConfig{Disable: true}})
 	long := strings.Repeat("fragmented by the client ", 400)
 	c2.WriteTextMessage(ctx, []byte(long))
-	if s, err := c2.ReadTextMessage(ctx); err != nil || s != long {
+	if s, err := c2.ReadTextMessage(ctx); err != nil || string(s) != long {
 		t.Fatalf("client-fragmented: %d %v", len(s), err)
 	}
 	c2.WriteBinaryMessage(ctx, big)

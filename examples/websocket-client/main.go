@@ -30,7 +30,7 @@ func run(ctx context.Context, url, msg string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "Received:", textResp)
+	fmt.Fprintf(out, "Received: %s\n", textResp)
 	return wsClient.Close(ctx, 1000, "")
 }
 

@@ -24,7 +24,7 @@ func TestSample(t *testing.T) {
 		if err := c.WriteTextMessage(ctx, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := c.ReadTextMessage(ctx); err != nil || got != msg {
+		if got, err := c.ReadTextMessage(ctx); err != nil || string(got) != msg {
 			t.Fatalf("echo %q, %v", got, err)
 		}
 	}

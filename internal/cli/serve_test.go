@@ -53,7 +53,7 @@ func exchange(t *testing.T, r *running) {
 		t.Fatal(err)
 	}
 	c.WriteTextMessage(ctx, []byte("ws!"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "ws!" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "ws!" {
 		t.Fatalf("ws echo %q %v", s, err)
 	}
 	if err := c.Close(ctx, 1000, "bye"); err != nil {

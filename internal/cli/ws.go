@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -75,7 +76,7 @@ func wsConnect(e *env, args []string) error {
 		}
 	}
 	if *cacert != "" {
-		cfg.SecureSocket = &websocket.ClientSecureSocket{Cert: *cacert}
+		cfg.SecureSocket = &tlsconfig.ClientSecureSocket{Cert: *cacert}
 	}
 	url := pos[0]
 	out := &wsPrinter{w: e.stdout, log: e.stderr, json: *asJSON, bin: *binFmt}

@@ -210,7 +210,7 @@ func TestWSConnectCancel(t *testing.T) {
 // TestWSConnectServerCloses: the server's close ends the command.
 func TestWSConnectServerCloses(t *testing.T) {
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Conn) error { return websocket.CloseFrame{Code: 4000, Reason: "go away"} },
+		OnOpen: func(c *websocket.Conn) error { return &websocket.CloseError{Code: 4000, Reason: "go away"} },
 	})
 	url := wsTestServer(t, up, nil)
 	pr, pw := io.Pipe()
@@ -325,7 +325,7 @@ func TestWSListenEchoesAndPrints(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WriteTextMessage(ctx, []byte("echo me"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "echo me" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "echo me" {
 		t.Fatalf("echo %q, %v", s, err)
 	}
 	c.Close(ctx, 1000, "")

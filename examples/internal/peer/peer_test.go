@@ -39,7 +39,7 @@ func TestEchoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WriteTextMessage(ctx, []byte("peer"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "peer" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "peer" {
 		t.Fatalf("ws echo %q, %v", s, err)
 	}
 	c.Close(ctx, 1000, "")
