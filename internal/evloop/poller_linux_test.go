@@ -1,0 +1,521 @@
+//go:build linux
+
+package evloop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestEcho(t *testing.T) {
+	p := newPoller(t, Config{})
+	cl, fd := pair(t)
+	h := newEcho()
+	if _, err := p.Register(fd, h, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 100, 4096, 70000, 1 << 20} {
+		roundTrip(t, cl, bytes.Repeat([]byte{byte(n)}, n))
+	}
+	cl.Close()
+	if err := h.waitClosed(t); err != io.EOF {
+		t.Fatalf("Closed cause = %v, want io.EOF", err)
+	}
+}
+
+func TestManyConnections(t *testing.T) {
+	p := newPoller(t, Config{Workers: 8})
+	ln := listener(t)
+	const conns, msgs = 200, 50
+	clients := make([]net.Conn, conns)
+	hs := make([]*echo, conns)
+	for i := range clients {
+		var fd int
+		clients[i], fd = pairOn(t, ln)
+		hs[i] = newEcho()
+		if _, err := p.Register(fd, hs[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i, cl := range clients {
+		wg.Go(func() {
+			cl.SetDeadline(time.Now().Add(20 * time.Second))
+			got := make([]byte, 8<<10)
+			for j := range msgs {
+				msg := bytes.Repeat([]byte{byte(i + j)}, 1+(i*j)%len(got))
+				if _, err := cl.Write(msg); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := io.ReadFull(cl, got[:len(msg)]); err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got[:len(msg)], msg) {
+					errs <- fmt.Errorf("conn %d msg %d: wrong echo", i, j)
+					return
+				}
+			}
+			cl.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if err := h.waitClosed(t); err != io.EOF {
+			t.Fatalf("Closed cause = %v", err)
+		}
+	}
+	if s := p.Stats(); s.Workers > 8 {
+		t.Fatalf("workers = %d, above the cap of 8", s.Workers)
+	}
+}
+
+// TestOrderUnderConcurrentReadiness holds the first Data call while the
+// client keeps sending and other goroutines keep waking the connection:
+// the readiness arriving meanwhile must neither start a second callback
+// nor reorder the bytes.
+func TestOrderUnderConcurrentReadiness(t *testing.T) {
+	p := newPoller(t, Config{Workers: 4, ReadBudget: 2})
+	cl, fd := pair(t)
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
+	c, err := p.Register(fd, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	write := func(i int) {
+		msg := fmt.Appendf(nil, "<%d>", i)
+		want.Write(msg)
+		if _, err := cl.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0)
+	<-r.entered
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				c.Wake()
+			}
+		})
+	}
+	for i := 1; i < 2000; i++ {
+		write(i)
+	}
+	close(r.gate)
+	wg.Wait()
+	cl.Close()
+	select {
+	case <-r.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Closed did not run")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.overlap {
+		t.Fatal("two callbacks of one connection ran at once")
+	}
+	if !bytes.Equal(r.got, want.Bytes()) {
+		t.Fatalf("stream reordered or lost: got %d bytes, want %d", len(r.got), want.Len())
+	}
+	if r.wakes == 0 {
+		t.Fatal("Woken never ran")
+	}
+	if r.err != io.EOF {
+		t.Fatalf("Closed cause = %v", r.err)
+	}
+}
+
+// TestHalfClose: the peer's FIN reaches EOF; the handler keeps the
+// connection, writes its last reply and shuts its write side down.
+func TestHalfClose(t *testing.T) {
+	p := newPoller(t, Config{})
+	cl, fd := pair(t)
+	h := newEcho()
+	h.eof = func(c *Conn) error {
+		if _, err := c.Write(context.Background(), []byte("bye"), time.Now().Add(5*time.Second)); err != nil {
+			return err
+		}
+		return c.CloseWrite()
+	}
+	c, err := p.Register(fd, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, err := io.ReadAll(cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(all) != "hibye" {
+		t.Fatalf("client read %q, want %q", all, "hibye")
+	}
+	select {
+	case <-h.closed:
+		t.Fatal("half-closed connection was closed without Close")
+	default:
+	}
+	c.Close(nil)
+	if err := h.waitClosed(t); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Closed cause = %v", err)
+	}
+	if _, err := c.Write(context.Background(), []byte("x"), time.Time{}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+}
+
+// TestFINBehindData: data and FIN arriving together must still be seen
+// as EOF (the short-read shortcut reads again when RDHUP was reported).
+func TestFINBehindData(t *testing.T) {
+	p := newPoller(t, Config{})
+	ln := listener(t)
+	const n = 200
+	hs := make([]*recorder, n)
+	for i := range hs {
+		cl, fd := pairOn(t, ln)
+		hs[i] = &recorder{closed: make(chan struct{})}
+		if _, err := p.Register(fd, hs[i], nil); err != nil {
+			t.Fatal(err)
+		}
+		cl.Write([]byte("last words"))
+		cl.Close()
+	}
+	for i, r := range hs {
+		select {
+		case <-r.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("conn %d: EOF behind data never seen", i)
+		}
+		if string(r.got) != "last words" || r.err != io.EOF {
+			t.Fatalf("conn %d: got %q, cause %v", i, r.got, r.err)
+		}
+	}
+}
+
+// TestCloseWhileServing: Close from another goroutine during Data takes
+// effect when Data returns, never concurrently with it.
+func TestCloseWhileServing(t *testing.T) {
+	p := newPoller(t, Config{})
+	cl, fd := pair(t)
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
+	c, err := p.Register(fd, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Write([]byte("x"))
+	<-r.entered
+	cause := errors.New("test: go away")
+	c.Close(cause)
+	if _, err := c.Write(context.Background(), []byte("y"), time.Time{}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after Close = %v, want net.ErrClosed", err)
+	}
+	select {
+	case <-r.closed:
+		t.Fatal("Closed ran while Data was running")
+	default:
+	}
+	close(r.gate)
+	<-r.closed
+	if r.err != cause || r.overlap {
+		t.Fatalf("cause %v, overlap %v", r.err, r.overlap)
+	}
+	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := cl.Read(make([]byte, 1)); err == nil {
+		t.Fatal("client read data after the close")
+	}
+}
+
+// blockedWriter fills the send path of a connection whose client does not
+// read, so that a Write has to wait for writability.
+func blockedWriter(t *testing.T, p *Poller) (*Conn, chan error) {
+	cl, fd := pair(t)
+	_ = cl
+	c, err := p.Register(fd, newEcho(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, make(chan error, 1)
+}
+
+func TestBlockedWriteDeadline(t *testing.T) {
+	p := newPoller(t, Config{})
+	c, done := blockedWriter(t, p)
+	big := make([]byte, 64<<20)
+	go func() {
+		_, err := c.Write(context.Background(), big, time.Now().Add(100*time.Millisecond))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("blocked write = %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocked write ignored its deadline")
+	}
+}
+
+func TestBlockedWriteContext(t *testing.T) {
+	p := newPoller(t, Config{})
+	c, done := blockedWriter(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := c.Write(ctx, make([]byte, 64<<20), time.Time{})
+		done <- err
+	}()
+	waitUntil(t, "the writer to block", func() bool { return c.wr.Load() != nil })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("blocked write = %v, want context.Canceled", err)
+	}
+}
+
+// TestCloseReleasesBlockedWriter: a writer waiting for a stalled peer
+// returns net.ErrClosed as soon as anyone closes the connection.
+func TestCloseReleasesBlockedWriter(t *testing.T) {
+	p := newPoller(t, Config{})
+	c, done := blockedWriter(t, p)
+	go func() {
+		_, err := c.Write(context.Background(), make([]byte, 64<<20), time.Time{})
+		done <- err
+	}()
+	waitUntil(t, "the writer to block", func() bool { return c.wr.Load() != nil })
+	c.Close(nil)
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("blocked write = %v, want net.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not release the blocked writer")
+	}
+}
+
+// TestAbortStuckCallback: Abort severs the peer while a callback is stuck;
+// the descriptor is closed (and Closed runs) once it returns.
+func TestAbortStuckCallback(t *testing.T) {
+	p := newPoller(t, Config{})
+	cl, fd := pair(t)
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
+	c, err := p.Register(fd, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Write([]byte("x"))
+	<-r.entered
+	c.Abort(nil)
+	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := cl.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read after Abort = %d, %v; want EOF", n, err)
+	}
+	close(r.gate)
+	<-r.closed
+}
+
+func TestBuffered(t *testing.T) {
+	p := newPoller(t, Config{})
+	cl, fd := pair(t)
+	r := &recorder{closed: make(chan struct{})}
+	if _, err := p.Register(fd, r, []byte("pre-read|")); err != nil {
+		t.Fatal(err)
+	}
+	cl.Write([]byte("socket"))
+	cl.Close()
+	<-r.closed
+	if string(r.got) != "pre-read|socket" {
+		t.Fatalf("got %q", r.got)
+	}
+}
+
+// partial consumes only whole lines, so the engine-style "consumed"
+// contract is exercised across reads.
+type partial struct {
+	echo
+	lines []string
+}
+
+func (h *partial) Data(c *Conn, p []byte) (int, error) {
+	used := 0
+	for {
+		i := bytes.IndexByte(p[used:], '\n')
+		if i < 0 {
+			return used, nil
+		}
+		h.lines = append(h.lines, string(p[used:used+i]))
+		used += i + 1
+	}
+}
+
+func TestPartialConsume(t *testing.T) {
+	p := newPoller(t, Config{})
+	cl, fd := pair(t)
+	h := &partial{echo: *newEcho()}
+	if _, err := p.Register(fd, h, nil); err != nil {
+		t.Fatal(err)
+	}
+	long := string(bytes.Repeat([]byte("z"), 300<<10)) // beyond the largest buffer class
+	for _, part := range []string{"ab", "c\nde", "f\n", long[:1000], long[1000:] + "\n", "tail"} {
+		if _, err := cl.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	h.waitClosed(t)
+	if len(h.lines) != 3 || h.lines[0] != "abc" || h.lines[1] != "def" || h.lines[2] != long {
+		t.Fatalf("lines = %d %.10q", len(h.lines), h.lines)
+	}
+}
+
+type panicker struct{ echo }
+
+func (h *panicker) Data(c *Conn, p []byte) (int, error) { panic("test: boom") }
+
+func TestPanicClosesOnlyThatConnection(t *testing.T) {
+	p := newPoller(t, Config{})
+	ln := listener(t)
+	bad, fd := pairOn(t, ln)
+	ph := &panicker{echo: *newEcho()}
+	if _, err := p.Register(fd, ph, nil); err != nil {
+		t.Fatal(err)
+	}
+	good, fd2 := pairOn(t, ln)
+	if _, err := p.Register(fd2, newEcho(), nil); err != nil {
+		t.Fatal(err)
+	}
+	bad.Write([]byte("x"))
+	var pe *PanicError
+	if err := ph.waitClosed(t); !errors.As(err, &pe) || pe.Value != "test: boom" {
+		t.Fatalf("Closed cause = %v", err)
+	}
+	roundTrip(t, good, []byte("still here"))
+}
+
+func TestPollerCloseClosesConnections(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, fd := pair(t)
+	h := newEcho()
+	if _, err := p.Register(fd, h, nil); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, cl, []byte("x"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.waitClosed(t); !errors.Is(err, ErrPollerClosed) || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Closed cause = %v", err)
+	}
+	if _, err := p.Register(0, h, nil); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Register after Close = %v", err)
+	}
+	if s := p.Stats(); s.Workers != 0 || s.Conns != 0 {
+		t.Fatalf("after Close: %+v", s)
+	}
+}
+
+// TestPollerCloseBoundedByContext: a stuck callback does not hold Close
+// beyond its context.
+func TestPollerCloseBoundedByContext(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, fd := pair(t)
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
+	if _, err := p.Register(fd, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl.Write([]byte("x"))
+	<-r.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.Close(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Close with a stuck callback = %v", err)
+	}
+	close(r.gate)
+	<-r.closed
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if err := p.Close(ctx2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIdleConnectionsCostNoGoroutine registers 2000 connections, has each
+// one served once, and checks that, idle, they hold no goroutine: the
+// count stays under a constant plus the pool's size. It reports the
+// goroutines and heap per idle connection.
+func TestIdleConnectionsCostNoGoroutine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2000 connections")
+	}
+	const n, workers = 2000, 16
+	ln := listener(t)
+	clients := make([]net.Conn, n)
+	fds := make([]int, n)
+	for i := range clients {
+		clients[i], fds[i] = pairOn(t, ln)
+	}
+	hs := make([]echo, n)
+	for i := range hs {
+		hs[i] = *newEcho()
+	}
+	var m0, m1 runtime.MemStats
+	gc := func(m *runtime.MemStats) {
+		runtime.GC()
+		runtime.GC() // the second empties sync.Pool's victim cache
+		runtime.ReadMemStats(m)
+	}
+	gc(&m0)
+	g0 := runtime.NumGoroutine()
+	p := newPoller(t, Config{Workers: workers})
+	for i, fd := range fds {
+		if _, err := p.Register(fd, &hs[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := []byte("ping")
+	for _, cl := range clients {
+		roundTrip(t, cl, msg)
+	}
+	stats := p.Stats()
+	waitUntil(t, "workers to park", func() bool { return p.Stats().Workers <= stats.Loops })
+	gc(&m1)
+	g1 := runtime.NumGoroutine()
+	perConn := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / n
+	t.Logf("%d idle connections: %d goroutines over the baseline (%d loops, %d parked workers); heap %.0f B per connection",
+		n, g1-g0, stats.Loops, p.Stats().Workers, perConn)
+	if limit := 8 + workers; g1-g0 > limit {
+		t.Fatalf("%d goroutines for %d idle connections, want <= %d", g1-g0, n, limit)
+	}
+	if perConn > 1024 {
+		t.Fatalf("heap per idle connection = %.0f B, want <= 1024", perConn)
+	}
+	runtime.KeepAlive(hs)
+}
