@@ -79,9 +79,11 @@ type Handler interface {
 	// it consumed; the rest are handed to it again, with more, next time.
 	// A non-nil error closes the connection with that cause.
 	Data(c *Conn, p []byte) (consumed int, err error)
-	// EOF runs once when the peer has closed its write side. Returning nil
-	// keeps the connection open half-closed (writes go on, no more reads);
-	// an error closes it with that cause (io.EOF for an orderly end).
+	// EOF runs once when the peer has closed its write side. Bytes Data
+	// left unconsumed are dropped (a partial message cannot complete).
+	// Returning nil keeps the connection open half-closed (writes go on,
+	// no more reads); an error closes it with that cause (io.EOF for an
+	// orderly end).
 	EOF(c *Conn) error
 	// Closed runs once, after the connection is unregistered and its
 	// descriptor released, with the cause given to Close.
