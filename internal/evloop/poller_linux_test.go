@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -247,69 +248,51 @@ func TestCloseWhileServing(t *testing.T) {
 	}
 }
 
-// blockedWriter fills the send path of a connection whose client does not
-// read, so that a Write has to wait for writability.
-func blockedWriter(t *testing.T, p *Poller) (*Conn, chan error) {
-	cl, fd := pair(t)
-	_ = cl
-	c, err := p.Register(fd, newEcho(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, make(chan error, 1)
-}
-
-func TestBlockedWriteDeadline(t *testing.T) {
-	p := newPoller(t, Config{})
-	c, done := blockedWriter(t, p)
-	big := make([]byte, 64<<20)
-	go func() {
-		_, err := c.Write(context.Background(), big, time.Now().Add(100*time.Millisecond))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("blocked write = %v, want os.ErrDeadlineExceeded", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("blocked write ignored its deadline")
-	}
-}
-
-func TestBlockedWriteContext(t *testing.T) {
-	p := newPoller(t, Config{})
-	c, done := blockedWriter(t, p)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		_, err := c.Write(ctx, make([]byte, 64<<20), time.Time{})
-		done <- err
-	}()
-	waitUntil(t, "the writer to block", func() bool { return c.wr.Load() != nil })
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("blocked write = %v, want context.Canceled", err)
-	}
-}
-
-// TestCloseReleasesBlockedWriter: a writer waiting for a stalled peer
-// returns net.ErrClosed as soon as anyone closes the connection.
-func TestCloseReleasesBlockedWriter(t *testing.T) {
-	p := newPoller(t, Config{})
-	c, done := blockedWriter(t, p)
-	go func() {
-		_, err := c.Write(context.Background(), make([]byte, 64<<20), time.Time{})
-		done <- err
-	}()
-	waitUntil(t, "the writer to block", func() bool { return c.wr.Load() != nil })
-	c.Close(nil)
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("blocked write = %v, want net.ErrClosed", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not release the blocked writer")
+// TestBlockedWrite: a Write that must wait for a client that does not
+// read waits on the writer's goroutine and ends at its deadline, at its
+// ctx's cancellation, or at once when anyone closes the connection.
+func TestBlockedWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // 0: none
+		release  func(c *Conn, cancel context.CancelFunc)
+		want     error
+	}{
+		{"deadline", 100 * time.Millisecond, nil, os.ErrDeadlineExceeded},
+		{"context", 0, func(c *Conn, cancel context.CancelFunc) { cancel() }, context.Canceled},
+		{"close", 0, func(c *Conn, cancel context.CancelFunc) { c.Close(nil) }, net.ErrClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPoller(t, Config{})
+			_, fd := pair(t)
+			c, err := p.Register(fd, newEcho(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var deadline time.Time
+			if tc.deadline > 0 {
+				deadline = time.Now().Add(tc.deadline)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Write(ctx, make([]byte, 64<<20), deadline)
+				done <- err
+			}()
+			if tc.release != nil {
+				waitUntil(t, "the writer to block", func() bool { return c.wr.Load() != nil })
+				tc.release(c, cancel)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("blocked write = %v, want %v", err, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the blocked write did not return")
+			}
+		})
 	}
 }
 
@@ -518,4 +501,81 @@ func TestIdleConnectionsCostNoGoroutine(t *testing.T) {
 		t.Fatalf("heap per idle connection = %.0f B, want <= 1024", perConn)
 	}
 	runtime.KeepAlive(hs)
+}
+
+// stressHandler counts callbacks and fails on overlap or a second Closed.
+type stressHandler struct {
+	recorder
+	closedN atomic.Int32
+}
+
+func (h *stressHandler) Data(c *Conn, p []byte) (int, error) {
+	h.enter()
+	defer h.leave()
+	return len(p), nil
+}
+
+func (h *stressHandler) Closed(c *Conn, err error) {
+	if h.closedN.Add(1) == 1 {
+		h.recorder.Closed(c, err)
+	}
+}
+
+// TestStressConcurrentControl races readiness, Wake, writes from other
+// goroutines, Close and Abort on many connections (run it with -race):
+// callbacks never overlap, Closed runs exactly once, nothing is left.
+func TestStressConcurrentControl(t *testing.T) {
+	p := newPoller(t, Config{Workers: 4, ReadBudget: 1})
+	ln := listener(t)
+	const n = 40
+	var wg sync.WaitGroup
+	hs := make([]*stressHandler, n)
+	for i := range hs {
+		cl, fd := pairOn(t, ln)
+		hs[i] = &stressHandler{recorder: recorder{closed: make(chan struct{})}}
+		c, err := p.Register(fd, hs[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { // the client: sends, and drains what the server writes
+			buf := make([]byte, 4096)
+			for range 50 {
+				if _, err := cl.Write(buf[:100]); err != nil {
+					return
+				}
+			}
+			cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				if _, err := cl.Read(buf); err != nil {
+					return
+				}
+			}
+		})
+		wg.Go(func() { // wakes and writes from outside the turn
+			for range 100 {
+				c.Wake()
+				if _, err := c.Write(context.Background(), []byte("srv"), time.Now().Add(5*time.Second)); err != nil {
+					break
+				}
+			}
+			if i%2 == 0 {
+				c.Close(nil)
+			} else {
+				c.Abort(nil)
+			}
+		})
+	}
+	for i, h := range hs {
+		select {
+		case <-h.closed:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("conn %d: Closed did not run", i)
+		}
+	}
+	wg.Wait()
+	for i, h := range hs {
+		if h.overlap || h.closedN.Load() != 1 {
+			t.Fatalf("conn %d: overlap %v, Closed %d times", i, h.overlap, h.closedN.Load())
+		}
+	}
 }
