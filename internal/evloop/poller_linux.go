@@ -21,9 +21,11 @@ import (
 // Supported reports whether this platform has the event-loop backend.
 const Supported = true
 
-// events every registration asks for: edge-triggered readability, the
-// peer's FIN and writability (the last only wakes a blocked writer).
-const regEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+// events every registration asks for: edge-triggered readability and the
+// peer's FIN. Writability (EPOLLOUT) is added on a connection's first
+// blocked write only: asking for it at once would wake the loop for every
+// new connection (a new socket is writable).
+const regEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 
 // wakeSlot marks the eventfd's registration in an epoll event.
 const wakeSlot = math.MaxInt32
@@ -484,9 +486,13 @@ var timerPool = sync.Pool{New: func() any {
 func (c *Conn) waitWritable(ctx context.Context, deadline time.Time) error {
 	w := c.wr.Load()
 	if w == nil {
-		w = &waiter{ch: make(chan struct{}, 1)}
-		if !c.wr.CompareAndSwap(nil, w) {
-			w = c.wr.Load()
+		if c.wr.CompareAndSwap(nil, &waiter{ch: make(chan struct{}, 1)}) {
+			// From now on the loop reports writability too. MOD re-checks
+			// readiness, so writability that came first is reported now;
+			// the retry of the write covers it as well. A MOD that races
+			// the connection's finish fails harmlessly (ENOENT).
+			ev := unix.EpollEvent{Events: regEvents | unix.EPOLLOUT, Fd: c.slot, Pad: c.gen}
+			unix.EpollCtl(c.lp.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
 		}
 		return nil
 	}
