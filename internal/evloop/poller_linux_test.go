@@ -579,3 +579,21 @@ func TestStressConcurrentControl(t *testing.T) {
 		}
 	}
 }
+
+func TestRegisterBadDescriptor(t *testing.T) {
+	p := newPoller(t, Config{})
+	f, err := os.CreateTemp(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := p.Register(int(f.Fd()), newEcho(), nil); err == nil { // epoll refuses regular files
+		t.Fatal("registered a regular file")
+	}
+	if _, err := p.Register(1<<20, newEcho(), nil); err == nil {
+		t.Fatal("registered a descriptor that is not open")
+	}
+	if s := p.Stats(); s.Conns != 0 {
+		t.Fatalf("failed registrations counted: %+v", s)
+	}
+}
