@@ -109,6 +109,7 @@ func newLoop(p *Poller) (*loop, error) {
 // bytes read from the socket before (net/http's bufio.Reader after a
 // hijack); they are copied and handed to h.Data before any socket read.
 // h's methods run on pool goroutines, one at a time for this connection.
+// On error fd is left open and still the caller's.
 func (p *Poller) Register(fd int, h Handler, buffered []byte) (*Conn, error) {
 	if p.closing.Load() {
 		return nil, fmt.Errorf("evloop: register: %w", net.ErrClosed)
