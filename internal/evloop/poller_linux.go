@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,6 +55,8 @@ type loop struct {
 	p    *Poller
 	epfd int
 	efd  int
+	ep   *os.File        // epfd, so that the loop can wait in the runtime's poller
+	rc   syscall.RawConn // of ep
 
 	mu    sync.Mutex
 	conns []*Conn
@@ -100,7 +103,24 @@ func newLoop(p *Poller) (*loop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("evloop: epoll_ctl eventfd: %w", err)
 	}
-	return &loop{p: p, epfd: epfd, efd: efd}, nil
+	// The loop does not block in epoll_wait itself: the epoll descriptor
+	// is readable while it has events, so the loop waits for that in the
+	// runtime's poller (nested epoll). A loop blocked in a system call
+	// would hold an OS thread and its P, and every hand-over to a worker
+	// would need another thread woken (futex) to run the worker.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("evloop: set non-blocking: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "evloop-epoll")
+	rc, err := ep.SyscallConn()
+	if err != nil {
+		unix.Close(efd)
+		ep.Close()
+		return nil, fmt.Errorf("evloop: epoll raw conn: %w", err)
+	}
+	return &loop{p: p, epfd: epfd, efd: efd, ep: ep, rc: rc}, nil
 }
 
 // Register hands fd, a connected stream socket, to the poller, which owns
@@ -174,39 +194,67 @@ func (lp *loop) nextGen() int32 { return int32(genCounter.Add(1) & math.MaxInt32
 func (lp *loop) run(batch int) {
 	defer lp.p.loopsWG.Done()
 	events := make([]unix.EpollEvent, batch)
-	for {
-		n, err := unix.EpollWait(lp.epfd, events, -1)
-		if err != nil {
-			if err == unix.EINTR {
+	stop := false
+	drain := func(uintptr) bool {
+		for {
+			n, err := unix.EpollWait(lp.epfd, events, 0)
+			switch {
+			case err == unix.EINTR:
 				continue
+			case err != nil:
+				// EBADF or EINVAL: the poller is broken; connections end.
+				lp.p.cfg.logf("evloop: epoll_wait: %v", err)
+				stop = true
+				return true
+			case n == 0:
+				return false // park in the runtime poller until readable
 			}
-			// EBADF or EINVAL: the poller is broken; connections end.
-			lp.p.cfg.logf("evloop: epoll_wait: %v", err)
+			if lp.dispatch(events[:n]) {
+				stop = true
+				return true
+			}
+			if n < len(events) {
+				// The ready list was emptied. Whatever is added to it from
+				// now on wakes the runtime's poller again (also while this
+				// function runs: RawConn.Read then calls it at once), so
+				// there is no need for one more epoll_wait returning 0.
+				return false
+			}
+		}
+	}
+	for !stop {
+		if err := lp.rc.Read(drain); err != nil {
+			lp.p.cfg.logf("evloop: wait: %v", err)
 			return
 		}
-		lp.mu.Lock()
-		for i := range events[:n] {
-			ev := &events[i]
-			if ev.Fd == wakeSlot {
-				var b [8]byte
-				unix.Read(lp.efd, b[:])
-				if lp.stop {
-					lp.mu.Unlock()
-					return
-				}
-				continue
-			}
-			if int(ev.Fd) >= len(lp.conns) {
-				continue
-			}
-			c := lp.conns[ev.Fd]
-			if c == nil || c.gen != ev.Pad {
-				continue // stale event of a finished connection
-			}
-			c.ready(ev.Events)
-		}
-		lp.mu.Unlock()
 	}
+}
+
+// dispatch hands a batch of events to their connections. It reports true
+// when the poller is stopping.
+func (lp *loop) dispatch(events []unix.EpollEvent) (stop bool) {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	for i := range events {
+		ev := &events[i]
+		if ev.Fd == wakeSlot {
+			var b [8]byte
+			unix.Read(lp.efd, b[:])
+			if lp.stop {
+				return true
+			}
+			continue
+		}
+		if int(ev.Fd) >= len(lp.conns) {
+			continue
+		}
+		c := lp.conns[ev.Fd]
+		if c == nil || c.gen != ev.Pad {
+			continue // stale event of a finished connection
+		}
+		c.ready(ev.Events)
+	}
+	return false
 }
 
 // wake asks the loop goroutine to stop.
@@ -276,7 +324,7 @@ func (p *Poller) release() {
 	p.relOnce.Do(func() {
 		for _, lp := range p.loops {
 			unix.Close(lp.efd)
-			unix.Close(lp.epfd)
+			lp.ep.Close() // closes epfd
 		}
 	})
 }
