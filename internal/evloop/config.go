@@ -21,9 +21,9 @@ const (
 // Config sets up a [Poller]. The zero value is valid; each field's doc
 // states its default.
 type Config struct {
-	// Loops is the number of epoll loops (goroutines blocked in
-	// epoll_wait); <= 0 means runtime.GOMAXPROCS(0), one per P. Values
-	// above MaxLoops are capped.
+	// Loops is the number of epoll instances, each with a loop goroutine;
+	// <= 0 means runtime.GOMAXPROCS(0), one per P. Values above MaxLoops
+	// are capped.
 	Loops int
 	// Workers caps the pool goroutines that run handlers; <= 0 means
 	// 32 × GOMAXPROCS, at least 64. A handler that blocks holds one worker;

@@ -8,9 +8,12 @@
 //
 // # Who runs what
 //
-//   - Each loop goroutine (Config.Loops, one per P by default) blocks in
-//     epoll_wait, maps events to connections and queues the ready ones.
-//     It never reads, writes or runs a handler.
+//   - Each loop goroutine (Config.Loops, one per P by default) owns an
+//     epoll instance. It waits in the runtime's poller for that epoll
+//     descriptor to become readable (nested epoll: no OS thread is held
+//     by an idle loop, and the workers it readies run on its P), takes the
+//     events with a non-blocking epoll_wait, maps them to connections and
+//     queues the ready ones. It never reads, writes or runs a handler.
 //   - A bounded pool of goroutines (Config.Workers) serves queued
 //     connections: a worker reads into a pooled buffer (internal/bufpool)
 //     until EAGAIN, or until a short read while the peer's FIN is not yet
@@ -36,7 +39,7 @@
 //   - Poller.Close waiting for callbacks to return and workers to exit:
 //     its ctx. Stuck callbacks are not awaited beyond it; their sockets
 //     can be shut down with [Conn.Abort].
-//   - Loop goroutines block in epoll_wait without a timeout; Poller.Close
+//   - Loop goroutines wait for events without a timeout; Poller.Close
 //     wakes them through an eventfd.
 //   - Wheel timers fire at or after their time, at most one tick late
 //     (Tick, default DefaultTick = 10 ms) plus scheduling delay.

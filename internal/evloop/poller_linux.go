@@ -65,7 +65,8 @@ type loop struct {
 }
 
 // New starts a poller: cfg.Loops epoll loops, each on its own goroutine
-// (blocked in epoll_wait while nothing is ready), and an empty worker pool.
+// (parked in the runtime's poller while nothing is ready), and an empty
+// worker pool.
 func New(cfg Config) (*Poller, error) {
 	cfg = cfg.resolved()
 	p := &Poller{cfg: cfg, zero: make(chan struct{})}
