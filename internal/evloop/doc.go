@@ -11,7 +11,8 @@
 //   - Each loop goroutine (Config.Loops, one per P by default) owns an
 //     epoll instance. It waits in the runtime's poller for that epoll
 //     descriptor to become readable (nested epoll: no OS thread is held
-//     by an idle loop, and the workers it readies run on its P), takes the
+//     by an idle loop, and fewer threads are woken to run the workers it
+//     readies), takes the
 //     events with a non-blocking epoll_wait, maps them to connections and
 //     queues the ready ones. It never reads, writes or runs a handler.
 //   - A bounded pool of goroutines (Config.Workers) serves queued
