@@ -172,7 +172,7 @@ func (p *RequestParser) Request() *http.Request {
 	h := make(http.Header, n)
 	vals := make([]string, 0, n)
 	target, host, ok := p.parseString(s, func(name, value string) {
-		key := textproto.CanonicalMIMEHeaderKey(name)
+		key := canonicalKey(name)
 		if key == "Host" {
 			return
 		}
@@ -208,7 +208,7 @@ func (p *RequestParser) Request() *http.Request {
 	}
 }
 
-func countFields(head []byte) int { return bytes.Count(head, []byte("\r\n")) - 2 }
+func countFields(head []byte) int { return bytes.Count(head, []byte{'\n'}) - 2 }
 
 // parseString walks the head and reports its fields as substrings of s,
 // a string copy of the head.
@@ -240,13 +240,34 @@ func (p *RequestParser) maxFields() int {
 
 var (
 	httpVersion = []byte(" HTTP/1.1")
-	crlf        = []byte("\r\n")
+	comma       = []byte(",")
 )
+
+// cutLine splits off the first line of a head that scanHead accepted:
+// every LF in it follows a CR.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return b, nil
+	}
+	return b[:i-1], b[i+1:]
+}
+
+// trimOWS trims spaces and tabs at both ends.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
 
 // walk checks the head line by line, reporting each field to field (may
 // be nil), the target and the Host value. It allocates nothing.
 func walk(head []byte, maxFields int, target, host *[]byte, field func(name, value []byte)) bool {
-	line, rest, _ := bytes.Cut(head, crlf)
+	line, rest := cutLine(head)
 	if !bytes.HasPrefix(line, getPrefix[:4]) || !bytes.HasSuffix(line, httpVersion) {
 		return false
 	}
@@ -263,7 +284,7 @@ func walk(head []byte, maxFields int, target, host *[]byte, field func(name, val
 	fields, hosts := 0, 0
 	upgrade, connUpgrade := false, false
 	for {
-		line, rest, _ = bytes.Cut(rest, crlf)
+		line, rest = cutLine(rest)
 		if len(line) == 0 {
 			break
 		}
@@ -281,7 +302,7 @@ func walk(head []byte, maxFields int, target, host *[]byte, field func(name, val
 				return false
 			}
 		}
-		value := bytes.Trim(line[colon+1:], " \t")
+		value := trimOWS(line[colon+1:])
 		for _, c := range value {
 			if (c < ' ' && c != '\t') || c == 0x7f {
 				return false
@@ -317,8 +338,8 @@ func walk(head []byte, maxFields int, target, host *[]byte, field func(name, val
 func containsToken(v []byte, token string) bool {
 	for len(v) > 0 {
 		var elem []byte
-		elem, v, _ = bytes.Cut(v, []byte(","))
-		if asciiEqualFold(bytes.Trim(elem, " \t"), token) {
+		elem, v, _ = bytes.Cut(v, comma)
+		if asciiEqualFold(trimOWS(elem), token) {
 			return true
 		}
 	}
@@ -361,4 +382,46 @@ func validHost(h []byte) bool {
 		}
 	}
 	return true
+}
+
+// commonKeys interns the canonical names of the fields an upgrade request
+// usually has, so that canonicalising them allocates nothing.
+var commonKeys = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range []string{"Host", "Upgrade", "Connection", "Origin", "User-Agent",
+		"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Extensions", "Accept-Encoding", "Accept-Language", "Cache-Control",
+		"Pragma", "Cookie", "Authorization", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey for a valid field name
+// (walk checked it): the first letter and every letter after a hyphen in
+// upper case, the others in lower case.
+func canonicalKey(name string) string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return textproto.CanonicalMIMEHeaderKey(name)
+	}
+	same, upper := true, true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		same = same && c == name[i]
+		buf[i] = c
+		upper = c == '-'
+	}
+	if same {
+		return name // a substring of the head's copy
+	}
+	if k, ok := commonKeys[string(buf[:len(name)])]; ok {
+		return k
+	}
+	return string(buf[:len(name)])
 }
