@@ -194,3 +194,30 @@ func (r *recorder) Closed(c *Conn, err error) {
 	r.leave()
 	close(r.closed)
 }
+
+// newRecorder makes a recorder; a gated one holds its first Data call
+// until gate is closed.
+func newRecorder(gated bool) *recorder {
+	r := &recorder{closed: make(chan struct{})}
+	if gated {
+		r.gate, r.entered = make(chan struct{}), make(chan struct{})
+	}
+	return r
+}
+
+// stuckConn registers a connection whose first Data call is held (until
+// r.gate is closed) and returns once that call has begun.
+func stuckConn(t *testing.T, p *Poller) (net.Conn, *Conn, *recorder) {
+	t.Helper()
+	cl, fd := pair(t)
+	r := newRecorder(true)
+	c, err := p.Register(fd, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	<-r.entered
+	return cl, c, r
+}

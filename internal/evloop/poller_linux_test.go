@@ -94,7 +94,7 @@ func TestManyConnections(t *testing.T) {
 func TestOrderUnderConcurrentReadiness(t *testing.T) {
 	p := newPoller(t, Config{Workers: 4, ReadBudget: 2})
 	cl, fd := pair(t)
-	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
+	r := newRecorder(true)
 	c, err := p.Register(fd, r, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestFINBehindData(t *testing.T) {
 	hs := make([]*recorder, n)
 	for i := range hs {
 		cl, fd := pairOn(t, ln)
-		hs[i] = &recorder{closed: make(chan struct{})}
+		hs[i] = newRecorder(false)
 		if _, err := p.Register(fd, hs[i], nil); err != nil {
 			t.Fatal(err)
 		}
@@ -220,14 +220,7 @@ func TestFINBehindData(t *testing.T) {
 // effect when Data returns, never concurrently with it.
 func TestCloseWhileServing(t *testing.T) {
 	p := newPoller(t, Config{})
-	cl, fd := pair(t)
-	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
-	c, err := p.Register(fd, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.Write([]byte("x"))
-	<-r.entered
+	cl, c, r := stuckConn(t, p)
 	cause := errors.New("test: go away")
 	c.Close(cause)
 	if _, err := c.Write(context.Background(), []byte("y"), time.Time{}); !errors.Is(err, net.ErrClosed) {
@@ -301,14 +294,7 @@ func TestBlockedWrite(t *testing.T) {
 // the descriptor is closed (and Closed runs) once it returns.
 func TestAbortStuckCallback(t *testing.T) {
 	p := newPoller(t, Config{})
-	cl, fd := pair(t)
-	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
-	c, err := p.Register(fd, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.Write([]byte("x"))
-	<-r.entered
+	cl, c, r := stuckConn(t, p)
 	c.Abort(nil)
 	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if n, err := cl.Read(make([]byte, 1)); err != io.EOF {
@@ -321,7 +307,7 @@ func TestAbortStuckCallback(t *testing.T) {
 func TestBuffered(t *testing.T) {
 	p := newPoller(t, Config{})
 	cl, fd := pair(t)
-	r := &recorder{closed: make(chan struct{})}
+	r := newRecorder(false)
 	if _, err := p.Register(fd, r, []byte("pre-read|")); err != nil {
 		t.Fatal(err)
 	}
@@ -430,13 +416,7 @@ func TestPollerCloseBoundedByContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, fd := pair(t)
-	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}), closed: make(chan struct{})}
-	if _, err := p.Register(fd, r, nil); err != nil {
-		t.Fatal(err)
-	}
-	cl.Write([]byte("x"))
-	<-r.entered
+	_, _, r := stuckConn(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := p.Close(ctx); err != context.DeadlineExceeded {
