@@ -583,3 +583,55 @@ func TestRegisterBadDescriptor(t *testing.T) {
 		t.Fatalf("failed registrations counted: %+v", s)
 	}
 }
+
+// sink consumes everything and reports when it has seen want bytes; in
+// its turn after a Wake it reports whether the connection holds a buffer.
+type sink struct {
+	echo
+	want, got int
+	full      chan struct{}
+	held      chan bool
+}
+
+func (s *sink) Woken(c *Conn) error {
+	s.held <- c.buf != nil
+	return nil
+}
+
+func (s *sink) Data(c *Conn, p []byte) (int, error) {
+	if s.got += len(p); s.got == s.want {
+		close(s.full)
+	}
+	return len(p), nil
+}
+
+// TestBurstLeavesNoBuffer: after a 1 MiB burst on each connection, idle
+// connections hold no read buffer (they went back to the pool).
+func TestBurstLeavesNoBuffer(t *testing.T) {
+	p := newPoller(t, Config{})
+	ln := listener(t)
+	const n, size = 20, 1 << 20
+	conns := make([]*Conn, n)
+	sinks := make([]*sink, n)
+	burst := make([]byte, size)
+	for i := range conns {
+		cl, fd := pairOn(t, ln)
+		sinks[i] = &sink{echo: *newEcho(), want: size, full: make(chan struct{}), held: make(chan bool, 1)}
+		var err error
+		if conns[i], err = p.Register(fd, sinks[i], nil); err != nil {
+			t.Fatal(err)
+		}
+		go cl.Write(burst) // the test's cleanup closes cl, which ends a stuck write
+	}
+	for i, c := range conns {
+		select {
+		case <-sinks[i].full:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("conn %d: burst not received", i)
+		}
+		c.Wake() // Woken looks from inside the connection's turn
+		if <-sinks[i].held {
+			t.Fatalf("conn %d holds a read buffer after its burst", i)
+		}
+	}
+}
