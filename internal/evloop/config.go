@@ -86,7 +86,9 @@ type Handler interface {
 	// orderly end).
 	EOF(c *Conn) error
 	// Closed runs once, after the connection is unregistered and its
-	// descriptor released, with the cause given to Close.
+	// descriptor closed (if another goroutine is inside Conn.Write at that
+	// moment, the descriptor is closed as that call returns, which it does
+	// at once with net.ErrClosed), with the cause given to Close.
 	Closed(c *Conn, err error)
 }
 

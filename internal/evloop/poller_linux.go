@@ -272,7 +272,10 @@ func (lp *loop) wake() {
 // goroutine once its current callback returns). Close waits within ctx
 // for those callbacks and the pool's goroutines; when ctx ends first it
 // returns ctx.Err(), and the rest finish on their own (the poller's
-// descriptors are released by the last of them).
+// descriptors are released by the last of them). Called from a handler,
+// Close cannot see that handler's own connection finish before the
+// handler returns, so it returns at ctx's end; the engine's stop calls it
+// from its own goroutine.
 func (p *Poller) Close(ctx context.Context) error {
 	p.closing.Store(true)
 	p.stopOnce.Do(func() {
