@@ -62,7 +62,23 @@ type loop struct {
 	conns []*Conn
 	free  []int32
 	stop  bool
+
+	// The loop goroutine serves the first connection of a batch itself
+	// (mine), so that the common case needs no hand-over to a worker. If
+	// that turn is still running after inlineBound, dog hands the loop
+	// role to a new goroutine, and the old one carries on as a worker.
+	mine     *Conn
+	inline   atomic.Bool   // the loop goroutine is serving mine
+	session  atomic.Uint64 // counts inline turns
+	dogArmed atomic.Bool
+	dog      *time.Timer
+	dogMu    sync.Mutex
+	lastSeen uint64 // session at the dog's last firing
 }
+
+// inlineBound is how long the loop goroutine may serve a connection
+// itself before another goroutine takes over the loop.
+const inlineBound = time.Millisecond
 
 // New starts a poller: cfg.Loops epoll loops, each on its own goroutine
 // (parked in the runtime's poller while nothing is ready), and an empty
@@ -121,7 +137,43 @@ func newLoop(p *Poller) (*loop, error) {
 		ep.Close()
 		return nil, fmt.Errorf("evloop: epoll raw conn: %w", err)
 	}
-	return &loop{p: p, epfd: epfd, efd: efd, ep: ep, rc: rc}, nil
+	lp := &loop{p: p, epfd: epfd, efd: efd, ep: ep, rc: rc}
+	lp.dog = time.AfterFunc(time.Hour, lp.takeOver)
+	lp.dog.Stop()
+	return lp, nil
+}
+
+// takeOver is the watchdog, armed only while the loop serves inline
+// (not once per turn: it fires at most every inlineBound while there is
+// activity, never when idle). When the same inline turn is still running
+// since its last firing, a new goroutine becomes the loop (inheriting the
+// loop's count in loopsWG), and the serving one becomes a worker when its
+// turn ends: a blocked handler holds up its own connection only.
+func (lp *loop) takeOver() {
+	lp.dogMu.Lock()
+	defer lp.dogMu.Unlock()
+	s := lp.session.Load()
+	if lp.inline.Load() && s == lp.lastSeen {
+		if lp.inline.CompareAndSwap(true, false) {
+			go lp.run(lp.p.cfg.Events)
+		}
+	}
+	lp.lastSeen = s
+	lp.dogArmed.Store(false)
+	// A turn that began before the store above saw the dog armed and did
+	// not arm it: look again.
+	if lp.inline.Load() && lp.dogArmed.CompareAndSwap(false, true) {
+		lp.dog.Reset(inlineBound)
+	}
+}
+
+// watch is called as an inline turn begins.
+func (lp *loop) watch() {
+	lp.session.Add(1)
+	lp.inline.Store(true)
+	if !lp.dogArmed.Load() && lp.dogArmed.CompareAndSwap(false, true) {
+		lp.dog.Reset(inlineBound)
+	}
 }
 
 // Register hands fd, a connected stream socket, to the poller, which owns
@@ -193,7 +245,6 @@ func (lp *loop) nextGen() int32 { return int32(genCounter.Add(1) & math.MaxInt32
 // run is the loop goroutine: wait, map events to connections, schedule.
 // It never reads, writes or calls a handler.
 func (lp *loop) run(batch int) {
-	defer lp.p.loopsWG.Done()
 	events := make([]unix.EpollEvent, batch)
 	stop := false
 	drain := func(uintptr) bool {
@@ -214,6 +265,9 @@ func (lp *loop) run(batch int) {
 				stop = true
 				return true
 			}
+			if lp.mine != nil {
+				return true // serve it, then come back
+			}
 			if n < len(events) {
 				// The ready list was emptied. Whatever is added to it from
 				// now on wakes the runtime's poller again (also while this
@@ -223,12 +277,24 @@ func (lp *loop) run(batch int) {
 			}
 		}
 	}
-	for !stop {
+	for !stop && !lp.stopping() {
+		// stopping: a goroutine that took the loop over after the stop
+		// request was consumed (read from the eventfd) by its predecessor.
 		if err := lp.rc.Read(drain); err != nil {
 			lp.p.cfg.logf("evloop: wait: %v", err)
-			return
+			break
+		}
+		if c := lp.mine; c != nil {
+			lp.mine = nil
+			lp.watch()
+			lp.p.pool.serve(c)
+			if !lp.inline.CompareAndSwap(true, false) {
+				lp.p.pool.join() // another goroutine is the loop now
+				return
+			}
 		}
 	}
+	lp.p.loopsWG.Done()
 }
 
 // dispatch hands a batch of events to their connections. It reports true
@@ -256,6 +322,13 @@ func (lp *loop) dispatch(events []unix.EpollEvent) (stop bool) {
 		c.ready(ev.Events)
 	}
 	return false
+}
+
+// stopping reports whether the poller asked this loop to stop.
+func (lp *loop) stopping() bool {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return lp.stop
 }
 
 // wake asks the loop goroutine to stop.
@@ -404,6 +477,10 @@ func (c *Conn) ready(events uint32) {
 		c.signalWriter()
 	}
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		if c.lp.mine == nil && c.sched.CompareAndSwap(schedIdle, schedRunning) {
+			c.lp.mine = c // the loop goroutine serves it after the batch
+			return
+		}
 		c.notify()
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestEcho(t *testing.T) {
@@ -632,6 +634,69 @@ func TestBurstLeavesNoBuffer(t *testing.T) {
 		c.Wake() // Woken looks from inside the connection's turn
 		if <-sinks[i].held {
 			t.Fatalf("conn %d holds a read buffer after its burst", i)
+		}
+	}
+}
+
+// TestBlockedHandlerDoesNotStallLoop: with one loop, a handler that blocks
+// (possibly on the loop goroutine, which serves the first ready
+// connection of a batch itself) must not hold up the loop's other
+// connections: after inlineBound another goroutine takes the loop over.
+func TestBlockedHandlerDoesNotStallLoop(t *testing.T) {
+	p := newPoller(t, Config{Loops: 1})
+	_, _, stuck := stuckConn(t, p)
+	defer close(stuck.gate)
+	for range 3 {
+		cl, fd := pair(t)
+		if _, err := p.Register(fd, newEcho(), nil); err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, cl, []byte("not stalled"))
+	}
+}
+
+// TestCloseWhileLoopServesInline: the stop request and a connection's data
+// in one batch, the connection served by the loop goroutine itself and
+// slow enough for another goroutine to take the loop over: Close must
+// still see every loop goroutine exit.
+func TestCloseWhileLoopServesInline(t *testing.T) {
+	for range 20 {
+		p, err := New(Config{Loops: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, fd := pair(t)
+		r := newRecorder(true)
+		if _, err := p.Register(fd, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		lp := p.loops[0]
+		lp.mu.Lock() // hold the loop so that both events land in one batch
+		cl.Write([]byte("x"))
+		p.stopOnce.Do(func() { // what Close's first step does, here under the lock
+			lp.stop = true
+			one := [8]byte{1}
+			unix.Write(lp.efd, one[:])
+		})
+		lp.mu.Unlock()
+		<-r.entered
+		if lp.inline.Load() { // served by the loop goroutine: wait for the take-over
+			waitUntil(t, "the watchdog to take the loop over", func() bool { return !lp.inline.Load() })
+		}
+		close(r.gate)
+		closed := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			closed <- p.Close(ctx)
+		}()
+		select {
+		case err = <-closed:
+		case <-time.After(15 * time.Second):
+			t.Fatal("Close hung: a loop goroutine never saw the stop")
+		}
+		if err != nil {
+			t.Fatalf("Close: %v", err)
 		}
 	}
 }

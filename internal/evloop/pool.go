@@ -98,6 +98,16 @@ func (p *pool) serve(c *Conn) {
 	}
 }
 
+// join makes the calling goroutine (a loop goroutine that was taken over
+// while serving a connection) one of the workers. The pool may thus run
+// up to one goroutine per loop beyond max for a while.
+func (p *pool) join() {
+	p.mu.Lock()
+	p.running++
+	p.mu.Unlock()
+	p.work()
+}
+
 // close makes idle workers exit; it returns the channel closed once every
 // worker has.
 func (p *pool) close() <-chan struct{} {
