@@ -14,7 +14,12 @@
 //     by an idle loop, and fewer threads are woken to run the workers it
 //     readies), takes the
 //     events with a non-blocking epoll_wait, maps them to connections and
-//     queues the ready ones. It never reads, writes or runs a handler.
+//     queues the ready ones, except the first of a batch, which it serves
+//     itself (no hand-over in the common case). A watchdog, armed only
+//     while it does so, hands the loop to a new goroutine when that turn
+//     lasts longer than 1-2 ms; the old one finishes the turn and joins
+//     the pool. So a blocking handler delays its own connection only, and
+//     the other connections of its loop by at most about 2 ms once.
 //   - A bounded pool of goroutines (Config.Workers) serves queued
 //     connections: a worker reads into a pooled buffer (internal/bufpool)
 //     until EAGAIN, or until a short read while the peer's FIN is not yet
@@ -42,12 +47,16 @@
 //     can be shut down with [Conn.Abort].
 //   - Loop goroutines wait for events without a timeout; Poller.Close
 //     wakes them through an eventfd.
+//   - A loop goroutine serving a connection itself: at most inlineBound
+//     (1 ms) to 2 × inlineBound before another goroutine takes the loop.
 //   - Wheel timers fire at or after their time, at most one tick late
 //     (Tick, default DefaultTick = 10 ms) plus scheduling delay.
 //
 // # Limits
 //
-//   - Config.Workers: 32 × GOMAXPROCS, at least 64; Config.Loops:
+//   - Config.Workers: 32 × GOMAXPROCS, at least 64 (goroutines that took
+//     over from a loop may exceed it by one per loop for a while);
+//     Config.Loops:
 //     GOMAXPROCS, at most MaxLoops (64); Config.Events: 256;
 //     Config.ReadBudget: 16 reads.
 //
