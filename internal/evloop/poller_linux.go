@@ -242,8 +242,8 @@ var genCounter atomic.Uint32
 // generation belong to an earlier occupant and are dropped.
 func (lp *loop) nextGen() int32 { return int32(genCounter.Add(1) & math.MaxInt32) }
 
-// run is the loop goroutine: wait, map events to connections, schedule.
-// It never reads, writes or calls a handler.
+// run is the loop goroutine: wait, map events to connections, schedule
+// them, and serve the first ready one itself (see takeOver).
 func (lp *loop) run(batch int) {
 	events := make([]unix.EpollEvent, batch)
 	stop := false
