@@ -124,38 +124,48 @@ func itoa(n int) string {
 // BenchmarkDetach is the cost of taking an accepted connection from Go's
 // poller (dup, the runtime's unregister and close of the original, set
 // non-blocking) and registering it with the poller; the dial and accept
-// before it are excluded. Run it with -benchtime=Nx, N <= 4000 (each op
-// holds two descriptors until the end).
+// before it are excluded (done in batches with the timer stopped).
 func BenchmarkDetach(b *testing.B) {
 	p := newPoller(b, Config{})
 	ln := listener(b)
-	n := min(b.N, 4000)
-	scs := make([]net.Conn, n)
-	for i := range scs {
-		cl, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cl.Close()
-		if scs[i], err = ln.Accept(); err != nil {
-			b.Fatal(err)
-		}
-	}
 	h := nopHandler{}
 	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for i := range b.N {
-		fd, err := Detach(scs[i%n])
-		if err != nil {
-			b.Fatal(err)
+	var cpu time.Duration
+	for done := 0; done < b.N; {
+		b.StopTimer()
+		batch := min(b.N-done, 2000)
+		cls := make([]net.Conn, batch)
+		scs := make([]net.Conn, batch)
+		for i := range scs {
+			var err error
+			if cls[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
+				b.Fatal(err)
+			}
+			if scs[i], err = ln.Accept(); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if _, err := p.Register(fd, h, nil); err != nil {
-			b.Fatal(err)
+		conns := make([]*Conn, batch)
+		b.StartTimer()
+		cpu0 := cpuTime()
+		for i, sc := range scs {
+			fd, err := Detach(sc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if conns[i], err = p.Register(fd, h, nil); err != nil {
+				b.Fatal(err)
+			}
 		}
+		cpu += cpuTime() - cpu0
+		b.StopTimer()
+		for i, c := range conns {
+			c.Close(nil)
+			cls[i].Close()
+		}
+		done += batch
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 }
 
 type nopHandler struct{}
