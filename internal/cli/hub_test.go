@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netkit-go/netkit/internal/natstest"
+	"github.com/netkit-go/netkit/netkittest"
+	"github.com/netkit-go/netkit/websocket"
+)
+
+// runHub runs `netkit hub` with args until the test ends and returns its
+// address.
+func runHub(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	addrs := watch(t, pr, regexp.MustCompile(`^hub listening on ws://(\S+)/hub `))
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"hub", "--port", "0"}, args...), nil, io.Discard, pw)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("netkit hub: %v", err)
+		}
+	})
+	m, ok := <-addrs
+	if !ok {
+		t.Fatalf("netkit hub did not report its address: %v", <-done)
+	}
+	return m[1]
+}
+
+func hubDial(t *testing.T, addr string) *websocket.Client {
+	t.Helper()
+	cl, err := websocket.Dial(netkittest.Context(t), "ws://"+addr+"/hub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close(context.Background(), 1000, "") })
+	return cl
+}
+
+// call sends req (unless "") and checks that the next message is want
+// (unless "").
+func call(t *testing.T, cl *websocket.Client, req, want string) {
+	t.Helper()
+	ctx := netkittest.Context(t)
+	if req != "" {
+		if err := cl.WriteTextMessage(ctx, []byte(req)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want == "" {
+		return
+	}
+	got, err := cl.ReadTextMessage(ctx)
+	if err != nil {
+		t.Fatalf("after %s: %v", req, err)
+	}
+	if got != want {
+		t.Fatalf("after %s:\n got %s\nwant %s", req, got, want)
+	}
+}
+
+func TestHubProtocol(t *testing.T) {
+	addr := runHub(t)
+	a, b := hubDial(t, addr), hubDial(t, addr)
+	call(t, a, `{"op":"subscribe","topic":"chat.*"}`, `{"op":"ok","for":"subscribe","topic":"chat.*"}`)
+	call(t, b, `{"op":"subscribe","topic":"chat.lobby"}`, `{"op":"ok","for":"subscribe","topic":"chat.lobby"}`)
+	call(t, b, `{"op":"publish","topic":"chat.lobby","data":{"from":"b","text":"hi ✓"}}`,
+		`{"topic":"chat.lobby","data":{"from":"b","text":"hi ✓"}}`)
+	call(t, a, "", `{"topic":"chat.lobby","data":{"from":"b","text":"hi ✓"}}`)
+	call(t, a, `{"op":"publish","topic":"chat.x","data":[1, 2]}`, `{"topic":"chat.x","data":[1, 2]}`)
+	call(t, a, `{"op":"unsubscribe","topic":"chat.*"}`, `{"op":"ok","for":"unsubscribe","topic":"chat.*"}`)
+	call(t, a, `{"op":"publish","topic":"chat.lobby","data":"to b only"}`, "")
+	call(t, b, "", `{"topic":"chat.lobby","data":"to b only"}`)
+	// a gets no more of chat.*: its next message is the next it asks for.
+	call(t, a, `{"op":"subscribe","topic":"z"}`, `{"op":"ok","for":"subscribe","topic":"z"}`)
+	call(t, a, `{"op":"publish","topic":"z","data":0}`, `{"topic":"z","data":0}`)
+}
+
+func TestHubBadRequests(t *testing.T) {
+	addr := runHub(t)
+	cl := hubDial(t, addr)
+	for _, c := range []struct{ req, want string }{
+		{`{"op":"fly"}`, `unknown op \"fly\"`},
+		{`{}`, `a request needs \"op\"`},
+		{`[1]`, `a request is a JSON object`},
+		{`"subscribe"`, `a request is a JSON object`},
+		{`{"op":"subscribe","topic":"a..b"}`, `bad topic`},
+		{`{"op":"subscribe"}`, `bad topic \"\": empty`},
+		{`{"op":"unsubscribe","topic":"a b"}`, `bad topic`},
+		{`{"op":"publish","topic":"a.*","data":1}`, `wildcard in a published topic`},
+		{`{"op":"publish","topic":"t"}`, `publish needs data`},
+		{`{"op":"subscribe","topic":7}`, `a request is a JSON object`},
+	} {
+		if err := cl.WriteTextMessage(netkittest.Context(t), []byte(c.req)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := cl.ReadTextMessage(netkittest.Context(t))
+		if err != nil {
+			t.Fatalf("%s: %v", c.req, err)
+		}
+		if !strings.HasPrefix(got, `{"op":"error","error":"`) || !strings.Contains(got, c.want) {
+			t.Errorf("%s: got %s, want an error with %s", c.req, got, c.want)
+		}
+	}
+	// Still open and working.
+	call(t, cl, `{"op":"subscribe","topic":"t"}`, `{"op":"ok","for":"subscribe","topic":"t"}`)
+	// Not JSON at all: the connection closes with 1007.
+	if err := cl.WriteTextMessage(netkittest.Context(t), []byte("hello?")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cl.ReadTextMessage(netkittest.Context(t))
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1007 {
+		t.Fatalf("after non-JSON: %v, want close 1007", err)
+	}
+}
+
+func TestHubUsage(t *testing.T) {
+	for _, args := range [][]string{{"hub", "--policy", "later"}, {"hub", "--path", "/"}, {"hub", "extra"}} {
+		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+}
+
+// Two `netkit hub` nodes joined by NATS (in-process): a message published
+// on one reaches the subscribers of both, once each.
+func TestHubAcrossNATS(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	n1, n2 := runHub(t, "--nats", srv.URL()), runHub(t, "--nats", srv.URL(), "--policy", "disconnect")
+	a, b := hubDial(t, n1), hubDial(t, n2)
+	call(t, a, `{"op":"subscribe","topic":"room"}`, `{"op":"ok","for":"subscribe","topic":"room"}`)
+	call(t, b, `{"op":"subscribe","topic":"room"}`, `{"op":"ok","for":"subscribe","topic":"room"}`)
+	for i, c := range []*websocket.Client{a, b} {
+		msg := `{"topic":"room","data":` + string(rune('1'+i)) + `}`
+		call(t, c, `{"op":"publish","topic":"room","data":`+string(rune('1'+i))+`}`, msg)
+		call(t, []*websocket.Client{b, a}[i], "", msg)
+	}
+	// No duplicates: the next message on each is the next one published.
+	call(t, a, `{"op":"publish","topic":"room","data":"last"}`, `{"topic":"room","data":"last"}`)
+	call(t, b, "", `{"topic":"room","data":"last"}`)
+}
+
+func TestHubPage(t *testing.T) {
+	addr := runHub(t, "--path", "/hub")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `location.host + "/hub"`) {
+		t.Fatalf("page: %d %.200s", resp.StatusCode, body)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
