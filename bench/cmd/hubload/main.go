@@ -119,7 +119,8 @@ func main() {
 	defer cancel()
 	ctx, cancelAll := context.WithTimeout(ctx, *dur+*warm+3*time.Minute)
 	defer cancelAll()
-	res, err := run(ctx, urls, *nsubs, *rate, *size, *dur, *warm, *pubNode, parsePids(*pids), *conc, *stalled, *kill)
+	procs := append(parsePids(*pids), &proc{name: "hubload", pid: os.Getpid()})
+	res, err := run(ctx, urls, *nsubs, *rate, *size, *dur, *warm, *pubNode, procs, *conc, *stalled, *kill)
 	if res != nil {
 		print(res)
 		if *out != "" {
