@@ -35,6 +35,10 @@ const topic = "bench.fanout"
 // compress offers permessage-deflate (-compress).
 var compress bool
 
+// reconnect makes a subscriber whose connection fails reconnect to the
+// next node (-reconnect).
+var reconnect bool
+
 // sub is one subscriber: its node and its samples.
 type sub struct {
 	node int
@@ -45,6 +49,8 @@ type sub struct {
 	got  int64
 	prev int64         // arrival of the previous delivery, unix ns
 	gap  time.Duration // longest time between two deliveries in the window
+
+	reconnects int
 }
 
 type proc struct {
@@ -89,6 +95,7 @@ type Result struct {
 	PerSecond     float64      `json:"deliveries_per_s"`
 	Expected      int64        `json:"expected"`
 	Missed        int64        `json:"missed"`
+	Reconnects    int          `json:"reconnects"`
 	All           NodeResult   `json:"all"`
 	Nodes         []NodeResult `json:"nodes"`
 	Procs         []ProcResult `json:"procs"`
@@ -107,6 +114,7 @@ func main() {
 	out := flag.String("json", "", "also write the result as JSON to this file")
 	conc := flag.Int("connect", 200, "connections opened at once")
 	flag.BoolVar(&compress, "compress", false, "offer permessage-deflate")
+	flag.BoolVar(&reconnect, "reconnect", true, "a subscriber whose connection fails reconnects to the next node and subscribes again")
 	stalled := flag.Int("stalled", 0, "stalled subscribers per node: they subscribe and never read")
 	kill := flag.Int("kill", 0, "a process to kill (SIGKILL) halfway through the measurement (fault injection)")
 	flag.Parse()
@@ -242,7 +250,28 @@ func run(ctx context.Context, urls []string, n int, rate float64, size int, dur,
 			for {
 				_, p, err := s.cl.Read(readCtx, buf[:0])
 				if err != nil {
-					return
+					if readCtx.Err() != nil || !reconnect {
+						return
+					}
+					// The node went away: reconnect to the next one, as a
+					// client's retry would; the sequence gap counts what
+					// was missed meanwhile.
+					s.cl.Close(context.Background(), 1000, "")
+					for try := 1; ; try++ {
+						s.node = (s.node + 1) % len(urls)
+						dctx, c := context.WithTimeout(readCtx, 5*time.Second)
+						cl, err := subscribe(dctx, urls[s.node])
+						c()
+						if err == nil {
+							s.cl = cl
+							s.reconnects++
+							break
+						}
+						if readCtx.Err() != nil || try == 10 {
+							return
+						}
+					}
+					continue
 				}
 				now := time.Now().UnixNano()
 				at, seq, ok := stampOf(p)
@@ -346,6 +375,7 @@ func run(ctx context.Context, urls []string, n int, rate float64, size int, dur,
 		if s == nil {
 			continue
 		}
+		res.Reconnects += s.reconnects
 		nr := &res.Nodes[s.node]
 		nr.Subscribers++
 		nr.Deliveries += s.got
@@ -447,8 +477,8 @@ func print(r *Result) {
 	if r.Stalled > 0 {
 		fmt.Printf("plus %d stalled subscribers (never read, not counted)\n", r.Stalled)
 	}
-	fmt.Printf("published %d, deliveries %d of %d expected (%.0f/s), missed %d, connect errors %d\n",
-		r.Published, r.Deliveries, r.Expected, r.PerSecond, r.Missed, r.ConnectErrors)
+	fmt.Printf("published %d, deliveries %d of %d expected (%.0f/s), missed %d, connect errors %d, reconnects %d\n",
+		r.Published, r.Deliveries, r.Expected, r.PerSecond, r.Missed, r.ConnectErrors, r.Reconnects)
 	fmt.Printf("%-28s %6s %10s %7s %8s %8s %8s %8s %9s\n", "node", "subs", "deliveries", "missed", "p50 ms", "p99 ms", "p99.9", "max ms", "max gap")
 	for _, n := range append(r.Nodes, r.All) {
 		fmt.Printf("%-28s %6d %10d %7d %8.2f %8.2f %8.2f %8.2f %9.1f\n", n.URL, n.Subscribers, n.Deliveries, n.Missed, n.P50ms, n.P99ms, n.P999ms, n.Maxms, n.MaxGapms)
