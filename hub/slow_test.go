@@ -149,12 +149,7 @@ func TestSlowDisconnect(t *testing.T) {
 func TestGracefulStopDrains(t *testing.T) {
 	n := startNode(t, &hub.Config{QueueSize: 1000})
 	cl := n.dial(t, "t")
-	// Stall the subscriber so that messages wait in the hub's queue.
-	for i := range pubs {
-		if err := n.h.Publish(context.Background(), "t", websocket.TextMessage, bigPayload(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stall(t, n.h) // the messages wait in the hub's queue
 	stopped := make(chan error, 1)
 	go func() { stopped <- n.h.GracefulStop(netkittest.Context(t)) }()
 	for i := range pubs {
@@ -174,11 +169,7 @@ func TestGracefulStopDrains(t *testing.T) {
 func TestGracefulStopTimeout(t *testing.T) {
 	n := startNode(t, &hub.Config{QueueSize: 1000})
 	cl := n.dial(t, "t")
-	for i := range pubs {
-		if err := n.h.Publish(context.Background(), "t", websocket.TextMessage, bigPayload(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stall(t, n.h)
 	seqs := make(chan int, pubs)
 	go func() {
 		defer close(seqs)

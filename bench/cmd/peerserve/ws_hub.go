@@ -23,24 +23,9 @@ func netkitHubWS(o options) (string, func(), error) {
 	if !o.broadcast {
 		return netkitWS(o)
 	}
-	h, p, err := hostPort(o.addr)
+	l, sc, err := netkitListener(o)
 	if err != nil {
 		return "", nil, err
-	}
-	lc := &nkws.ListenerConfig{Host: h}
-	if o.tls != nil {
-		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
-	}
-	l, err := nkws.NewListener(p, lc)
-	if err != nil {
-		return "", nil, err
-	}
-	sc := &nkws.ServiceConfig{}
-	switch o.compress {
-	case "":
-		sc.Compression.Disable = true
-	case "takeover":
-		sc.Compression.ContextTakeover = true
 	}
 	hb := nkhub.New(&nkhub.Config{QueueSize: 256, Policy: nkhub.Disconnect})
 	const topic = "all"

@@ -29,24 +29,9 @@ import (
 // with a CertKey (PEM files), the websocket package's documented wss
 // setup.
 func netkitWS(o options) (string, func(), error) {
-	h, p, err := hostPort(o.addr)
+	l, sc, err := netkitListener(o)
 	if err != nil {
 		return "", nil, err
-	}
-	lc := &nkws.ListenerConfig{Host: h}
-	if o.tls != nil {
-		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
-	}
-	l, err := nkws.NewListener(p, lc)
-	if err != nil {
-		return "", nil, err
-	}
-	sc := &nkws.ServiceConfig{}
-	switch o.compress {
-	case "":
-		sc.Compression.Disable = true
-	case "takeover":
-		sc.Compression.ContextTakeover = true
 	}
 	// A *ServiceFuncs: the websocket package recognises the pointer (a
 	// ServiceFuncs value has no hooks).
@@ -85,4 +70,29 @@ func netkitWS(o options) (string, func(), error) {
 		cfg += "; broadcast: PreparedMessage + TrySend, WriteTimeout 100 ms"
 	}
 	return cfg + tlsNote(o, "ListenerConfig.SecureSocket CertKey"), func() { l.ImmediateStop() }, nil
+}
+
+// netkitListener is the listener and service configuration of the netkit
+// adapters (TLS and compression as the options say).
+func netkitListener(o options) (*nkws.Listener, *nkws.ServiceConfig, error) {
+	h, p, err := hostPort(o.addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	lc := &nkws.ListenerConfig{Host: h}
+	if o.tls != nil {
+		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
+	}
+	l, err := nkws.NewListener(p, lc)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := &nkws.ServiceConfig{}
+	switch o.compress {
+	case "":
+		sc.Compression.Disable = true
+	case "takeover":
+		sc.Compression.ContextTakeover = true
+	}
+	return l, sc, nil
 }
