@@ -220,14 +220,21 @@ func (h *Hub) PublishPrepared(ctx context.Context, topic string, p *Prepared) er
 
 func (h *Hub) publish(ctx context.Context, topic string, typ websocket.MessageType, data []byte, pm *websocket.PreparedMessage) error {
 	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	// The other nodes first: their subscribers wait on the network, ours
+	// only on the fan-out below. Outside the lock: a broker may block
+	// (NATS, on a full socket), and Subscribe must not wait for it.
+	berr := h.broker.Publish(ctx, topic, typ, data)
+	h.mu.RLock()
 	if h.closed {
 		h.mu.RUnlock()
 		return ErrClosed
 	}
 	h.published.Add(1)
-	// The other nodes first: their subscribers wait on the network, ours
-	// only on the fan-out below.
-	berr := h.broker.Publish(ctx, topic, typ, data)
 	if e := h.exact[topic]; e != nil {
 		e.fanout(pm)
 	}
