@@ -156,26 +156,34 @@ func TestUnsubscribeOnClose(t *testing.T) {
 	}
 }
 
-// The listener's graceful stop closes the connections; their
-// subscriptions go with them.
+// The listener's graceful and immediate stops close the connections;
+// their subscriptions go with them.
 func TestListenerStopRemovesSubscribers(t *testing.T) {
-	n := startNode(t, nil)
-	for range 3 {
-		cl := n.dial(t, "t")
-		go func() {
-			for {
-				if _, err := cl.ReadTextMessage(context.Background()); err != nil {
-					return
+	for _, graceful := range []bool{true, false} {
+		n := startNode(t, nil)
+		for range 3 {
+			cl := n.dial(t, "t")
+			go func() {
+				for {
+					if _, err := cl.ReadTextMessage(context.Background()); err != nil {
+						return
+					}
 				}
-			}
-		}()
-	}
-	if err := n.l.GracefulStop(netkittest.Context(t)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the subscribers to leave", func() bool { return n.h.Stats().Subscribers == 0 })
-	if st := n.h.Stats(); st.Patterns != 0 {
-		t.Fatalf("stats %+v", st)
+			}()
+		}
+		var err error
+		if graceful {
+			err = n.l.GracefulStop(netkittest.Context(t))
+		} else {
+			err = n.l.ImmediateStop()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the subscribers to leave", func() bool { return n.h.Stats().Subscribers == 0 })
+		if st := n.h.Stats(); st.Patterns != 0 {
+			t.Fatalf("graceful %v: stats %+v", graceful, st)
+		}
 	}
 }
 

@@ -165,38 +165,47 @@ func TestGracefulStopDrains(t *testing.T) {
 	}
 }
 
-// When the stop's ctx ends first, the rest is discarded.
-func TestGracefulStopTimeout(t *testing.T) {
-	n := startNode(t, &hub.Config{QueueSize: 1000})
-	cl := n.dial(t, "t")
-	stall(t, n.h)
-	seqs := make(chan int, pubs)
-	go func() {
-		defer close(seqs)
-		for {
-			m, err := cl.ReadTextMessage(context.Background())
-			if err != nil {
-				return
+// When the stop's ctx ends first, or on ImmediateStop, what is still
+// queued is discarded; what was written arrives in order.
+func TestStopDiscards(t *testing.T) {
+	for _, immediate := range []bool{false, true} {
+		n := startNode(t, &hub.Config{QueueSize: 1000})
+		cl := n.dial(t, "t")
+		stall(t, n.h)
+		seqs := make(chan int, pubs)
+		go func() {
+			defer close(seqs)
+			for {
+				m, err := cl.ReadTextMessage(context.Background())
+				if err != nil {
+					return
+				}
+				seqs <- seqOf(t, m)
 			}
-			seqs <- seqOf(t, m)
+		}()
+		if immediate {
+			if err := n.h.ImmediateStop(); err != nil {
+				t.Fatalf("ImmediateStop: %v", err)
+			}
+		} else {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := n.h.GracefulStop(ctx); err != context.Canceled {
+				t.Fatalf("GracefulStop: %v", err)
+			}
 		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := n.h.GracefulStop(ctx); err != context.Canceled {
-		t.Fatalf("stop: %v", err)
-	}
-	st := n.h.Stats()
-	if int(st.Sent+st.Discarded) != pubs || st.Discarded == 0 {
-		t.Fatalf("stats %+v: want sent + discarded = %d, some discarded", st, pubs)
-	}
-	for i := range int(st.Sent) {
-		if got := <-seqs; got != i {
-			t.Fatalf("message %d: %d", i, got)
+		st := n.h.Stats()
+		if int(st.Sent+st.Discarded) != pubs || st.Discarded == 0 {
+			t.Fatalf("immediate %v: stats %+v: want sent + discarded = %d, some discarded", immediate, st, pubs)
 		}
-	}
-	cl.Close(netkittest.Context(t), 1000, "")
-	for range seqs {
-		t.Fatal("more messages than the hub sent")
+		for i := range int(st.Sent) {
+			if got := <-seqs; got != i {
+				t.Fatalf("message %d: %d", i, got)
+			}
+		}
+		cl.Close(netkittest.Context(t), 1000, "")
+		for range seqs {
+			t.Fatal("more messages than the hub sent")
+		}
 	}
 }
