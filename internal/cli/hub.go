@@ -118,13 +118,13 @@ func (s *hubService) OnTextMessage(c *websocket.Conn, text []byte) error { retur
 func (s *hubService) OnBinaryMessage(c *websocket.Conn, data []byte) error { return s.handle(c, data) }
 
 func (s *hubService) handle(c *websocket.Conn, msg []byte) error {
-	if !json.Valid(msg) {
+	req, bad, notJSON := parseHubRequest(msg)
+	switch {
+	case notJSON:
 		// Close from a callback sends the close frame and returns.
 		return c.Close(context.Background(), hubNotJSON, "not JSON")
-	}
-	var req hubRequest
-	if err := json.Unmarshal(msg, &req); err != nil {
-		return reply(c, hubReply{Op: "error", Error: "a request is a JSON object: " + err.Error()})
+	case bad != "":
+		return reply(c, hubReply{Op: "error", Error: bad})
 	}
 	switch req.Op {
 	case "subscribe":
@@ -135,27 +135,43 @@ func (s *hubService) handle(c *websocket.Conn, msg []byte) error {
 		}
 		return reply(c, hubReply{Op: "ok", For: "subscribe", Topic: req.Topic})
 	case "unsubscribe":
-		if err := hub.ValidPattern(req.Topic); err != nil {
-			return reply(c, hubReply{Op: "error", Error: err.Error()})
-		}
 		s.h.Unsubscribe(c, req.Topic)
 		return reply(c, hubReply{Op: "ok", For: "unsubscribe", Topic: req.Topic})
-	case "publish":
-		if len(req.Data) == 0 {
-			return reply(c, hubReply{Op: "error", Error: "publish needs data"})
-		}
-		if err := hub.ValidTopic(req.Topic); err != nil {
-			return reply(c, hubReply{Op: "error", Error: err.Error()})
-		}
+	default: // publish
 		if err := s.h.Publish(c.Context(), req.Topic, websocket.TextMessage, delivery(req.Topic, req.Data)); err != nil {
 			return reply(c, hubReply{Op: "error", Error: err.Error()})
 		}
 		return nil
-	case "":
-		return reply(c, hubReply{Op: "error", Error: `a request needs "op": subscribe, unsubscribe or publish`})
-	default:
-		return reply(c, hubReply{Op: "error", Error: fmt.Sprintf("unknown op %q (subscribe, unsubscribe or publish)", req.Op)})
 	}
+}
+
+// parseHubRequest checks a request: bad is the error to send back, and
+// notJSON says the message is not JSON at all (the connection closes).
+func parseHubRequest(msg []byte) (req hubRequest, bad string, notJSON bool) {
+	if !json.Valid(msg) {
+		return req, "", true
+	}
+	if err := json.Unmarshal(msg, &req); err != nil {
+		return req, "a request is a JSON object: " + err.Error(), false
+	}
+	switch req.Op {
+	case "subscribe", "unsubscribe":
+		if err := hub.ValidPattern(req.Topic); err != nil {
+			return req, err.Error(), false
+		}
+	case "publish":
+		if len(req.Data) == 0 {
+			return req, "publish needs data", false
+		}
+		if err := hub.ValidTopic(req.Topic); err != nil {
+			return req, err.Error(), false
+		}
+	case "":
+		return req, `a request needs "op": subscribe, unsubscribe or publish`, false
+	default:
+		return req, fmt.Sprintf("unknown op %q (subscribe, unsubscribe or publish)", req.Op), false
+	}
+	return req, "", false
 }
 
 // delivery is the message subscribers get: {"topic":T,"data":D}, with D as

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -169,4 +171,38 @@ func TestHubPage(t *testing.T) {
 		t.Fatalf("page: %d %.200s", resp.StatusCode, body)
 	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// FuzzHubRequest: any input is refused with a reason, closes the
+// connection, or is a valid request; a valid publish's delivery is JSON
+// that carries the topic and the data as published.
+func FuzzHubRequest(f *testing.F) {
+	for _, s := range []string{`{"op":"subscribe","topic":"a.*"}`, `{"op":"unsubscribe","topic":"a"}`,
+		`{"op":"publish","topic":"a.b","data":{"x":[1,"y"]}}`, `{"op":"publish","topic":"t","data":" \u00e9 "}`,
+		`[1]`, `nope`, `{"op":"publish","topic":"a.*","data":1}`, `{"op":7}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		req, bad, notJSON := parseHubRequest(msg)
+		if notJSON {
+			if json.Valid(msg) {
+				t.Fatalf("valid JSON %q called not JSON", msg)
+			}
+			return
+		}
+		if bad != "" || req.Op != "publish" {
+			return
+		}
+		d := delivery(req.Topic, req.Data)
+		var got struct {
+			Topic string          `json:"topic"`
+			Data  json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(d, &got); err != nil {
+			t.Fatalf("delivery %q is not JSON: %v", d, err)
+		}
+		if got.Topic != req.Topic || !bytes.Equal(got.Data, bytes.TrimSpace(req.Data)) {
+			t.Fatalf("delivery %q does not carry topic %q and data %q", d, req.Topic, req.Data)
+		}
+	})
 }
