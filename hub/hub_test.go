@@ -358,3 +358,70 @@ func TestMemoryBusNodes(t *testing.T) {
 		t.Fatalf("node 2 received %d from the bus, want %d", st.Received, count+2)
 	}
 }
+
+// failBroker refuses subscriptions to "fail.*".
+type failBroker struct{ hub.Broker }
+
+func (b failBroker) Subscribe(ctx context.Context, pattern string, deliver hub.DeliverFunc) (func() error, error) {
+	if strings.HasPrefix(pattern, "fail.") {
+		return nil, errors.New("refused")
+	}
+	return b.Broker.Subscribe(ctx, pattern, deliver)
+}
+
+// A broker that refuses a subscription: Subscribe fails, the pattern is
+// gone, the connection's other subscriptions work.
+func TestBrokerSubscribeFails(t *testing.T) {
+	n := startNode(t, &hub.Config{Broker: failBroker{hub.NewMemoryBus().Node()}})
+	cl := n.dial(t, "ok")
+	c := serverConn(t, n)
+	if err := n.h.Subscribe(netkittest.Context(t), c, "fail.x"); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	if st := n.h.Stats(); st.Patterns != 1 {
+		t.Fatalf("patterns %d, want 1", st.Patterns)
+	}
+	if got := n.h.Topics(c); len(got) != 1 || got[0] != "ok" {
+		t.Fatalf("Topics %q", got)
+	}
+	publish(t, n.h, "fail.x", "lost")
+	expect(t, cl, n.h, "ok")
+}
+
+// Many connections subscribe to one new pattern at once: one broker
+// subscription, all of them active when Subscribe returns.
+func TestConcurrentSubscribe(t *testing.T) {
+	bus := hub.NewMemoryBus()
+	n1 := startNode(t, &hub.Config{Broker: bus.Node()})
+	n2 := startNode(t, &hub.Config{Broker: bus.Node()})
+	const count = 20
+	subs := make([]*websocket.Client, count)
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	for i := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			subs[i], errs[i] = websocket.Dial(netkittest.Context(t), "ws://"+n1.l.Addr().String()+"/hub?sub=room.*", nil)
+		}()
+	}
+	wg.Wait()
+	for i, cl := range subs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		defer cl.Close(context.Background(), 1000, "")
+		if got := read(t, cl); got != "ready" {
+			t.Fatalf("got %q, want ready", got)
+		}
+	}
+	if st := n1.h.Stats(); st.Patterns != 1 || st.Subscribers != count {
+		t.Fatalf("stats %+v", st)
+	}
+	publish(t, n2.h, "room.1", "hello")
+	for _, cl := range subs {
+		if got := read(t, cl); got != "hello" {
+			t.Fatalf("got %q", got)
+		}
+	}
+}
