@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/netkit-go/netkit/hub"
 	"github.com/netkit-go/netkit/netkittest"
@@ -20,6 +21,9 @@ const (
 	slowQueue = 4
 	bigMsg    = 64 << 10
 	pubs      = 200 // 12.5 MiB: far more than the small socket buffers hold
+	// drainPubs is the stop tests' count: enough to queue most of them,
+	// few enough to read through the small buffers quickly.
+	drainPubs = 40
 )
 
 // noise is text that compresses little (the connections negotiate
@@ -46,10 +50,10 @@ func seqOf(t *testing.T, m string) int {
 	return i
 }
 
-// stall publishes pubs messages to a stalled subscriber.
-func stall(t *testing.T, h *hub.Hub) {
+// stall publishes n messages to a stalled subscriber.
+func stall(t *testing.T, h *hub.Hub, n int) {
 	t.Helper()
-	for i := range pubs {
+	for i := range n {
 		if err := h.Publish(context.Background(), "t", websocket.TextMessage, bigPayload(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +76,7 @@ func readSeqs(t *testing.T, cl *websocket.Client, count int) []int {
 func TestSlowDropNewest(t *testing.T) {
 	n := startNode(t, &hub.Config{QueueSize: slowQueue, Policy: hub.DropNewest})
 	cl := n.dial(t, "t", "end")
-	stall(t, n.h)
+	stall(t, n.h, pubs)
 	dropped := int(n.h.Stats().DroppedNewest)
 	// What arrives is in order and misses the newest messages: they came
 	// while the queue stayed full.
@@ -89,7 +93,7 @@ func TestSlowDropNewest(t *testing.T) {
 func TestSlowDropOldest(t *testing.T) {
 	n := startNode(t, &hub.Config{QueueSize: slowQueue}) // the default policy
 	cl := n.dial(t, "t", "end")
-	stall(t, n.h)
+	stall(t, n.h, pubs)
 	dropped := int(n.h.Stats().DroppedOldest)
 	// What arrives is in order, and its last slowQueue messages are the
 	// newest ones.
@@ -115,7 +119,7 @@ func TestSlowDisconnect(t *testing.T) {
 		}, CloseCode: 4000, CloseReason: "too slow"})
 	cl := n.dial(t, "t")
 	fast := n.dial(t, "other")
-	stall(t, n.h)
+	stall(t, n.h, pubs)
 	// The slow one reads what was written before the decision, in order,
 	// then the close.
 	prev := -1
@@ -149,10 +153,12 @@ func TestSlowDisconnect(t *testing.T) {
 func TestGracefulStopDrains(t *testing.T) {
 	n := startNode(t, &hub.Config{QueueSize: 1000})
 	cl := n.dial(t, "t")
-	stall(t, n.h) // the messages wait in the hub's queue
+	stall(t, n.h, drainPubs) // the messages wait in the hub's queue
 	stopped := make(chan error, 1)
-	go func() { stopped <- n.h.GracefulStop(netkittest.Context(t)) }()
-	for i := range pubs {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() { stopped <- n.h.GracefulStop(ctx) }()
+	for i := range drainPubs {
 		if got := seqOf(t, read(t, cl)); got != i {
 			t.Fatalf("message %d: %d", i, got)
 		}
@@ -160,7 +166,7 @@ func TestGracefulStopDrains(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if st := n.h.Stats(); st.Sent != pubs || st.Discarded != 0 {
+	if st := n.h.Stats(); st.Sent != drainPubs || st.Discarded != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -171,8 +177,8 @@ func TestStopDiscards(t *testing.T) {
 	for _, immediate := range []bool{false, true} {
 		n := startNode(t, &hub.Config{QueueSize: 1000})
 		cl := n.dial(t, "t")
-		stall(t, n.h)
-		seqs := make(chan int, pubs)
+		stall(t, n.h, drainPubs)
+		seqs := make(chan int, drainPubs)
 		go func() {
 			defer close(seqs)
 			for {
@@ -195,8 +201,8 @@ func TestStopDiscards(t *testing.T) {
 			}
 		}
 		st := n.h.Stats()
-		if int(st.Sent+st.Discarded) != pubs || st.Discarded == 0 {
-			t.Fatalf("immediate %v: stats %+v: want sent + discarded = %d, some discarded", immediate, st, pubs)
+		if int(st.Sent+st.Discarded) != drainPubs || st.Discarded == 0 {
+			t.Fatalf("immediate %v: stats %+v: want sent + discarded = %d, some discarded", immediate, st, drainPubs)
 		}
 		for i := range int(st.Sent) {
 			if got := <-seqs; got != i {
