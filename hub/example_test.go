@@ -40,7 +40,7 @@ func Example() {
 	<-joined
 	cl.WriteTextMessage(ctx, []byte("hello, room"))
 	m, _ := cl.ReadTextMessage(ctx)
-	fmt.Println(m)
+	fmt.Println(string(m))
 	// Output: hello, room
 }
 

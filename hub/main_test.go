@@ -88,7 +88,7 @@ func (n *node) dial(t testing.TB, patterns ...string) *websocket.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close(context.Background(), 1000, "") })
-	if m, err := cl.ReadTextMessage(ctx); err != nil || m != "ready" {
+	if m, err := cl.ReadTextMessage(ctx); err != nil || string(m) != "ready" {
 		t.Fatalf("ready: %q, %v", m, err)
 	}
 	return cl
@@ -119,7 +119,7 @@ func read(t testing.TB, cl *websocket.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return string(m)
 }
 
 // expect reads want, in order, then checks that nothing else came by

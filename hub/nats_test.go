@@ -57,7 +57,7 @@ func probe(t *testing.T, n *node, topic string, sub *websocket.Client) {
 			<-done
 			t.Fatalf("waiting for a probe: %v", err)
 		}
-		if m == "probe" {
+		if string(m) == "probe" {
 			break
 		}
 	}

@@ -131,7 +131,7 @@ func TestSlowDisconnect(t *testing.T) {
 			}
 			break
 		}
-		if i := seqOf(t, m); i != prev+1 {
+		if i := seqOf(t, string(m)); i != prev+1 {
 			t.Fatalf("got %d after %d", i, prev)
 		}
 		prev++
@@ -186,7 +186,7 @@ func TestStopDiscards(t *testing.T) {
 				if err != nil {
 					return
 				}
-				seqs <- seqOf(t, m)
+				seqs <- seqOf(t, string(m))
 			}
 		}()
 		if immediate {

@@ -54,7 +54,7 @@ func (s *session) Open(ec *engine.Conn) error {
 		s.conn.ec = ec
 	}
 	s.lastRx = mono()
-	if s.handler != nil && !s.handler.track(s) {
+	if s.handler != nil && s.handler.stopped.Load() {
 		return ErrHandlerStopped
 	}
 	if s.h.open != nil {
@@ -160,6 +160,9 @@ func (s *session) dispatch(m wsproto.Message) error {
 		if _, err := c.sendClose(context.Background(), m.CloseCode, string(reason)); err != nil {
 			return s.ioFail(err)
 		}
+		if c.role == wsproto.RoleClient {
+			return engine.ErrAwaitPeerClose // RFC 6455 §7.1.1: the server closes first
+		}
 		return engine.ErrCloseGracefully
 	}
 	return nil
@@ -219,7 +222,7 @@ func (c *Conn) recvCodeLocked() int {
 }
 
 // result applies a callback's outcome: a panic closes with 1011, a
-// CloseFrame starts the close handshake, another error goes to OnError.
+// *CloseError starts the close handshake, another error goes to OnError.
 func (s *session) result(err error, perr *engine.PanicError) error {
 	c := s.conn
 	if perr != nil {
@@ -228,12 +231,15 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 	if err == nil {
 		return nil
 	}
-	var cf CloseFrame
+	var cf *CloseError
 	if errors.As(err, &cf) {
+		if cf == nil { // a typed nil *CloseError: nothing to close with
+			return nil
+		}
 		if !validLocalCloseCode(cf.Code) {
-			c.cfg.logger.Error("websocket: returned CloseFrame has an invalid status code; closing the connection",
+			c.cfg.logger.Error("websocket: returned close frame has an invalid status code; closing the connection",
 				slog.String("conn", c.ID()), slog.Int("code", cf.Code))
-			return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + itoa(cf.Code), invalid: true}
+			return invalidCloseCodeErr(cf.Code)
 		}
 		if _, werr := c.sendClose(context.Background(), cf.Code, cf.Reason); werr != nil {
 			return s.ioFail(werr)
@@ -289,6 +295,22 @@ func (s *session) failWith(code int, reason string, err error) error {
 func (s *session) ioFail(err error) error {
 	s.closing = true
 	return err
+}
+
+// Stopping implements engine.GracefulFace: the server stops gracefully.
+// The engine calls it on the connection's goroutine after the running
+// callback returned and the messages that already arrived were dispatched
+// (their replies written), so close 1001 follows every reply. The loop then
+// reads on until the peer's echo (or ConnectionClosureTimeout, or the
+// stop's ctx).
+func (s *session) Stopping(ec *engine.Conn) error {
+	if !s.closing && !s.conn.sent.Load() {
+		if _, err := s.conn.sendClose(context.Background(), wsproto.CloseGoingAway, ""); err != nil {
+			return s.ioFail(err)
+		}
+	}
+	s.armCloseTimer()
+	return nil
 }
 
 // NextTimer implements engine.TimerFace.
@@ -353,9 +375,6 @@ func (s *session) Timer(ec *engine.Conn) error {
 func (s *session) Closed(ec *engine.Conn, err error) {
 	c := s.conn
 	c.ended()
-	if s.handler != nil {
-		s.handler.forget(s)
-	}
 	switch {
 	case s.failed != nil && s.failed.err != nil:
 		s.reportError(s.failed.err)
@@ -365,11 +384,10 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 	case errors.Is(err, net.ErrClosed):
 		// closed locally (stop, Close after a timeout): nothing to report
 	default:
-		var cce *ConnectionClosureError
-		if errors.As(err, &cce) {
+		if errors.Is(err, ErrConnectionClosure) {
 			s.reportError(err)
 		} else {
-			s.reportError(&ConnectionError{Err: err})
+			s.reportError(connErr(err))
 		}
 	}
 	if !s.reported && s.h.close != nil {

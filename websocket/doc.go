@@ -1,12 +1,18 @@
 // Package websocket is Ballerina's websocket module in Go: a WebSocket
 // (RFC 6455, RFC 7692 permessage-deflate) server with Ballerina's Listener,
-// upgrade service, Service callbacks and Caller, and its clients (the
+// upgrade service, Service callbacks and Caller (a *[Conn]), and its clients (the
 // synchronous Client and the callback AsyncClient), all built on netkit's one
 // connection engine and one message loop.
 //
 // # Serving
 //
-// A [Listener] is an http.Server inside: [Listener.Attach] routes an upgrade
+// A [Listener] is served by netkit's engine from accept to close (no
+// http.Server): a connection counts against MaxConnections as soon as it is
+// accepted, its TLS handshake is bounded by SecureSocket.HandshakeTimeout
+// (10 s), then its one HTTP/1.1 request by Timeout (10 s), and an upgrade
+// turns the same engine connection into the WebSocket. A plain request
+// (Fallback) gets one buffered response and Connection: close.
+// [Listener.Attach] routes an upgrade
 // path to an [UpgradeService], whose Upgrade decides each request and
 // returns the [Service] for the connection (or an error: *UpgradeError,
 // *AuthnError 401, *AuthzError 403, other 400, panic 500; an unknown path is
@@ -25,15 +31,17 @@
 //
 // # Clients
 //
-// [Dial] returns a [Client] that embeds the same [Conn] as the server side:
-// [Conn.Read] appends the next whole message into a caller's buffer without
-// allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage (JSON) are
-// conveniences. [DialAsync] runs a [Service] over the connection with the
+// [Dial] returns a [Client] over the same [Conn] as the server side:
+// [Client.Read] appends the next whole message into a caller's buffer
+// without allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage
+// (JSON) are conveniences. Text is []byte on every path (WriteTextMessage,
+// OnTextMessage, ReadTextMessage): the payload is never copied into a
+// string behind the caller's back. [DialAsync] runs a [Service] over the connection with the
 // server's dispatcher ([AsyncClient]). ClientConfig covers subprotocols,
 // custom headers, cookies, Auth (Basic, Bearer, OAuth2 client credentials),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
-// target), TLS with the tcp SecureSocket types, limits, compression (offered
-// by default) and Retry: after an abnormal closure or an I/O error a Client
+// target), TLS with the SecureSocket types of package tlsconfig, limits,
+// compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
@@ -53,15 +61,33 @@
 // a dropped connection is OnClose(1006, ""). Protocol violations close with
 // 1002, invalid UTF-8 with 1007, oversized frames or messages with 1009, a
 // callback panic with 1011; OnError follows, after the closure. A callback
-// returning a [CloseFrame] closes with its code. [Conn.Close] inside a
-// callback never deadlocks: it sends the close frame and returns.
+// returning a *[CloseError] (such as [NormalClosure]) closes with its code.
+// [Conn.Close] inside a callback never deadlocks: it sends the close frame
+// and returns. [Conn.CloseNow] drops the connection without a close
+// handshake. A client that echoes the server's close waits for the server
+// to close the TCP connection (RFC 6455 §7.1.1), at most 5 s.
+//
+// GracefulStop (of a Listener or a Handler) is the engine's: each
+// connection's running callback finishes and its writes go out, messages
+// that already arrived are dispatched, then close 1001 is sent from the
+// connection's own goroutine and the echo awaited (ConnectionClosureTimeout,
+// and the stop's ctx, by whose deadline GracefulStop returns). No message
+// that reached a callback loses its reply. ImmediateStop closes at once and
+// waits at most 1 s for callbacks to return. A Handler's upgraded
+// connections count against the open-file limit minus 64; beyond it an
+// upgrade gets 503.
 //
 // # Limits and waits
 //
 // MaxMessageSize (16 MiB) bounds a reassembled, decompressed message and
 // MaxFrameSize (default: the message limit) one frame, both checked from the
-// frame header before allocating. Waits and their defaults: the upgrade
-// request (Listener Timeout, 120 s), writes (30 s), the close echo
+// frame header before allocating; a compressed message is inflated into
+// pooled chunks and copied once, so a deflate bomb costs at most the limit
+// plus 256 KiB. Open connections per Listener: MaxConnections (the
+// open-file limit minus 64), counted from accept. Waits and their defaults:
+// a wss TLS handshake (SecureSocket.HandshakeTimeout, 10 s), the upgrade
+// request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
+// Ballerina's 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
 // (HandshakeTimeout, 300 s). Without a default: a client's ReadTimeout and
 // WriteTimeout (off, as Ballerina), IdleTimeout (off),
@@ -71,9 +97,14 @@
 //
 // # Errors
 //
-// Closed connections match net.ErrClosed, timeouts os.ErrDeadlineExceeded;
-// a peer's close is a *CloseError; Ballerina's error kinds are the types
-// ConnectionClosureError, CorruptedFrameError, PayloadTooLargeError,
-// InvalidHandshakeError, ConnectionError, UpgradeError, AuthnError and
-// AuthzError.
+// Closed connections match net.ErrClosed and [ErrClosed] (a *CloseError
+// too), timeouts os.ErrDeadlineExceeded; a peer's close is a *CloseError.
+// Ballerina's error kinds without data of their own are sentinels for
+// errors.Is: ErrConnectionClosure, ErrConnection, ErrCorruptedFrame,
+// ErrPayloadTooLarge, ErrHandshakeTimedOut, ErrMalformedURL, ErrAuth; the
+// kinds that carry data are types: InvalidHandshakeError (status,
+// response), UpgradeError (status), AuthnError, AuthzError, ProxyError,
+// PayloadBindingError. Texts are lower case and prefixed "websocket: ",
+// except Ballerina's messages that docs/ballerina-mapping.md promises
+// (close handshake, validation).
 package websocket

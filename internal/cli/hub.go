@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,10 +19,6 @@ import (
 //go:embed hubpage.html
 var hubPage string
 
-func init() {
-	register(command{name: "hub", summary: "serve a publish/subscribe hub (JSON over WebSocket at --path, a chat page at /), across nodes with --nats", run: hubCmd})
-}
-
 // hubSubscribeTimeout bounds a subscribe request (a NATS round trip).
 const hubSubscribeTimeout = 10 * time.Second
 
@@ -30,75 +26,72 @@ const hubSubscribeTimeout = 10 * time.Second
 const hubNotJSON = 1007 // the message is not JSON at all
 
 func hubCmd(e *env, args []string) error {
-	fs := newFlags(e, "hub", "[--host H] [--port P] [--path /hub] [--nats URL] [--prefix P] [--queue N] [--policy drop-oldest|drop-newest|disconnect]")
-	host := fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)")
-	port := fs.Int("port", 8080, "port of the WebSocket endpoint and the chat page (0: any free port)")
-	path := fs.String("path", "/hub", "the WebSocket path")
-	natsURL := fs.String("nats", "", "NATS server URL(s), comma-separated, to span nodes (default: a single node, in memory)")
-	prefix := fs.String("prefix", natsbroker.DefaultPrefix, "NATS subject prefix of the topics")
-	queue := fs.Int("queue", hub.DefaultQueueSize, "messages queued per subscriber")
-	policy := fs.String("policy", hub.DropOldest.String(), "when a subscriber's queue is full: drop-oldest, drop-newest or disconnect")
-	if err := parse(fs, args, 0); err != nil {
+	f := newFlags(e, "hub", "[flags]")
+	sf := addServerFlags(f)
+	port := f.Int("port", 8080, "port of the WebSocket endpoint and the chat page (0: any free port)")
+	path := f.String("path", "/hub", "the WebSocket path")
+	natsURL := f.String("nats", "", "NATS server URL(s), comma-separated, to span nodes (default: a single node, in memory)")
+	prefix := f.String("prefix", natsbroker.DefaultPrefix, "NATS subject prefix of the topics")
+	queue := f.Int("queue", hub.DefaultQueueSize, "messages queued per subscriber")
+	policy := f.String("policy", hub.DropOldest.String(), "when a subscriber's queue is full: drop-oldest, drop-newest or disconnect")
+	if _, err := f.parse(args); err != nil {
+		return err
+	}
+	if _, err := parsePort(f, strconv.Itoa(*port)); err != nil {
 		return err
 	}
 	pol, err := hub.ParsePolicy(*policy)
 	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return ErrUsage
+		return f.fail("--policy: %v", err)
 	}
 	if !strings.HasPrefix(*path, "/") || *path == "/" {
-		fmt.Fprintln(e.stderr, "netkit hub: --path must start with / and not be / (the page is there)")
-		return ErrUsage
+		return f.fail("--path must start with / and not be / (the page is there)")
 	}
+	if *queue < 1 {
+		return f.fail("--queue must be at least 1, not %d", *queue)
+	}
+	if err := sf.setup(f); err != nil {
+		return err
+	}
+	// (--metrics: started here, after the logger, as by every server
+	// command.)
 	cfg := &hub.Config{QueueSize: *queue, Policy: pol, Logger: e.log}
+	broker := "memory"
 	if *natsURL != "" {
 		b, err := natsbroker.Connect(e.ctx, &natsbroker.Config{URL: *natsURL, Prefix: *prefix,
-			Name: fmt.Sprintf("netkit hub %s:%d", *host, *port), Logger: e.log})
+			Name: fmt.Sprintf("netkit hub %s:%d", *sf.host, *port), Logger: e.log})
 		if err != nil {
 			return err
 		}
 		cfg.Broker = b
+		broker = "nats"
 	}
 	h := hub.New(cfg)
-	l, err := websocket.NewListener(*port, &websocket.ListenerConfig{Host: *host, Fallback: hubPageHandler(*path), Logger: e.log})
-	if err == nil {
-		err = l.Attach(*path, websocket.Static(&hubService{h: h}), &websocket.ServiceConfig{Logger: e.log})
-	}
-	if err == nil {
-		err = l.Start()
-	}
+	l, err := startWS(e, *sf.host, *port, *path, hubPage, websocket.Static(&hubService{h: h, wsLog: wsLog{e.log, *path}}))
 	if err != nil {
 		h.ImmediateStop()
 		return err
 	}
-	broker := "in memory"
-	if *natsURL != "" {
-		broker = "NATS " + *natsURL
+	attrs := []any{"broker", broker, "policy", pol.String(), "queue", *queue}
+	if cfg.Broker != nil {
+		attrs = append(attrs, "nats", cfg.Broker.(*natsbroker.Broker).Conn().ConnectedUrlRedacted(), "prefix", *prefix)
 	}
-	fmt.Fprintf(e.stderr, "hub listening on ws://%s%s (page at http://%s/, broker %s)\n", l.Addr(), *path, l.Addr(), broker)
+	e.log.Info("hub", attrs...)
 	// The hub first, so that what is queued leaves before the connections
 	// close.
-	return waitAndStop(e, func(ctx context.Context) error {
+	err = waitAndStop(e, func(ctx context.Context) error {
 		return errors.Join(h.GracefulStop(ctx), l.GracefulStop(ctx))
 	})
+	e.log.Info("stopped")
+	return err
 }
 
-// hubPageHandler serves the chat page, which connects to path, at /.
-func hubPageHandler(path string) http.Handler {
-	page := []byte(strings.ReplaceAll(hubPage, "{{PATH}}", path))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(page)
-	})
+// hubService speaks the hub's JSON protocol on each connection, and logs
+// as the ws listen service does.
+type hubService struct {
+	h *hub.Hub
+	wsLog
 }
-
-// hubService speaks the hub's JSON protocol on each connection.
-type hubService struct{ h *hub.Hub }
 
 type hubRequest struct {
 	Op    string          `json:"op"`
@@ -113,9 +106,21 @@ type hubReply struct {
 	Error string `json:"error,omitempty"`
 }
 
-func (s *hubService) OnTextMessage(c *websocket.Conn, text []byte) error { return s.handle(c, text) }
+func (s *hubService) OnOpen(c *websocket.Conn) error { s.open(c); return nil }
 
-func (s *hubService) OnBinaryMessage(c *websocket.Conn, data []byte) error { return s.handle(c, data) }
+func (s *hubService) OnTextMessage(c *websocket.Conn, text []byte) error {
+	s.message(c, "text", text)
+	return s.handle(c, text)
+}
+
+func (s *hubService) OnBinaryMessage(c *websocket.Conn, data []byte) error {
+	s.message(c, "binary", data)
+	return s.handle(c, data)
+}
+
+func (s *hubService) OnClose(c *websocket.Conn, code int, reason string) { s.closed(c, code, reason) }
+
+func (s *hubService) OnError(c *websocket.Conn, err error) { s.failed(c, err) }
 
 func (s *hubService) handle(c *websocket.Conn, msg []byte) error {
 	req, bad, notJSON := parseHubRequest(msg)

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 // hubChatScript opens the chat page of two hub nodes in headless Chromium,
 // types a message on the second and waits for it on the first.
 const hubChatScript = `
-const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+const { chromium } = require('playwright-core');
 (async () => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox',
     '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -42,9 +41,7 @@ func TestHubChatPageInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	node := netkittest.RequireTool(t, "node")
-	chromium := netkittest.RequireTool(t, "chromium")
-	pwCore := playwrightCore(t)
+	browser := netkittest.RequireChromium(t)
 
 	srv := natstest.Start(t, natstest.Options{})
 	a, b := runHub(t, "--nats", srv.URL()), runHub(t, "--nats", srv.URL())
@@ -54,8 +51,8 @@ func TestHubChatPageInChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, "http://"+a+"/", "http://"+b+"/")
-	cmd.Env = append(os.Environ(), "PLAYWRIGHT_CORE="+pwCore, "CHROMIUM="+chromium, "HOME="+t.TempDir())
+	cmd := browser.Node.Command(ctx, script, "http://"+a+"/", "http://"+b+"/")
+	cmd.Env = append(cmd.Env, "CHROMIUM="+browser.Chromium, "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)

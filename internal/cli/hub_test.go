@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/netkit-go/netkit/internal/natstest"
 	"github.com/netkit-go/netkit/netkittest"
@@ -21,25 +20,13 @@ import (
 // address.
 func runHub(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	addrs := watch(t, pr, regexp.MustCompile(`^hub listening on ws://(\S+)/hub `))
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"hub", "--port", "0"}, args...), nil, io.Discard, pw)
-		pw.Close()
-	}()
+	r := startCommand(t, append([]string{"hub", "--port", "0"}, args...)...)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := r.stop(t); err != nil {
 			t.Errorf("netkit hub: %v", err)
 		}
 	})
-	m, ok := <-addrs
-	if !ok {
-		t.Fatalf("netkit hub did not report its address: %v", <-done)
-	}
-	return m[1]
+	return r.addr(t, "ws")
 }
 
 func hubDial(t *testing.T, addr string) *websocket.Client {
@@ -69,7 +56,7 @@ func call(t *testing.T, cl *websocket.Client, req, want string) {
 	if err != nil {
 		t.Fatalf("after %s: %v", req, err)
 	}
-	if got != want {
+	if string(got) != want {
 		t.Fatalf("after %s:\n got %s\nwant %s", req, got, want)
 	}
 }
@@ -113,7 +100,7 @@ func TestHubBadRequests(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.req, err)
 		}
-		if !strings.HasPrefix(got, `{"op":"error","error":"`) || !strings.Contains(got, c.want) {
+		if !bytes.HasPrefix(got, []byte(`{"op":"error","error":"`)) || !bytes.Contains(got, []byte(c.want)) {
 			t.Errorf("%s: got %s, want an error with %s", c.req, got, c.want)
 		}
 	}
@@ -127,14 +114,6 @@ func TestHubBadRequests(t *testing.T) {
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != 1007 {
 		t.Fatalf("after non-JSON: %v, want close 1007", err)
-	}
-}
-
-func TestHubUsage(t *testing.T) {
-	for _, args := range [][]string{{"hub", "--policy", "later"}, {"hub", "--path", "/"}, {"hub", "extra"}} {
-		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
-			t.Errorf("%q: %v", args, err)
-		}
 	}
 }
 
@@ -157,20 +136,49 @@ func TestHubAcrossNATS(t *testing.T) {
 }
 
 func TestHubPage(t *testing.T) {
-	addr := runHub(t, "--path", "/hub")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/", nil)
+	if body := getPage(t, runHub(t, "--path", "/hub")); !strings.Contains(body, `location.host + "/hub"`) {
+		t.Fatalf("page: %.300s", body)
+	}
+}
+
+// The echo page connects to ws listen's --path (it connected to /ws
+// whatever the path: this test failed before pageHandler took the path).
+func TestWSListenPageFollowsPath(t *testing.T) {
+	r := startCommand(t, "ws", "listen", "0", "--path", "/e</script>")
+	body := getPage(t, r.addr(t, "ws"))
+	if !strings.Contains(body, `location.host + "/e\u003c/script\u003e"`) {
+		t.Fatalf("page: %.300s", body)
+	}
+}
+
+// getPage returns the body of http://addr/, which must answer 200.
+func getPage(t *testing.T, addr string) string {
+	t.Helper()
+	defer http.DefaultClient.CloseIdleConnections()
+	req, _ := http.NewRequestWithContext(netkittest.Context(t), "GET", "http://"+addr+"/", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `location.host + "/hub"`) {
-		t.Fatalf("page: %d %.200s", resp.StatusCode, body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /: %d %v", resp.StatusCode, err)
 	}
-	http.DefaultClient.CloseIdleConnections()
+	return string(body)
+}
+
+// netkit hub logs as the other server commands do: its configuration, and
+// each connection and its close with the shared attributes.
+func TestHubLogs(t *testing.T) {
+	r := startCommand(t, "hub", "--port", "0", "--queue", "7", "--policy", "disconnect")
+	cl := hubDial(t, r.addr(t, "ws"))
+	r.log.wait(t, regexp.MustCompile(`^time=\S+ level=INFO msg=hub broker=memory policy=disconnect queue=7$`))
+	r.log.wait(t, regexp.MustCompile(`msg=connected proto=ws conn.id=\d+ remote=127\.0\.0\.1:\d+ path=/hub$`))
+	if err := cl.Close(netkittest.Context(t), 1000, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	r.log.wait(t, regexp.MustCompile(`msg=closed proto=ws conn.id=\d+ remote=\S+ path=/hub code=1000 reason=bye$`))
 }
 
 // FuzzHubRequest: any input is refused with a reason, closes the

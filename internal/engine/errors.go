@@ -12,6 +12,10 @@ var (
 	ErrAlreadyStarted = errors.New("netkit: listener already started")
 	// ErrNotStarted is returned by GracefulStop and ImmediateStop before Start.
 	ErrNotStarted = errors.New("netkit: listener not started")
+	// ErrServiceAttached is returned by a face's Attach when a service is
+	// already attached (one service per listener, or per path); every face
+	// re-exports it.
+	ErrServiceAttached = errors.New("netkit: a service is already attached to the listener")
 	// ErrListenerStopping is the cause of a connection's context when its
 	// listener stops gracefully. It matches net.ErrClosed.
 	ErrListenerStopping = &closedError{"netkit: listener is stopping"}
@@ -26,11 +30,16 @@ var (
 	ErrSendQueueFull = errors.New("netkit: send queue full")
 )
 
-// closedError is an error that matches net.ErrClosed.
+// closedError is an error that matches net.ErrClosed and ErrConnClosed.
 type closedError struct{ msg string }
 
 func (e *closedError) Error() string        { return e.msg }
-func (e *closedError) Is(target error) bool { return target == net.ErrClosed }
+func (e *closedError) Is(target error) bool { return isClosedTarget(target) }
+
+// isClosedTarget reports whether target is a sentinel that every closed
+// connection's error matches: net.ErrClosed or ErrConnClosed (which the
+// faces export as their own ErrClosed).
+func isClosedTarget(target error) bool { return target == net.ErrClosed || target == ErrConnClosed }
 
 // PanicError is the error a face is told about when one of its callbacks
 // panicked. The panic was recovered and logged; the connection was closed.
@@ -68,7 +77,7 @@ type partialWriteError struct {
 func (e *partialWriteError) Error() string {
 	return fmt.Sprintf("netkit: write failed after %d bytes, connection closed: %v", e.n, e.err)
 }
-func (e *partialWriteError) Unwrap() []error { return []error{e.err, net.ErrClosed} }
+func (e *partialWriteError) Unwrap() []error { return []error{e.err, ErrConnClosed} }
 
 // closedByError reports an operation on a connection that an earlier error
 // closed. It matches net.ErrClosed and names the cause; it unwraps to the
@@ -76,7 +85,7 @@ func (e *partialWriteError) Unwrap() []error { return []error{e.err, net.ErrClos
 type closedByError struct{ cause error }
 
 func (e *closedByError) Error() string        { return "netkit: connection closed: " + e.cause.Error() }
-func (e *closedByError) Is(target error) bool { return target == net.ErrClosed }
+func (e *closedByError) Is(target error) bool { return isClosedTarget(target) }
 func (e *closedByError) Unwrap() error {
 	if isTimeout(e.cause) {
 		return nil

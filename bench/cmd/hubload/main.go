@@ -171,7 +171,7 @@ func subscribeWith(ctx context.Context, url string, d *net.Dialer) (*websocket.C
 		return nil, err
 	}
 	m, err := cl.ReadTextMessage(ctx)
-	if err != nil || !strings.Contains(m, `"op":"ok"`) {
+	if err != nil || !bytes.Contains(m, []byte(`"op":"ok"`)) {
 		cl.Close(ctx, 1000, "")
 		return nil, fmt.Errorf("subscribe: %q %v", m, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/netkit-go/netkit/tlsconfig"
 	nkws "github.com/netkit-go/netkit/websocket"
 )
 
@@ -25,7 +26,7 @@ import (
 // is ours), so a stalled subscriber costs the others at most that once
 // before TrySend drops it (a write cut short after some bytes closes the
 // connection). The listener's Timeout (the upgrade request's read
-// deadline) is left at its default, 120 s. TLS: ListenerConfig.SecureSocket
+// deadline) is left at its default, 10 s. TLS: ListenerConfig.SecureSocket
 // with a CertKey (PEM files), the websocket package's documented wss
 // setup.
 func netkitWS(o options) (string, func(), error) {
@@ -38,25 +39,25 @@ func netkitWS(o options) (string, func(), error) {
 	var svc *nkws.ServiceFuncs
 	if o.broadcast {
 		sc.WriteTimeout = 100 * time.Millisecond
-		conns := newHub[*nkws.Caller]()
-		send := func(c *nkws.Caller, typ nkws.MessageType, p []byte) error {
+		conns := newHub[*nkws.Conn]()
+		send := func(c *nkws.Conn, typ nkws.MessageType, p []byte) error {
 			pm, err := nkws.NewPreparedMessage(typ, p)
 			if err != nil {
 				return err
 			}
-			conns.others(c, func(o *nkws.Caller) { o.TrySend(context.Background(), pm) })
+			conns.others(c, func(o *nkws.Conn) { o.TrySend(context.Background(), pm) })
 			return nil
 		}
 		svc = &nkws.ServiceFuncs{
-			OnOpen:          func(c *nkws.Caller) error { conns.add(c); return nil },
-			OnClose:         func(c *nkws.Caller, _ int, _ string) { conns.remove(c) },
-			OnTextMessage:   func(c *nkws.Caller, p []byte) error { return send(c, nkws.TextMessage, p) },
-			OnBinaryMessage: func(c *nkws.Caller, p []byte) error { return send(c, nkws.BinaryMessage, p) },
+			OnOpen:          func(c *nkws.Conn) error { conns.add(c); return nil },
+			OnClose:         func(c *nkws.Conn, _ int, _ string) { conns.remove(c) },
+			OnTextMessage:   func(c *nkws.Conn, p []byte) error { return send(c, nkws.TextMessage, p) },
+			OnBinaryMessage: func(c *nkws.Conn, p []byte) error { return send(c, nkws.BinaryMessage, p) },
 		}
 	} else {
 		svc = &nkws.ServiceFuncs{
-			OnTextMessage:   func(c *nkws.Caller, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
-			OnBinaryMessage: func(c *nkws.Caller, p []byte) error { return c.WriteBinaryMessage(context.Background(), p) },
+			OnTextMessage:   func(c *nkws.Conn, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
+			OnBinaryMessage: func(c *nkws.Conn, p []byte) error { return c.WriteBinaryMessage(context.Background(), p) },
 		}
 	}
 	if err := l.Attach("/", nkws.UpgradeFunc(func(*http.Request, http.Header) (nkws.Service, error) { return svc, nil }), sc); err != nil {
@@ -65,7 +66,7 @@ func netkitWS(o options) (string, func(), error) {
 	if err := l.Start(); err != nil {
 		return "", nil, err
 	}
-	cfg := fmt.Sprintf("websocket.Listener (default Timeout 120 s), ServiceFuncs, Compression %+v", sc.Compression)
+	cfg := fmt.Sprintf("websocket.Listener (default Timeout 10 s), ServiceFuncs, Compression %+v", sc.Compression)
 	if o.broadcast {
 		cfg += "; broadcast: PreparedMessage + TrySend, WriteTimeout 100 ms"
 	}
@@ -81,7 +82,7 @@ func netkitListener(o options) (*nkws.Listener, *nkws.ServiceConfig, error) {
 	}
 	lc := &nkws.ListenerConfig{Host: h}
 	if o.tls != nil {
-		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
+		lc.SecureSocket = &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
 	}
 	l, err := nkws.NewListener(p, lc)
 	if err != nil {
