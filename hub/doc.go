@@ -70,7 +70,9 @@
 //   - a delivery's write: the connection's WriteTimeout (websocket's server
 //     default 30 s); the writer, not the publisher, waits.
 //   - the Disconnect close: Config.CloseTimeout (5 s) for the write in
-//     progress and the close echo, then the TCP connection is closed.
+//     progress and the close echo, then the TCP connection is closed
+//     (negative: the connection's own WriteTimeout and
+//     ConnectionClosureTimeout, 30 s and 60 s by default).
 //   - GracefulStop: its ctx; then the writes in progress, each bounded by
 //     its connection's WriteTimeout.
 //   - ImmediateStop: the writes in progress, as above.

@@ -83,7 +83,8 @@ type Config struct {
 	CloseReason string
 	// CloseTimeout bounds that close: waiting for the subscriber's write
 	// in progress and for the close echo; after it the TCP connection is
-	// closed. Default 5 s.
+	// closed. Default 5 s; negative: none of its own (the connection's
+	// WriteTimeout and ConnectionClosureTimeout still apply).
 	CloseTimeout time.Duration
 	// Logger receives the hub's warnings. Default slog.Default().
 	Logger *slog.Logger

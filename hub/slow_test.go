@@ -109,14 +109,23 @@ func TestSlowDropOldest(t *testing.T) {
 	}
 }
 
+// TestSlowDisconnect, with the default CloseTimeout and with none
+// (negative; it failed before: a negative bound cut the close short, and
+// the client saw no close frame).
 func TestSlowDisconnect(t *testing.T) {
+	for _, closeTimeout := range []time.Duration{0, -1} {
+		t.Run(fmt.Sprint("CloseTimeout=", closeTimeout), func(t *testing.T) { testSlowDisconnect(t, closeTimeout) })
+	}
+}
+
+func testSlowDisconnect(t *testing.T, closeTimeout time.Duration) {
 	n := startNode(t, &hub.Config{QueueSize: slowQueue, Policy: hub.DropNewest,
 		PolicyFor: func(p string) hub.Policy {
 			if p == "t" {
 				return hub.Disconnect
 			}
 			return hub.DropNewest
-		}, CloseCode: 4000, CloseReason: "too slow"})
+		}, CloseCode: 4000, CloseReason: "too slow", CloseTimeout: closeTimeout})
 	cl := n.dial(t, "t")
 	fast := n.dial(t, "other")
 	stall(t, n.h, pubs)

@@ -184,7 +184,11 @@ func (s *subscriber) run() {
 func (s *subscriber) disconnect() {
 	defer s.h.wg.Done()
 	s.h.remove(s)
-	ctx, cancel := context.WithTimeout(context.Background(), s.h.closeTimeout)
-	defer cancel()
+	ctx := context.Background()
+	if s.h.closeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.h.closeTimeout)
+		defer cancel()
+	}
 	s.c.Close(ctx, s.h.closeCode, s.h.closeReason)
 }
