@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/hub"
+	"github.com/netkit-go/netkit/hub/natsbroker"
 	"github.com/netkit-go/netkit/internal/leakcheck"
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/socket"
@@ -378,6 +379,8 @@ func TestErrorCauses(t *testing.T) {
 		}
 		check("hub", "publish after stop", h.Publish(ctx, "t", websocket.TextMessage, []byte("x")), net.ErrClosed)
 		check("hub", "publish after stop", h.Publish(ctx, "t", websocket.TextMessage, []byte("x")), hub.ErrClosed)
+		_, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: "nats://127.0.0.1:" + strconv.Itoa(refusedPort), Timeout: time.Second})
+		check("hub/natsbroker", "refused", err, syscall.ECONNREFUSED)
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -113,8 +115,13 @@ func Connect(ctx context.Context, cfg *Config) (*Broker, error) {
 			log.Warn("natsbroker: asynchronous error", "subject", subj, "err", err)
 		}),
 	}
+	d := &causeDialer{d: net.Dialer{Timeout: timeout}}
+	opts = append(opts, nats.SetCustomDialer(d))
 	nc, err := nats.Connect(c.URL, append(opts, c.Options...)...)
 	if err != nil {
+		if cause := d.lastErr(); cause != nil {
+			return nil, fmt.Errorf("natsbroker: connect %s: %w: %w", c.URL, err, cause)
+		}
 		return nil, fmt.Errorf("natsbroker: connect %s: %w", c.URL, err)
 	}
 	return &Broker{nc: nc, prefix: c.Prefix + ".", timeout: c.Timeout}, nil
@@ -194,4 +201,31 @@ func (b *Broker) Close() error {
 	}
 	b.nc.Close()
 	return err
+}
+
+// causeDialer dials as nats.go's default dialer does (a net.Dialer bounded
+// by Config.Timeout) and keeps the last dial error: nats.Connect reports
+// only nats.ErrNoServers, and Connect adds the cause (so that a refused
+// server matches syscall.ECONNREFUSED). A nats.SetCustomDialer in
+// Config.Options replaces it.
+type causeDialer struct {
+	d    net.Dialer
+	mu   sync.Mutex
+	last error
+}
+
+func (c *causeDialer) Dial(network, address string) (net.Conn, error) {
+	conn, err := c.d.Dial(network, address)
+	if err != nil {
+		c.mu.Lock()
+		c.last = err
+		c.mu.Unlock()
+	}
+	return conn, err
+}
+
+func (c *causeDialer) lastErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
