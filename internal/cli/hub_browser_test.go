@@ -1,25 +1,15 @@
 package cli
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/netkit-go/netkit/internal/natstest"
 	"github.com/netkit-go/netkit/netkittest"
 )
 
-// hubChatScript opens the chat page of two hub nodes in headless Chromium,
-// types a message on the second and waits for it on the first.
+// hubChatScript opens the chat page of two hub nodes, types a message on
+// the second and waits for it on the first.
 const hubChatScript = `
-const { chromium } = require('playwright-core');
-(async () => {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox',
-    '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'] });
-  try {
     const [a, b] = [await browser.newPage(), await browser.newPage()];
     await a.goto(process.argv[2]);
     await b.goto(process.argv[3]);
@@ -30,12 +20,7 @@ const { chromium } = require('playwright-core');
     await a.waitForFunction(() => document.getElementById('log').textContent.includes('bob: hello across nodes ✓'),
       null, { timeout: 20000 });
     console.log('GOT:' + await a.$$eval('#log .msg', (els) => els.map((e) => e.textContent).join('|')));
-    if (process.env.SHOT) await a.screenshot({ path: process.env.SHOT });
-  } finally {
-    await browser.close();
-  }
-})().catch((e) => { console.error(e); process.exit(1); });
-`
+    if (process.env.SHOT) await a.screenshot({ path: process.env.SHOT });`
 
 func TestHubChatPageInChromium(t *testing.T) {
 	if testing.Short() {
@@ -45,15 +30,7 @@ func TestHubChatPageInChromium(t *testing.T) {
 
 	srv := natstest.Start(t, natstest.Options{})
 	a, b := runHub(t, "--nats", srv.URL()), runHub(t, "--nats", srv.URL())
-	script := filepath.Join(t.TempDir(), "hub.js")
-	if err := os.WriteFile(script, []byte(hubChatScript), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := browser.Node.Command(ctx, script, "http://"+a+"/", "http://"+b+"/")
-	cmd.Env = append(cmd.Env, "CHROMIUM="+browser.Chromium, "HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
+	out, err := runChromium(t, browser, hubChatScript, "http://"+a+"/", "http://"+b+"/")
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)
 	}
