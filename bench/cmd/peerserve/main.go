@@ -40,20 +40,21 @@ type options struct {
 type adapter func(o options) (config string, stop func(), err error)
 
 var adapters = map[string]adapter{
-	"tcp/netkit": netkitTCP,
-	"tcp/std":    stdTCP,
-	"tcp/gnet":   gnetTCP,
-	"tcp/nbio":   nbioTCP,
-	"udp/netkit": netkitUDP,
-	"udp/std":    stdUDP,
-	"udp/gnet":   gnetUDP,
-	"udp/nbio":   nbioUDP,
-	"ws/netkit":  netkitWS,
-	"ws/gorilla": gorillaWS,
-	"ws/coder":   coderWS,
-	"ws/gobwas":  gobwasWS,
-	"ws/gws":     gwsWS,
-	"ws/nbio":    nbioWS,
+	"tcp/netkit":    netkitTCP,
+	"tcp/std":       stdTCP,
+	"tcp/gnet":      gnetTCP,
+	"tcp/nbio":      nbioTCP,
+	"udp/netkit":    netkitUDP,
+	"udp/std":       stdUDP,
+	"udp/gnet":      gnetUDP,
+	"udp/nbio":      nbioUDP,
+	"ws/netkit":     netkitWS,
+	"ws/netkit-hub": netkitHubWS,
+	"ws/gorilla":    gorillaWS,
+	"ws/coder":      coderWS,
+	"ws/gobwas":     gobwasWS,
+	"ws/gws":        gwsWS,
+	"ws/nbio":       nbioWS,
 }
 
 func main() {
