@@ -25,7 +25,7 @@ type AsyncClient struct {
 // DialAsync returns. The connection lives until closed by either side;
 // Done reports when its loop ended (after OnClose).
 func DialAsync(ctx context.Context, url string, s Service, cfg *ClientConfig) (*AsyncClient, error) {
-	h, err := resolveHooks(s)
+	h, err := resolvePlain(s)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -213,27 +214,21 @@ func (e *PayloadBindingError) Error() string { return "data binding failed: " + 
 // Unwrap returns the decoding error.
 func (e *PayloadBindingError) Unwrap() error { return e.Err }
 
-// ReadMessage reads the next message into v (Ballerina's readMessage): a
-// *string or *[]byte receives the payload as it is; anything else is
-// decoded from JSON (text or binary), a failure being a
-// *PayloadBindingError.
+// ReadMessage reads the next message into v, a non-nil pointer
+// (Ballerina's readMessage), with the binding of a Service's OnMessage: a
+// *string (any string kind) or *[]byte receives the payload as it is;
+// anything else is decoded from JSON (text or binary), a failure being a
+// *PayloadBindingError after which the connection goes on.
 func (cl *Client) ReadMessage(ctx context.Context, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return errors.New("websocket: ReadMessage needs a non-nil pointer, not " + reflect.TypeOf(v).String())
+	}
 	_, p, err := cl.Read(ctx, nil)
 	if err != nil {
 		return err
 	}
-	switch v := v.(type) {
-	case *string:
-		*v = string(p)
-		return nil
-	case *[]byte:
-		*v = p
-		return nil
-	}
-	if err := json.Unmarshal(p, v); err != nil {
-		return &PayloadBindingError{Err: err}
-	}
-	return nil
+	return bindValue(rv.Elem(), p, false)
 }
 
 // Write sends p as one message of type typ; with Retry, a failed write is

@@ -65,6 +65,20 @@ type ServiceConfig struct {
 	PongTimeout time.Duration
 	// Compression configures permessage-deflate (on by default).
 	Compression CompressionConfig
+	// DispatcherKey names the top-level JSON field whose string value picks
+	// the custom method a text message goes to (Ballerina's dispatcherKey;
+	// see [Service]). Default: none, custom dispatch off.
+	DispatcherKey string
+	// DispatcherValues maps a DispatcherKey value to the method it goes to
+	// (Ballerina's @DispatcherConfig{dispatcherValue}), overriding
+	// [DispatchMethodName]. Each method must exist. Default: none.
+	DispatcherValues map[string]string
+	// Auth authenticates the upgrade request before the UpgradeService runs
+	// (Ballerina's auth): the providers are tried in order, the first that
+	// accepts the request's credentials decides; none accepting answers 401,
+	// missing scopes 403. The [Principal] is in the request's context
+	// ([PrincipalFrom]) and on the Conn ([Conn.Principal]). Default: none.
+	Auth []ListenerAuth
 	// CheckOrigin decides whether a request's Origin header is acceptable;
 	// false answers 403. Nil: requests without Origin (non-browser clients)
 	// and same-origin requests (the Origin's host equals the Host header,
@@ -108,6 +122,8 @@ type connConfig struct {
 	pingInterval         time.Duration
 	pongTimeout          time.Duration
 	logger               *slog.Logger
+	dispatchKey          string
+	dispatchTo           map[string]string
 }
 
 func resolveDur(d, def time.Duration) time.Duration {
@@ -133,6 +149,8 @@ func (sc *ServiceConfig) resolve(logger *slog.Logger) connConfig {
 		writeTimeout: resolveDur(s.WriteTimeout, DefaultWriteTimeout),
 		maxPending:   s.MaxPendingWrites,
 		logger:       s.Logger,
+		dispatchKey:  s.DispatcherKey,
+		dispatchTo:   s.DispatcherValues,
 	}
 	if cc.maxMessage == 0 {
 		cc.maxMessage = DefaultMaxMessageSize

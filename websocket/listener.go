@@ -129,6 +129,9 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
+	if err := h.checkStatic(); err != nil {
+		return err
+	}
 	l.routes[p] = h
 	return nil
 }

@@ -138,6 +138,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
 		return
 	}
+	if r, ok = h.authenticate(w, r); !ok { // ServiceConfig.Auth: auth_listener.go
+		return
+	}
 	respHeader := http.Header{}
 	svc, err, panicked := h.callUpgrade(r, respHeader)
 	if panicked {
@@ -148,7 +151,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, upgradeStatus(err), err.Error())
 		return
 	}
-	hk, err := resolveHooks(svc)
+	hk, err := h.resolve(svc)
 	if err != nil {
 		h.cc.logger.Error(err.Error())
 		refuse(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
@@ -164,6 +167,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(wsproto.RoleServer, &h.cc, hs.sub, isTLS(nc), hs.params, h.sc.Compression.deflate())
 	s := newSession(c, h.sharedHooks(hk), h)
+	if p := PrincipalFrom(r.Context()); p != nil {
+		s.failed = &failure{principal: p} // stored on c by Open
+	}
 	h.srv.AdoptBuffered(nc, s, buffered)
 }
 
