@@ -131,7 +131,9 @@ func (s *session) send(v reflect.Value, pong bool) error {
 	case reflect.Chan:
 		return s.sendChan(v)
 	case reflect.Func:
-		return s.sendSeq(v)
+		if _, ok := seqElem(v.Type()); ok {
+			return s.sendSeq(v)
+		}
 	}
 	_, err := s.sendOne(v, pong)
 	return err
@@ -234,10 +236,7 @@ func seqElem(ft reflect.Type) (seq2 bool, ok bool) {
 // error] whose error ends the connection with 1011 "streaming failed:
 // <msg>" (Ballerina's stream error).
 func (s *session) sendSeq(seq reflect.Value) error {
-	seq2, ok := seqElem(seq.Type())
-	if !ok {
-		return nil // resultProblem refused it
-	}
+	seq2, _ := seqElem(seq.Type())
 	var loopErr error
 	yield := reflect.MakeFunc(seq.Type().In(0), func(args []reflect.Value) []reflect.Value {
 		if seq2 {
