@@ -204,4 +204,3 @@ func TestTypedHandlerPanics(t *testing.T) {
 type panicker struct{}
 
 func (*panicker) OnMessage(c *websocket.Conn, v map[string]int) error { panic("typed boom") }
-
