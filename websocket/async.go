@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/netkit-go/netkit/internal/engine"
@@ -13,7 +14,8 @@ import (
 // OnIdleTimeout, OnClose and OnError exactly as a server connection's,
 // through the same dispatcher. It embeds the same [Conn]: writes, Ping,
 // Pong, Close and the getters work as on a [Client]; Read returns
-// ErrCallbackMode. Retry does not apply to an AsyncClient.
+// ErrCallbackMode. Retry does not apply to an AsyncClient: DialAsync
+// refuses a ClientConfig with Retry.
 type AsyncClient struct {
 	*Conn
 	resp *http.Response
@@ -29,6 +31,9 @@ func DialAsync(ctx context.Context, url string, s Service, cfg *ClientConfig) (*
 	if err != nil {
 		return nil, err
 	}
+	if cfg != nil && cfg.Retry != nil {
+		return nil, errAsyncRetry
+	}
 	d, err := newDialer(url, cfg)
 	if err != nil {
 		return nil, err
@@ -42,6 +47,10 @@ func DialAsync(ctx context.Context, url string, s Service, cfg *ClientConfig) (*
 	c.ec.Start(&asyncFace{sess})
 	return &AsyncClient{Conn: c, resp: hs.resp}, nil
 }
+
+// errAsyncRetry refuses a RetryConfig given to DialAsync, which used to be
+// silently ignored.
+var errAsyncRetry = errors.New("websocket: ClientConfig.Retry applies to a Client; an AsyncClient does not reconnect (redial from OnClose)")
 
 // HandshakeResponse returns the server's 101 response. Its Body is empty.
 func (ac *AsyncClient) HandshakeResponse() *http.Response { return ac.resp }

@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,13 @@ import (
 // bindService[T] reports each value OnMessage bound.
 type bindService[T any] struct{ got chan T }
 
-func (s *bindService[T]) OnMessage(c *websocket.Conn, v T) error { s.got <- v; return nil }
+func (s *bindService[T]) OnMessage(c *websocket.Conn, v T) error {
+	if b, ok := any(v).([]byte); ok { // borrowed until OnMessage returns
+		v = any(bytes.Clone(b)).(T)
+	}
+	s.got <- v
+	return nil
+}
 
 // bindErrService[T] is a bindService with OnError.
 type bindErrService[T any] struct {

@@ -144,7 +144,16 @@ func (cl *Client) readOnce(ctx context.Context, c *Conn, buf []byte) (MessageTyp
 	if c.readErr != nil {
 		return 0, buf, &ConnectionClosureError{Message: "Connection already closed", Err: c.readErr}
 	}
-	typ, out, err := c.readHeld(rctx, buf, false)
+	var (
+		typ MessageType
+		out []byte
+		err error
+	)
+	if c.cfg.pingInterval > 0 {
+		typ, out, err = c.readKeepalive(rctx, buf)
+	} else {
+		typ, out, err = c.readHeld(rctx, buf, false)
+	}
 	if err != nil && rctx != ctx && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded)) {
 		return typ, out, cl.readCtxErr(ctx, rctx)

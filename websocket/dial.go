@@ -89,6 +89,15 @@ type ClientConfig struct {
 	// was read or written for this long, and again every period. 0 or
 	// negative: off (Ballerina's -1).
 	IdleTimeout time.Duration
+	// PingInterval sends a keepalive ping when nothing was received for
+	// this long (Ballerina has none: beyond it). An AsyncClient pings from
+	// its loop, as a server connection; a Client pings while a Read waits
+	// (its connection is idle between reads). 0 or negative: off.
+	PingInterval time.Duration
+	// PongTimeout ends the connection with ErrPongTimeout (returned by the
+	// Client's Read, passed to an AsyncClient's OnError) when nothing
+	// arrives within it after a keepalive ping. 0: PingInterval.
+	PongTimeout time.Duration
 	// PingPongHandler receives the pings and pongs that arrive while a
 	// [Client] reads (Ballerina's pingPongHandler): a [PingHandler] must
 	// answer pings itself (Conn.Pong); a [PongHandler] sees pongs. It must
@@ -281,6 +290,8 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 		MaxPendingWrites:         d.cfg.MaxPendingWrites,
 		Compression:              d.cfg.Compression,
 		IdleTimeout:              d.cfg.IdleTimeout,
+		PingInterval:             d.cfg.PingInterval,
+		PongTimeout:              d.cfg.PongTimeout,
 		Logger:                   d.cfg.Logger,
 	}
 	if d.cfg.WriteTimeout > 0 {
