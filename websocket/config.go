@@ -1,9 +1,11 @@
 package websocket
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,10 +91,25 @@ type ServiceConfig struct {
 	Logger *slog.Logger
 }
 
-// CompressionConfig configures permessage-deflate (RFC 7692). The zero value
-// negotiates it whenever a client offers it, answering
-// server_no_context_takeover, and compresses messages of 128 bytes or more
-// with flate.BestSpeed.
+// CompressionConfig configures permessage-deflate (RFC 7692), for a
+// ServiceConfig and a ClientConfig alike. The zero value compresses
+// messages of 128 bytes or more with flate.BestSpeed, keeps no compression
+// context between messages, and accepts any window from the peer:
+//
+//   - a server accepts the first valid offer of a client, answering
+//     server_no_context_takeover (unless ContextTakeover and the client
+//     allows it), client_no_context_takeover when the client offered it,
+//     server_max_window_bits when the client limited the server's window
+//     (the server then sends Huffman-only output, which needs no window),
+//     and client_max_window_bits only with PeerMaxWindowBits;
+//   - a client offers "permessage-deflate; client_max_window_bits;
+//     client_no_context_takeover" (without the last with ContextTakeover),
+//     plus server_max_window_bits with PeerMaxWindowBits, and accepts the
+//     server's answer within that offer (anything else fails the
+//     handshake).
+//
+// The inflating side always holds a 32 KiB window while a message is
+// being decompressed, whatever the window size.
 type CompressionConfig struct {
 	// Disable turns compression off (Ballerina's
 	// webSocketCompressionEnabled: false).
@@ -105,10 +122,25 @@ type CompressionConfig struct {
 	// Threshold is the size under which messages go out uncompressed;
 	// 0: 128; negative: compress everything.
 	Threshold int
+	// PeerMaxWindowBits (8 to 15) caps the peer's LZ77 window at
+	// 2^PeerMaxWindowBits bytes: a server answers
+	// client_max_window_bits=N (the smaller of it and the client's value)
+	// and runs uncompressed with a client whose offer cannot take it; a
+	// client requests server_max_window_bits=N and fails the handshake
+	// when the answer exceeds it. 0: no cap.
+	PeerMaxWindowBits int
 }
 
 func (c CompressionConfig) deflate() wsproto.DeflateConfig {
-	return wsproto.DeflateConfig{ContextTakeover: c.ContextTakeover, Level: c.Level, Threshold: c.Threshold}
+	return wsproto.DeflateConfig{ContextTakeover: c.ContextTakeover, Level: c.Level, Threshold: c.Threshold, PeerMaxWindowBits: c.PeerMaxWindowBits}
+}
+
+// check reports an invalid PeerMaxWindowBits.
+func (c CompressionConfig) check() error {
+	if b := c.PeerMaxWindowBits; b != 0 && (b < 8 || b > 15) {
+		return errors.New("websocket: CompressionConfig.PeerMaxWindowBits must be 0 or 8 to 15, not " + strconv.Itoa(b))
+	}
+	return nil
 }
 
 // connConfig is a ServiceConfig with defaults applied.

@@ -312,6 +312,9 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 		}
 		d.pingPong = h
 	}
+	if err := d.cfg.Compression.check(); err != nil {
+		return nil, err
+	}
 	if d.cfg.Retry != nil {
 		if err := d.cfg.Retry.check(); err != nil {
 			return nil, err

@@ -277,10 +277,14 @@ func (h *Handler) resolve(s Service) (hooks, error) {
 	return hk, err
 }
 
-// checkStatic checks, at Attach, the Service of an UpgradeService made by
-// [Static], so that a malformed Service (OnMessage beside OnTextMessage, a
-// custom method without DispatcherKey) is refused before any request.
+// checkStatic checks, at Attach, the ServiceConfig and the Service of an
+// UpgradeService made by [Static], so that a malformed Service (OnMessage
+// beside OnTextMessage, a custom method without DispatcherKey) is refused
+// before any request.
 func (h *Handler) checkStatic() error {
+	if err := h.sc.Compression.check(); err != nil {
+		return err
+	}
 	if st, ok := h.up.(staticUpgrade); ok {
 		_, err := h.resolve(st.s)
 		return err
