@@ -405,6 +405,13 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 			s.h.close.OnClose(c, code, reason)
 		}()
 	}
+	s.release(ec)
+}
+
+// release frees what an ended connection holds (its reader and
+// compressor).
+func (s *session) release(ec *engine.Conn) {
+	c := s.conn
 	c.putReader()
 	if c.comp != nil && ec.TryLockWrite() {
 		c.comp.Close()

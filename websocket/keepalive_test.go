@@ -88,11 +88,3 @@ func TestAsyncClientKeepalive(t *testing.T) {
 	}
 	<-ac.Done()
 }
-
-// TestAsyncClientRefusesRetry: a Retry config is refused, not ignored.
-func TestAsyncClientRefusesRetry(t *testing.T) {
-	url := clServe(t, "/e", websocket.Static(websocket.Echo), nil)
-	if _, err := websocket.DialAsync(testCtx(t), url, websocket.Echo, &websocket.ClientConfig{Retry: &websocket.RetryConfig{}}); err == nil {
-		t.Fatal("DialAsync accepted a RetryConfig")
-	}
-}
