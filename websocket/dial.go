@@ -106,7 +106,9 @@ type ClientConfig struct {
 	// Service has its own OnPing and OnPong.)
 	PingPongHandler Service
 	// Retry reconnects after an abnormal closure or an I/O error of a
-	// [Client]'s read or write (see [RetryConfig]). Nil: no retry.
+	// [Client]'s read or write (see [RetryConfig]), or of an
+	// [AsyncClient]'s connection (which then runs OnOpen again). Nil: no
+	// retry.
 	Retry *RetryConfig
 	// Proxy returns the proxy for a request (an http or https URL; the
 	// client tunnels with CONNECT). Nil: http.ProxyFromEnvironment

@@ -18,7 +18,8 @@ const (
 	DefaultRetryMaxWaitInterval = 30 * time.Second
 )
 
-// RetryConfig makes a [Client] reconnect when a read or write fails with an
+// RetryConfig makes a [Client] (and an [AsyncClient], see there) reconnect
+// when a read or write fails with an
 // abnormal closure (1006: the TCP connection dropped without a close frame)
 // or an I/O error (Ballerina's retryConfig). The client redials the same
 // URL with the same configuration (TLS sessions are resumed), runs the
