@@ -19,9 +19,9 @@ const (
 )
 
 // RetryConfig makes a [Client] (and an [AsyncClient], see there) reconnect
-// when a read or write fails with an
-// abnormal closure (1006: the TCP connection dropped without a close frame)
-// or an I/O error (Ballerina's retryConfig). The client redials the same
+// when a read or write fails with an abnormal closure (1006: the TCP
+// connection dropped without a close frame) or an I/O error (Ballerina's
+// retryConfig). The client redials the same
 // URL with the same configuration (TLS sessions are resumed), runs the
 // handshake again, calls OnReconnect, and carries on: a pending read waits
 // on the new connection, a failed write is sent again on it. Delivery is
