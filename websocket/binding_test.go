@@ -182,6 +182,48 @@ func TestClientReadMessage(t *testing.T) {
 	if err := c.ReadMessage(ctx, &n); err != nil || n != 7 {
 		t.Fatalf("after the failure: %d %v", n, err)
 	}
+	if err := c.ReadMessage(ctx, nil); err == nil {
+		t.Fatal("ReadMessage(nil) succeeded")
+	}
+	if err := c.ReadMessage(ctx, n); err == nil {
+		t.Fatal("ReadMessage(non-pointer) succeeded")
+	}
+}
+
+// TestAsyncClientOnMessage: an AsyncClient's Service binds and returns as
+// a server's.
+func TestAsyncClientOnMessage(t *testing.T) {
+	texts := make(chan string, 1)
+	up := websocket.Static(&websocket.ServiceFuncs{
+		OnOpen: func(c *websocket.Conn) error {
+			return c.WriteTextMessage(context.Background(), []byte(`{"from":"srv","text":"welcome"}`))
+		},
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
+			texts <- string(text)
+			return nil
+		},
+	})
+	s := &replier{got: make(chan chat, 1)}
+	ac, err := websocket.DialAsync(testCtx(t), clServe(t, "/async", up, nil), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, s.got); m.Text != "welcome" {
+		t.Fatalf("bound %+v", m)
+	}
+	if r := recv(t, texts); r != `{"from":"client","text":"thanks"}` {
+		t.Fatalf("returned %q", r)
+	}
+	ac.Close(testCtx(t), 1000, "")
+	<-ac.Done()
+}
+
+// replier answers each chat it binds.
+type replier struct{ got chan chat }
+
+func (r *replier) OnMessage(c *websocket.Conn, m chat) (chat, error) {
+	r.got <- m
+	return chat{From: "client", Text: "thanks"}, nil
 }
 
 // longRefusal refuses every JSON value with a 121-byte message.

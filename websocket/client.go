@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -231,7 +232,7 @@ func (e *PayloadBindingError) Unwrap() error { return e.Err }
 func (cl *Client) ReadMessage(ctx context.Context, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return errors.New("websocket: ReadMessage needs a non-nil pointer, not " + reflect.TypeOf(v).String())
+		return fmt.Errorf("websocket: ReadMessage needs a non-nil pointer, not %T", v)
 	}
 	_, p, err := cl.Read(ctx, nil)
 	if err != nil {
