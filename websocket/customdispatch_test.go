@@ -69,6 +69,10 @@ func (onlyCustom) OnSubscribeMessage(c *websocket.Conn, m subscribe) (string, er
 	return "mapped " + m.Topic, nil
 }
 
+func (onlyCustom) OnPingMessage(c *websocket.Conn, m map[string]any) (string, error) {
+	return "mapped ping", nil
+}
+
 func readText(t *testing.T, c *websocket.Client) string {
 	t.Helper()
 	s, err := c.ReadTextMessage(testCtx(t))
@@ -91,6 +95,7 @@ func TestCustomDispatch(t *testing.T) {
 		{`{"event":"heartbeat","seq":41}`, `{"event":"heartbeat-ack","seq":42}`},
 		{`{"event":"heartbeat","seq":"x"}`, "heartbeat error: data binding failed: json: cannot unmarshal string into Go struct field heartbeat.seq of type int"},
 		{`{"event":"unknown"}`, `text: {"event":"unknown"}`},
+		{`{"event":"ping"}`, `text: {"event":"ping"}`}, // OnPing is the ping callback, not a custom method
 		{`{"event":1}`, `text: {"event":1}`},
 		{`{"topic":"none"}`, `text: {"topic":"none"}`},
 		{`not json`, `text: not json`},
@@ -123,12 +128,13 @@ func TestCustomDispatch(t *testing.T) {
 
 	// Without a fallback the message is dropped; a mapping overrides the name.
 	c = clDial(t, clServe(t, "/o", websocket.Static(onlyCustom{}), &websocket.ServiceConfig{
-		DispatcherKey: "type", DispatcherValues: map[string]string{"subscribe": "OnSubscribeMessage"},
+		DispatcherKey: "type", DispatcherValues: map[string]string{"subscribe": "OnSubscribeMessage", "ping": "OnPingMessage"},
 	}), nil)
 	c.WriteTextMessage(ctx, []byte(`{"type":"dropped"}`))
 	c.WriteTextMessage(ctx, []byte(`{"type":"subscribe","topic":"t"}`))
 	c.WriteTextMessage(ctx, []byte(`{"type":"publish"}`))
-	if got := readText(t, c) + "|" + readText(t, c); got != "mapped t|published" {
+	c.WriteTextMessage(ctx, []byte(`{"type":"ping"}`))
+	if got := readText(t, c) + "|" + readText(t, c) + "|" + readText(t, c); got != "mapped t|published|mapped ping" {
 		t.Errorf("mapped: %q", got)
 	}
 }
