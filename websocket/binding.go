@@ -125,7 +125,7 @@ func typedProblems(t reflect.Type) []string {
 	for i := 0; i < t.NumMethod(); i++ {
 		name := t.Method(i).Name
 		base, ok := strings.CutSuffix(name, "Error")
-		if !ok || name == "OnError" || !strings.HasPrefix(name, "On") {
+		if !ok || name == "OnError" || !strings.HasPrefix(name, "On") || !isErrorHook(t.Method(i).Type) {
 			continue
 		}
 		if m, ok := t.MethodByName(base); !ok || fixedCallbacks[base] || m.Type.NumIn() != 3 {
@@ -133,6 +133,12 @@ func typedProblems(t reflect.Type) []string {
 		}
 	}
 	return problems
+}
+
+// isErrorHook reports whether mt (a method type, receiver first) is
+// func(*Conn, error).
+func isErrorHook(mt reflect.Type) bool {
+	return mt.NumIn() == 3 && mt.In(1) == connType && mt.In(2) == errType && mt.NumOut() == 0
 }
 
 // typedCache maps a Service's reflect.Type to its *typedHooks (nil when it
@@ -153,14 +159,14 @@ func typedFor(t reflect.Type) *typedHooks {
 			continue
 		}
 		in := m.Type.In(2)
-		if in == errType && strings.HasSuffix(m.Name, "Error") {
+		if isErrorHook(m.Type) && strings.HasSuffix(m.Name, "Error") {
 			continue // an error hook
 		}
 		tm := &typedMethod{name: m.Name, fn: m.Func, in: in}
 		if m.Type.NumOut() == 2 {
 			tm.out = m.Type.Out(0)
 		}
-		if eh, ok := t.MethodByName(m.Name + "Error"); ok {
+		if eh, ok := t.MethodByName(m.Name + "Error"); ok && isErrorHook(eh.Type) {
 			tm.onErr = eh.Func
 		}
 		switch m.Name {

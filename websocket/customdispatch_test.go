@@ -156,12 +156,23 @@ func TestCustomDispatchChecks(t *testing.T) {
 	if err := l.Attach("/c", websocket.Static(onlyCustom{}), &websocket.ServiceConfig{DispatcherKey: "t"}); err != nil {
 		t.Errorf("valid: %v", err)
 	}
+	if err := l.Attach("/e", websocket.Static(errorNamed{}), &websocket.ServiceConfig{DispatcherKey: "t"}); err != nil {
+		t.Errorf("a custom method whose name ends in Error: %v", err)
+	}
 	if err := websocket.CheckService(&orphanErrorHook{}); err == nil || !strings.Contains(err.Error(), "OnPublishError") {
 		t.Errorf("orphan error hook: %v", err)
 	}
 	if err := websocket.CheckService(&badResults{}); err == nil || !strings.Contains(err.Error(), "OnMessage") {
 		t.Errorf("bad results: %v", err)
 	}
+}
+
+// errorNamed's custom method is named like an error hook but binds a map
+// (the dispatch value "payment error").
+type errorNamed struct{}
+
+func (errorNamed) OnPaymentError(c *websocket.Conn, m map[string]any) (string, error) {
+	return "payment error event", nil
 }
 
 type orphanErrorHook struct{}
