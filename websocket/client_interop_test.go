@@ -144,7 +144,7 @@ func clInterop(t *testing.T, url string) {
 }
 
 func TestClientInteropNodeServer(t *testing.T) {
-	node := netkittest.RequireTool(t, "node")
+	node := requireNodeWS(t)
 	cmd := exec.Command(node, "-e", clNodeServer)
 	cmd.Env = append(os.Environ(), "NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs")
 	clInterop(t, clStartPeer(t, cmd))

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netkit-go/netkit/netkittest"
 )
 
 // The conformance suite, organised like Autobahn's case groups. Each case
@@ -368,7 +367,7 @@ func nodePath() string {
 // is stopped at cleanup.
 func startNode(t *testing.T, script string) string {
 	t.Helper()
-	node := netkittest.RequireTool(t, "node")
+	node := requireNodeWS(t)
 	cmd := exec.Command(node, "-e", script)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath())
 	stdin, err := cmd.StdinPipe()

@@ -66,7 +66,7 @@ asyncio.run(asyncio.wait_for(main(sys.argv[1]), 10))
 `
 
 func TestInteropNodeClient(t *testing.T) {
-	node := netkittest.RequireTool(t, "node")
+	node := requireNodeWS(t)
 	l := serveEcho(t, nil)
 	cmd := exec.Command(node, "-e", nodeClient, wsURL(l, "/ws"))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath())
