@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // The conformance suite, organised like Autobahn's case groups. Each case
