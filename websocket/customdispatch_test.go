@@ -69,6 +69,11 @@ func (onlyCustom) OnSubscribeMessage(c *websocket.Conn, m subscribe) (string, er
 	return "mapped " + m.Topic, nil
 }
 
+// OnSubscribeMessageError gets the mapped method's binding errors.
+func (onlyCustom) OnSubscribeMessageError(c *websocket.Conn, err error) {
+	c.WriteTextMessage(context.Background(), []byte("mapped error"))
+}
+
 func (onlyCustom) OnPingMessage(c *websocket.Conn, m map[string]any) (string, error) {
 	return "mapped ping", nil
 }
@@ -134,7 +139,8 @@ func TestCustomDispatch(t *testing.T) {
 	c.WriteTextMessage(ctx, []byte(`{"type":"subscribe","topic":"t"}`))
 	c.WriteTextMessage(ctx, []byte(`{"type":"publish"}`))
 	c.WriteTextMessage(ctx, []byte(`{"type":"ping"}`))
-	if got := readText(t, c) + "|" + readText(t, c) + "|" + readText(t, c); got != "mapped t|published|mapped ping" {
+	c.WriteTextMessage(ctx, []byte(`{"type":"subscribe","topic":5}`))
+	if got := readText(t, c) + "|" + readText(t, c) + "|" + readText(t, c) + "|" + readText(t, c); got != "mapped t|published|mapped ping|mapped error" {
 		t.Errorf("mapped: %q", got)
 	}
 }
