@@ -155,7 +155,7 @@ func (cl *Client) readOnce(ctx context.Context, c *Conn, buf []byte) (MessageTyp
 	} else {
 		typ, out, err = c.readHeld(rctx, buf, false)
 	}
-	if err != nil && rctx != ctx && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
+	if err != nil && rctx != ctx && err != ErrPongTimeout && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded)) {
 		return typ, out, cl.readCtxErr(ctx, rctx)
 	}

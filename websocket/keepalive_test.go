@@ -57,6 +57,14 @@ func TestClientKeepalive(t *testing.T) {
 	if _, _, err := c.Read(ctx, nil); err == nil {
 		t.Fatal("read after the pong timeout succeeded")
 	}
+
+	// With a ReadTimeout beyond the keepalive's: still ErrPongTimeout.
+	c = clDial(t, clServe(t, "/mute2", pingCounter(true, closes), nil), &websocket.ClientConfig{
+		PingInterval: 20 * time.Millisecond, PongTimeout: 30 * time.Millisecond, ReadTimeout: time.Minute})
+	if _, _, err := c.Read(ctx, nil); !errors.Is(err, websocket.ErrPongTimeout) {
+		t.Fatalf("with ReadTimeout: %v", err)
+	}
+	recv(t, closes)
 }
 
 // TestAsyncClientKeepalive: an AsyncClient pings from its loop; a server
