@@ -55,10 +55,15 @@ func (c *Conn) Principal() *Principal {
 // authenticate runs the Handler's providers on r. It returns r with the
 // Principal in its context, or answers 401 or 403 and returns false.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if len(h.sc.Auth) == 0 {
+	return authenticateRequest(w, r, h.sc.Auth)
+}
+
+// authenticateRequest runs providers on r (Handler and Accept).
+func authenticateRequest(w http.ResponseWriter, r *http.Request, providers []ListenerAuth) (*http.Request, bool) {
+	if len(providers) == 0 {
 		return r, true
 	}
-	p, err := authenticate(r.Context(), h.sc.Auth, r)
+	p, err := authenticate(r.Context(), providers, r)
 	if err != nil {
 		status := upgradeStatus(err)
 		if status == http.StatusUnauthorized {

@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -299,5 +301,57 @@ func TestAuthProvidersInOrder(t *testing.T) {
 	}
 	if st, _ := a.status(t, websocket.BasicAuth{Username: "bob", Password: "x"}); st != 401 {
 		t.Errorf("bad basic: %d", st)
+	}
+}
+
+// authFunc adapts a function to a ListenerAuth.
+type authFunc func(r *http.Request) (*websocket.Principal, error)
+
+func (f authFunc) Authenticate(_ context.Context, r *http.Request) (*websocket.Principal, error) {
+	return f(r)
+}
+
+// TestAcceptAuth: Accept checks ServiceConfig.Auth too, and puts the
+// Principal on the pulled Conn.
+func TestAcceptAuth(t *testing.T) {
+	auth := authFunc(func(r *http.Request) (*websocket.Principal, error) {
+		switch r.Header.Get("Authorization") {
+		case "Bearer ok":
+			return &websocket.Principal{Name: "pat"}, nil
+		case "Bearer noscope":
+			return nil, &websocket.AuthzError{Message: "no scope"}
+		}
+		return nil, errors.New("unknown")
+	})
+	conns := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.ServiceConfig{Auth: []websocket.ListenerAuth{auth}})
+		if err == nil {
+			conns <- c
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for tok, want := range map[string]int{"ok": 101, "noscope": 403, "bad": 401} {
+		c, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: websocket.BearerAuth{Token: tok}})
+		var he *websocket.HandshakeResponseError
+		switch {
+		case err == nil && want == 101:
+			sc := recv(t, conns)
+			if p := sc.Principal(); p == nil || p.Name != "pat" {
+				t.Errorf("Principal %+v", p)
+			}
+			done := make(chan error, 1)
+			go func() { done <- sc.Close(testCtx(t), 1000, "") }()
+			if _, _, err := c.Read(testCtx(t), nil); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("client read: %v", err)
+			}
+			if err := recv(t, done); err != nil {
+				t.Errorf("server close: %v", err)
+			}
+		case errors.As(err, &he) && he.Status == want:
+		default:
+			t.Errorf("%s: %v, want %d", tok, err, want)
+		}
 	}
 }

@@ -351,8 +351,9 @@ func isTLS(nc net.Conn) bool { _, ok := nc.(*tls.Conn); return ok }
 // are involved, and stopping an http.Server does not close it: close it
 // with Conn.Close. Headers already set on w are sent with the 101 response.
 // On failure Accept has answered the request and returns an
-// *InvalidHandshakeError. The idle timeout and keepalive pings of sc apply
-// to Service connections only.
+// *InvalidHandshakeError. sc.Auth is checked first (401 or 403; the
+// Principal is on the Conn). The idle timeout and keepalive pings of sc
+// apply to Service connections only.
 func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, error) {
 	var cfg ServiceConfig
 	if sc != nil {
@@ -361,6 +362,9 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	rec := &statusRecorder{ResponseWriter: w}
 	hs, ok := negotiate(rec, r, &cfg, false)
 	if !ok {
+		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
+	}
+	if r, ok = authenticateRequest(rec, r, cfg.Auth); !ok { // ServiceConfig.Auth: auth_listener.go
 		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
 	}
 	respHeader := w.Header().Clone()
@@ -372,6 +376,9 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	c := newConn(wsproto.RoleServer, &cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
 	c.ec = engine.NewConn(nc, cc.engineConfig())
 	c.pull = newPull()
+	if p := PrincipalFrom(r.Context()); p != nil {
+		c.SetAttribute(principalAttr, p)
+	}
 	if len(buffered) > 0 {
 		c.rbuf = bufferFor(buffered)
 		c.rn = len(buffered)
