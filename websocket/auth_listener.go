@@ -52,6 +52,14 @@ func (c *Conn) Principal() *Principal {
 	return p
 }
 
+// carryPrincipal carries the Principal of r (ServiceConfig.Auth) to the
+// session's Open, which stores it on the Conn.
+func (s *session) carryPrincipal(r *http.Request) {
+	if p := PrincipalFrom(r.Context()); p != nil {
+		s.failed = &failure{principal: p}
+	}
+}
+
 // authenticate runs the Handler's providers on r. It returns r with the
 // Principal in its context, or answers 401 or 403 and returns false.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {

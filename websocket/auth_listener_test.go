@@ -355,3 +355,67 @@ func TestAcceptAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthOnBothUpgradePaths: ServiceConfig.Auth runs before the
+// UpgradeService on a Listener's own HTTP reader (the engine connection
+// that becomes the WebSocket) and on a Handler mounted on an http.Server
+// (hijack): 101 with the same Principal on the request and the Conn, 401
+// with a WWW-Authenticate challenge, 403, and Upgrade runs only for the
+// accepted request.
+func TestAuthOnBothUpgradePaths(t *testing.T) {
+	auth := authFunc(func(r *http.Request) (*websocket.Principal, error) {
+		switch r.Header.Get("Authorization") {
+		case "Bearer ok":
+			return &websocket.Principal{Name: "pat", Scopes: []string{"chat"}}, nil
+		case "Bearer noscope":
+			return nil, &websocket.AuthzError{Message: "no scope"}
+		}
+		return nil, errors.New("unknown")
+	})
+	var upgrades atomic.Int64
+	fromR, fromC := make(chan *websocket.Principal, 1), make(chan *websocket.Principal, 1)
+	svc := &websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error { fromC <- c.Principal(); return nil }}
+	up := websocket.UpgradeFunc(func(r *http.Request, _ http.Header) (websocket.Service, error) {
+		upgrades.Add(1)
+		fromR <- websocket.PrincipalFrom(r.Context())
+		return svc, nil
+	})
+	sc := &websocket.ServiceConfig{Auth: []websocket.ListenerAuth{auth}, Logger: quietLogger}
+	hsrv := httptest.NewServer(websocket.NewHandler(up, sc))
+	defer hsrv.Close()
+	urls := map[string]string{
+		"listener": clServe(t, "/auth", up, sc),
+		"handler":  "ws" + strings.TrimPrefix(hsrv.URL, "http"),
+	}
+	for name, url := range urls {
+		upgrades.Store(0)
+		for _, tc := range []struct {
+			tok  string
+			want int
+		}{{"ok", 101}, {"noscope", 403}, {"bad", 401}, {"", 401}} {
+			var a websocket.Authenticator
+			if tc.tok != "" {
+				a = websocket.BearerAuth{Token: tc.tok}
+			}
+			c, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: a})
+			var he *websocket.HandshakeResponseError
+			switch {
+			case err == nil && tc.want == 101:
+				p, pc := recv(t, fromR), recv(t, fromC)
+				if p == nil || p.Name != "pat" || p != pc {
+					t.Errorf("%s: Principal on the request %+v, on the Conn %+v", name, p, pc)
+				}
+				c.Close(testCtx(t), 1000, "")
+			case errors.As(err, &he) && he.Status == tc.want:
+				if tc.want == 401 && he.Response.Header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s: 401 without WWW-Authenticate", name)
+				}
+			default:
+				t.Errorf("%s %q: %v, want %d", name, tc.tok, err, tc.want)
+			}
+		}
+		if n := upgrades.Load(); n != 1 {
+			t.Errorf("%s: Upgrade ran %d times, want once (for the accepted request)", name, n)
+		}
+	}
+}
