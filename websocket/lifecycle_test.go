@@ -311,15 +311,27 @@ func TestErrClosedMatchesEveryClosedError(t *testing.T) {
 
 // After echoing the server's close, the client waits for the server to
 // close the TCP connection (RFC 6455 §7.1.1) instead of closing first:
-// the pull Client and the callback AsyncClient alike.
+// the pull Client and the callback AsyncClient alike, also with Retry and
+// keepalive (a normal close is not redialed, and no ping follows the echo).
 func TestClientLetsTheServerCloseFirst(t *testing.T) {
-	t.Run("Client", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false) })
-	t.Run("AsyncClient", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true) })
+	retry := &websocket.ClientConfig{
+		Retry:        &websocket.RetryConfig{MaxCount: 3, Interval: 10 * time.Millisecond},
+		PingInterval: 20 * time.Millisecond,
+	}
+	t.Run("Client", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false, nil) })
+	t.Run("AsyncClient", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true, nil) })
+	t.Run("ClientRetryKeepalive", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false, retry) })
+	t.Run("AsyncClientRetryKeepalive", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true, retry) })
 }
 
-func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
+func testClientLetsTheServerCloseFirst(t *testing.T, async bool, cfg *websocket.ClientConfig) {
 	sawEarlyEOF := make(chan bool, 1)
+	var conns atomic.Int32
 	srv := clNewRawServer(t, func(rc *clRawConn) {
+		if conns.Add(1) > 1 {
+			t.Error("the client redialed after a normal close")
+			return
+		}
 		rc.writeFrame(true, 0, 0x8, clClosePayload(1000, "bye"), false)
 		if code := rc.readClose(); code != 1000 {
 			t.Errorf("echo %d", code)
@@ -338,7 +350,7 @@ func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
 		codes := make(chan int, 1)
 		ac, err := websocket.DialAsync(testCtx(t), srv.url, &websocket.ServiceFuncs{
 			OnClose: func(c *websocket.Conn, code int, reason string) { codes <- code },
-		}, nil)
+		}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +359,7 @@ func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
 			t.Fatalf("OnClose %d, want the server's 1000", code)
 		}
 	} else {
-		c, err := websocket.Dial(testCtx(t), srv.url, nil)
+		c, err := websocket.Dial(testCtx(t), srv.url, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
