@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"strings"
@@ -44,6 +45,12 @@ func (s *stopLoad) service() websocket.UpgradeService {
 // them and reports the replies received.
 func runClients(t *testing.T, url string, n, max int) func() int64 {
 	t.Helper()
+	return runClientsSending(t, url, n, max, []byte("message"))
+}
+
+// runClientsSending is runClients with msg as every client's message.
+func runClientsSending(t *testing.T, url string, n, max int, msg []byte) func() int64 {
+	t.Helper()
 	var received atomic.Int64
 	var wg sync.WaitGroup
 	ctx := testCtx(t)
@@ -62,7 +69,6 @@ func runClients(t *testing.T, url string, n, max int) func() int64 {
 		win, done := make(chan struct{}, 16), make(chan struct{})
 		go func() {
 			defer wg.Done()
-			msg := []byte("message")
 			for range max {
 				select {
 				case win <- struct{}{}:
@@ -117,6 +123,57 @@ func TestGracefulStopAnswersEveryAcceptedMessage(t *testing.T) {
 		if a := load.accepted.Load(); got != a {
 			t.Fatalf("round %d: %d messages accepted, %d replies received", round, a, got)
 		}
+	}
+}
+
+// stopDispatch is a data-bound, custom-dispatched service whose replies
+// are return values: OnEcho returns a stream of two texts.
+type stopDispatch struct {
+	accepted, failed atomic.Int64
+}
+
+type echoEvent struct {
+	Event string `json:"event"`
+	N     int    `json:"n"`
+}
+
+func (s *stopDispatch) OnEcho(c *websocket.Conn, m echoEvent) (iter.Seq[string], error) {
+	s.accepted.Add(1)
+	return func(yield func(string) bool) {
+		_ = yield("one") && yield("two")
+	}, nil
+}
+
+func (s *stopDispatch) OnError(c *websocket.Conn, err error) {
+	var re *websocket.ReturnError
+	if errors.As(err, &re) {
+		s.failed.Add(1)
+	}
+}
+
+// The engine's Stopping hook and the typed dispatch coexist: a graceful
+// stop under load lets a custom-dispatched callback's streamed return
+// values go out before 1001; every message that reached OnEcho gets both
+// replies.
+func TestGracefulStopAnswersEveryDispatchedMessage(t *testing.T) {
+	for round := range 3 {
+		svc := &stopDispatch{}
+		l := serve(t, "/ws", websocket.Static(svc), &websocket.ServiceConfig{DispatcherKey: "event"}, nil)
+		wait := runClientsSending(t, wsURL(l, "/ws"), 10, 2000, []byte(`{"event":"echo","n":1}`))
+		for svc.accepted.Load() < 100 {
+			time.Sleep(time.Millisecond) // polling a count, not synchronising
+		}
+		if err := l.GracefulStop(testCtx(t)); err != nil {
+			t.Fatalf("round %d: GracefulStop: %v", round, err)
+		}
+		got := wait()
+		if f := svc.failed.Load(); f != 0 {
+			t.Fatalf("round %d: %d returned values of accepted messages failed", round, f)
+		}
+		if a := svc.accepted.Load(); got != 2*a {
+			t.Fatalf("round %d: %d messages accepted, %d replies received (want %d)", round, a, got, 2*a)
+		}
+		t.Logf("round %d: %d of %d messages reached OnEcho before the stop", round, svc.accepted.Load(), 10*2000)
 	}
 }
 
