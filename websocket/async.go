@@ -25,8 +25,8 @@ import (
 // without a close frame, or an I/O error) redials with the RetryConfig's
 // backoff and runs OnOpen again on the new connection; OnClose and
 // OnError are not called for the lost connection. When every attempt
-// failed, OnError gets a *RetryError and OnClose(1006, ""). Then use the
-// AsyncClient's own methods (Write..., Ping, Pong, Close, IsOpen, ID),
+// failed, OnError gets an [ErrConnection] error and OnClose(1006, "").
+// Then use the AsyncClient's own methods (Write..., Ping, Pong, Close, IsOpen, ID),
 // which act on the current connection, not the embedded Conn; callbacks
 // get the current Conn as always. RetryConfig.OnReconnect does not apply
 // (OnOpen runs instead).
@@ -231,7 +231,7 @@ func (ac *AsyncClient) redial(old *asyncFace, cause error) {
 	}
 	s := old.session
 	if !ac.closed.Load() {
-		s.reportError(&RetryError{Attempts: rc.MaxCount, Err: last})
+		s.reportError(retryFailedErr(rc.MaxCount, last))
 	}
 	if s.h.close != nil {
 		s.reported = true

@@ -2,6 +2,8 @@ package websocket_test
 
 import (
 	"errors"
+	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,8 +89,8 @@ func TestAsyncClientRetry(t *testing.T) {
 	recv(t, r.closes) // OnClose once, for the connection we closed
 }
 
-// TestAsyncClientRetryGivesUp: when every attempt fails, OnError gets a
-// *RetryError, OnClose(1006), and Done is closed; a server's normal close
+// TestAsyncClientRetryGivesUp: when every attempt fails, OnError gets an
+// ErrConnection error, OnClose(1006), and Done is closed; a server's normal close
 // is not retried.
 func TestAsyncClientRetryGivesUp(t *testing.T) {
 	gone := make(chan struct{})
@@ -104,8 +106,8 @@ func TestAsyncClientRetryGivesUp(t *testing.T) {
 	recv(t, r.opens)
 	srv.ln.Close() // the redials are refused
 	close(gone)
-	var re *websocket.RetryError
-	if err := recv(t, r.errs); !errors.As(err, &re) || re.Attempts != 2 {
+	if err := recv(t, r.errs); !errors.Is(err, websocket.ErrConnection) || !errors.Is(err, net.ErrClosed) ||
+		!strings.Contains(err.Error(), "after 2 attempts") {
 		t.Fatalf("OnError %v", err)
 	}
 	if code := recv(t, r.closes); code != 1006 {

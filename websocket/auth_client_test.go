@@ -78,7 +78,7 @@ func bearerServer(t *testing.T) (string, chan string) {
 
 // TestClientOAuth2Grants: the password, refresh-token and jwt-bearer
 // grants get a token from the endpoint and send it; a cached token is
-// reused; a refused grant fails Dial with an *AuthError.
+// reused; a refused grant fails Dial with an ErrAuth error.
 func TestClientOAuth2Grants(t *testing.T) {
 	k := newJWTKeys(t)
 	te := newTokenEndpoint(t, &k.key.PublicKey)
@@ -113,9 +113,8 @@ func TestClientOAuth2Grants(t *testing.T) {
 		"client":     &websocket.OAuth2Password{TokenURL: te.URL, ClientID: "cid", ClientSecret: "bad", Username: "gina", Password: "gina-pw"},
 	} {
 		_, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: auth})
-		var ae *websocket.AuthError
-		if !errors.As(err, &ae) {
-			t.Errorf("%s refused: %v, want an *AuthError", name, err)
+		if !errors.Is(err, websocket.ErrAuth) {
+			t.Errorf("%s refused: %v, want an ErrAuth error", name, err)
 		}
 	}
 

@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,21 +64,31 @@ func (s *session) carryPrincipal(r *http.Request) {
 // authenticate runs the Handler's providers on r. It returns r with the
 // Principal in its context, or answers 401 or 403 and returns false.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	return authenticateRequest(w, r, h.sc.Auth)
+	return authenticateRequest(w, r, &h.sc, h.cc.logger)
 }
 
-// authenticateRequest runs providers on r (Handler and Accept).
-func authenticateRequest(w http.ResponseWriter, r *http.Request, providers []ListenerAuth) (*http.Request, bool) {
-	if len(providers) == 0 {
+// authenticateRequest runs sc.Auth on r (Handler and Accept). A refusal's
+// body is the status text, as an Upgrade error's: the providers' texts
+// carry their causes (a JWKS or introspection failure, the token's claims)
+// and reach the peer only with sc.ExposeUpgradeErrors.
+func authenticateRequest(w http.ResponseWriter, r *http.Request, sc *ServiceConfig, logger *slog.Logger) (*http.Request, bool) {
+	if len(sc.Auth) == 0 {
 		return r, true
 	}
-	p, err := authenticate(r.Context(), providers, r)
+	p, err := authenticate(r.Context(), sc.Auth, r)
 	if err != nil {
-		status := upgradeStatus(err)
+		status, _ := upgradeRefusal(err, false)
+		body := http.StatusText(status)
+		if sc.ExposeUpgradeErrors {
+			body = err.Error()
+		}
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer, Basic realm="websocket"`)
 		}
-		refuse(w, status, http.StatusText(status))
+		if logger != nil {
+			logger.Debug("websocket: upgrade refused by ServiceConfig.Auth", slog.Int("status", status), slog.Any("err", err))
+		}
+		refuse(w, status, body)
 		return r, false
 	}
 	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), true

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -53,7 +54,7 @@ func (a *authServer) status(t *testing.T, auth websocket.Authenticator) (int, *w
 	t.Helper()
 	c, err := websocket.Dial(testCtx(t), a.url, &websocket.ClientConfig{Auth: auth})
 	if err != nil {
-		var he *websocket.HandshakeResponseError
+		var he *websocket.InvalidHandshakeError
 		if !errors.As(err, &he) {
 			t.Fatalf("dial: %v", err)
 		}
@@ -334,7 +335,7 @@ func TestAcceptAuth(t *testing.T) {
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	for tok, want := range map[string]int{"ok": 101, "noscope": 403, "bad": 401} {
 		c, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: websocket.BearerAuth{Token: tok}})
-		var he *websocket.HandshakeResponseError
+		var he *websocket.InvalidHandshakeError
 		switch {
 		case err == nil && want == 101:
 			sc := recv(t, conns)
@@ -398,7 +399,7 @@ func TestAuthOnBothUpgradePaths(t *testing.T) {
 				a = websocket.BearerAuth{Token: tc.tok}
 			}
 			c, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: a})
-			var he *websocket.HandshakeResponseError
+			var he *websocket.InvalidHandshakeError
 			switch {
 			case err == nil && tc.want == 101:
 				p, pc := recv(t, fromR), recv(t, fromC)
@@ -416,6 +417,42 @@ func TestAuthOnBothUpgradePaths(t *testing.T) {
 		}
 		if n := upgrades.Load(); n != 1 {
 			t.Errorf("%s: Upgrade ran %d times, want once (for the accepted request)", name, n)
+		}
+	}
+}
+
+// TestAuthRefusalBody: a refusal by ServiceConfig.Auth answers the status
+// text only, as an Upgrade error does (the providers' texts carry their
+// causes); ExposeUpgradeErrors sends the text. The 401 names the schemes.
+func TestAuthRefusalBody(t *testing.T) {
+	refuse := authFunc(func(r *http.Request) (*websocket.Principal, error) {
+		if r.Header.Get("Authorization") == "Bearer noscope" {
+			return nil, &websocket.AuthzError{Message: "websocket: pat lacks the scope admin"}
+		}
+		return nil, errors.New("introspection at 10.1.2.3 refused")
+	})
+	up := websocket.Static(websocket.Echo)
+	for _, expose := range []bool{false, true} {
+		url := clServe(t, "/auth", up, &websocket.ServiceConfig{Auth: []websocket.ListenerAuth{refuse}, ExposeUpgradeErrors: expose})
+		addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/auth")
+		for _, tc := range []struct {
+			auth, status, hidden, exposed string
+		}{
+			{"Bearer x", "401", "Unauthorized", "introspection at 10.1.2.3 refused"},
+			{"Bearer noscope", "403", "Forbidden", "pat lacks the scope admin"},
+		} {
+			c := dialRaw(t, addr, "/auth", http.Header{"Authorization": {tc.auth}})
+			body := readBody(t, c)
+			want, other := tc.hidden, tc.exposed
+			if expose {
+				want, other = other, want
+			}
+			if st := strconv.Itoa(c.resp.StatusCode); st != tc.status || !strings.Contains(body, want) || strings.Contains(body, other) {
+				t.Errorf("expose %v, %s: %s %q", expose, tc.auth, st, body)
+			}
+			if www := c.resp.Header.Get("WWW-Authenticate"); (tc.status == "401") != (www != "") {
+				t.Errorf("expose %v, %s: WWW-Authenticate %q", expose, tc.auth, www)
+			}
 		}
 	}
 }

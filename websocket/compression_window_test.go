@@ -35,7 +35,7 @@ func TestCompressionPeerMaxWindowBits(t *testing.T) {
 	}
 	ctx := testCtx(t)
 	c.WriteTextMessage(ctx, msg)
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != string(msg) {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != string(msg) {
 		t.Fatalf("echo: %v", err)
 	}
 

@@ -40,7 +40,7 @@ type ServiceConfig struct {
 	// MaxFrameSize bounds one inbound frame's payload, checked from its
 	// header. 0: MaxMessageSize (browsers, Node and Python send a large
 	// message as one frame; Ballerina's 65536 is one line away).
-	// Negative: no limit. Over it: close 1009 and PayloadTooLargeError.
+	// Negative: no limit. Over it: close 1009 and ErrPayloadTooLarge.
 	MaxFrameSize int64
 	// MaxMessageSize bounds a reassembled, decompressed message. 0: 16 MiB;
 	// negative: no limit. Over it: close 1009.
@@ -49,7 +49,7 @@ type ServiceConfig struct {
 	// many payload bytes. 0 or negative: one frame per message.
 	FragmentSize int
 	// ConnectionClosureTimeout bounds the wait for the peer's close echo
-	// (Caller.Close, a returned CloseFrame, GracefulStop). 0: 60 s;
+	// (Conn.Close, a returned *CloseError, GracefulStop). 0: 60 s;
 	// negative: wait forever (Ballerina's -1).
 	ConnectionClosureTimeout time.Duration
 	// WriteTimeout bounds each write, so a peer that stops reading costs
@@ -78,8 +78,10 @@ type ServiceConfig struct {
 	// Auth authenticates the upgrade request before the UpgradeService runs
 	// (Ballerina's auth): the providers are tried in order, the first that
 	// accepts the request's credentials decides; none accepting answers 401,
-	// missing scopes 403. The [Principal] is in the request's context
-	// ([PrincipalFrom]) and on the Conn ([Conn.Principal]). Default: none.
+	// missing scopes 403, with the status text as the body (the refusal's
+	// text with ExposeUpgradeErrors). The [Principal] is in the request's
+	// context ([PrincipalFrom]) and on the Conn ([Conn.Principal]).
+	// Default: none.
 	Auth []ListenerAuth
 	// CheckOrigin decides whether a request's Origin header is acceptable;
 	// false answers 403. Nil: requests without Origin (non-browser clients)
@@ -89,6 +91,13 @@ type ServiceConfig struct {
 	// Logger receives handler errors and panics. Nil: the listener's, or
 	// slog.Default().
 	Logger *slog.Logger
+	// ExposeUpgradeErrors sends the text of an error returned by
+	// UpgradeService.Upgrade as the refusal's body, as Ballerina does. By
+	// default the body is the status text ("Bad Request"), so that an
+	// internal error's text does not reach the peer; the error is logged at
+	// Debug level. The Message of an *UpgradeError, *AuthnError or
+	// *AuthzError is always the body: it was written for the peer.
+	ExposeUpgradeErrors bool
 }
 
 // CompressionConfig configures permessage-deflate (RFC 7692), for a

@@ -84,7 +84,7 @@ func readText(t *testing.T, c *websocket.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return string(s)
 }
 
 // TestCustomDispatch: a text message goes to On+camel(value), then

@@ -42,7 +42,7 @@ func TestClientKeepalive(t *testing.T) {
 	ctx := testCtx(t)
 	closes := make(chan int, 2)
 	c := clDial(t, clServe(t, "/ka", pingCounter(false, closes), nil), &websocket.ClientConfig{PingInterval: 20 * time.Millisecond})
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "three pings" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "three pings" {
 		t.Fatalf("%q %v", s, err)
 	}
 
@@ -81,7 +81,7 @@ func TestAsyncClientKeepalive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := recv(t, texts); s != "three pings" {
+	if s := recv(t, texts); string(s) != "three pings" {
 		t.Fatal(s)
 	}
 	ac.Close(testCtx(t), 1000, "")

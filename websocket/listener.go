@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 
 	"log/slog"
 	"net"
@@ -15,13 +16,11 @@ import (
 
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/tlsconf"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // Defaults of ListenerConfig.
 const (
-	// DefaultTimeout bounds reading and answering the upgrade request
-	// (DefaultUpgradeTimeout).
-	DefaultTimeout = DefaultUpgradeTimeout
 	// DefaultMaxURILength is the longest request URI accepted (414 beyond).
 	DefaultMaxURILength = 4096
 	// DefaultMaxHeaderSize bounds the upgrade request's header (431 beyond).
@@ -34,10 +33,10 @@ const (
 type ListenerConfig struct {
 	// Host is the address to bind. Default: every interface.
 	Host string
-	// SecureSocket enables TLS (wss), with the same types as tcp. The TLS
-	// handshake is bounded by its HandshakeTimeout (0: 10 s; negative:
+	// SecureSocket enables TLS (wss), with the tlsconfig types, as tcp. The
+	// TLS handshake is bounded by its HandshakeTimeout (0: 10 s; negative:
 	// none), then the upgrade request by Timeout.
-	SecureSocket *ListenerSecureSocket
+	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied
 	// on top). Setting it alone enables TLS too. ALPN offers http/1.1 only.
 	TLSConfig *tls.Config
@@ -138,7 +137,8 @@ func cleanPath(p string) string {
 }
 
 // Attach serves upgrade requests for path (cleaned; "" is "/") with s and
-// sc. Paths match exactly. Attaching a path twice is an error.
+// sc. Paths match exactly. Attaching a path twice is an error matching
+// [ErrServiceAttached].
 func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	if s == nil {
 		return errors.New("websocket: nil UpgradeService")
@@ -147,9 +147,9 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.routes[p]; ok {
-		return errors.New("websocket: a service is already attached at " + p)
+		return &kindError{kind: ErrServiceAttached, msg: "websocket: a service is already attached at " + p}
 	}
-	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultTimeout))
+	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
 	if err := h.checkStatic(); err != nil {
@@ -166,7 +166,7 @@ func (l *Listener) Detach(p string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.routes[p]; !ok {
-		return errors.New("Error: Cannot detach service. Service has not been registered")
+		return errors.New("websocket: cannot detach service: no service is registered at " + p)
 	}
 	delete(l.routes, p)
 	return nil
@@ -202,14 +202,15 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start binds Host:port and serves in the background; it returns once
-// bound.
+// bound. A bind failure wraps the cause ("websocket: failed to start the
+// listener: ..."): a port in use matches syscall.EADDRINUSE.
 func (l *Listener) Start() error {
 	err := l.srv.Listen(l.cfg.ListenConfig, "tcp", net.JoinHostPort(l.cfg.Host, strconv.Itoa(l.port)))
-	if errors.Is(err, engine.ErrAlreadyStarted) {
-		return ErrAlreadyStarted
+	if errors.Is(err, ErrAlreadyStarted) {
+		return err
 	}
 	if err != nil {
-		return errors.New("failed to start the listener: " + err.Error())
+		return fmt.Errorf("websocket: failed to start the listener: %w", err)
 	}
 	return nil
 }
@@ -217,13 +218,7 @@ func (l *Listener) Start() error {
 // Serve serves ln in the background (a custom transport). The listener owns
 // ln from now on.
 func (l *Listener) Serve(ln net.Listener) error {
-	if err := l.srv.Serve(ln); err != nil {
-		if errors.Is(err, engine.ErrAlreadyStarted) {
-			return ErrAlreadyStarted
-		}
-		return err
-	}
-	return nil
+	return l.srv.Serve(ln)
 }
 
 // Addr returns the bound address; after a stop, the address it was bound

@@ -103,14 +103,14 @@ func (s *session) invokeTyped(fn reflect.Value, arg reflect.Value) (out []reflec
 }
 
 var (
-	closeFrameType    = reflect.TypeFor[CloseFrame]()
-	closeFramePtrType = reflect.TypeFor[*CloseFrame]()
+	closeErrorType    = reflect.TypeFor[CloseError]()
+	closeErrorPtrType = reflect.TypeFor[*CloseError]()
 	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
 )
 
 // send writes a callback's result v (Ballerina's return values): nothing
 // for nil or an empty string; a string as text; a []byte as binary (as the
-// pong payload when pong); a CloseFrame starts the close handshake; a
+// pong payload when pong); a *CloseError starts the close handshake; a
 // receive channel or an iter.Seq / iter.Seq2[T, error] sends each element
 // in order; anything else its JSON encoding as text. Writes are the same
 // as the callback's own writes (Conn.Write), with their backpressure.
@@ -143,14 +143,15 @@ func (s *session) send(v reflect.Value, pong bool) error {
 // connection ends (err is the loop's error) or the value was a close.
 func (s *session) sendOne(v reflect.Value, pong bool) (ok bool, err error) {
 	c := s.conn
-	for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer && v.Type() == closeFramePtrType {
-		if v.IsNil() {
+	for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer && v.Type() == closeErrorPtrType {
+		if v.IsNil() { // a typed nil *CloseError is no close, as a returned error
 			return true, nil
 		}
 		v = v.Elem()
 	}
-	if v.Type() == closeFrameType {
-		return false, s.result(v.Interface().(CloseFrame), nil)
+	if v.Type() == closeErrorType {
+		cf := v.Interface().(CloseError)
+		return false, s.result(&cf, nil)
 	}
 	var werr error
 	marshaler := v.Type().Implements(jsonMarshalerType)
@@ -169,13 +170,13 @@ func (s *session) sendOne(v reflect.Value, pong bool) (ok bool, err error) {
 	default:
 		b, err := json.Marshal(v.Interface())
 		if err != nil {
-			s.reportError(&ReturnError{Err: err})
+			s.reportError(returnErr(err))
 			return true, nil
 		}
 		werr = c.Write(context.Background(), TextMessage, b)
 	}
 	if werr != nil {
-		s.reportError(&ReturnError{Err: werr})
+		s.reportError(returnErr(werr))
 		if errors.Is(werr, ErrClosed) || c.sent.Load() {
 			return false, nil
 		}
@@ -187,15 +188,15 @@ func (s *session) sendOne(v reflect.Value, pong bool) (ok bool, err error) {
 	return true, nil
 }
 
-// ReturnError is passed to OnError when a value a callback returned could
-// not be sent: its JSON encoding failed, or the write failed.
-type ReturnError struct{ Err error }
+// ErrReturnValue is passed to OnError (wrapping the cause) when a value a
+// callback returned could not be sent: its JSON encoding failed, or the
+// write failed.
+var ErrReturnValue = errors.New("websocket: sending a returned value")
 
-// Error returns the error text.
-func (e *ReturnError) Error() string { return "websocket: sending a returned value: " + e.Err.Error() }
-
-// Unwrap returns the cause.
-func (e *ReturnError) Unwrap() error { return e.Err }
+// returnErr is the ErrReturnValue error for cause.
+func returnErr(cause error) error {
+	return &kindError{kind: ErrReturnValue, err: cause, msg: ErrReturnValue.Error() + ": " + cause.Error()}
+}
 
 // sendChan sends every value received from ch until it is closed, the
 // connection ends or a value closes it.

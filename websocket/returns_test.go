@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"encoding/json"
 	"errors"
 	"iter"
 	"strings"
@@ -26,6 +27,8 @@ func (r *returner) OnMessage(c *websocket.Conn, cmd string) (any, error) {
 		return 42, nil
 	case "nil":
 		return nil, nil
+	case "nil-close":
+		return (*websocket.CloseError)(nil), nil // a typed nil: no close, as a returned error
 	case "seq":
 		return iter.Seq[any](func(yield func(any) bool) {
 			for _, v := range []any{"s1", []byte("s2"), chat{Text: "s3"}} {
@@ -49,7 +52,7 @@ func (r *returner) OnMessage(c *websocket.Conn, cmd string) (any, error) {
 		}), nil
 	case "stream-close":
 		return iter.Seq[any](func(yield func(any) bool) {
-			_ = yield("last") && yield(websocket.CloseFrame{Code: 4001, Reason: "from stream"}) && yield("never")
+			_ = yield("last") && yield(&websocket.CloseError{Code: 4001, Reason: "from stream"}) && yield("never")
 		}), nil
 	case "close":
 		return websocket.PolicyViolation, nil
@@ -96,7 +99,7 @@ func TestReturnValues(t *testing.T) {
 	} {
 		// The nothing-sending results go first: their absence shows as
 		// the next command's answer arriving first.
-		for _, quiet := range []string{"nil", "empty"} {
+		for _, quiet := range []string{"nil", "empty", "nil-close"} {
 			c.WriteTextMessage(ctx, []byte(quiet))
 		}
 		c.WriteTextMessage(ctx, []byte(tc.cmd))
@@ -110,8 +113,8 @@ func TestReturnValues(t *testing.T) {
 
 	// A failed encoding and a returned error go to OnError; nothing is sent.
 	c.WriteTextMessage(ctx, []byte("unmarshalable"))
-	var re *websocket.ReturnError
-	if err := recv(t, r.errs); !errors.As(err, &re) {
+	var je *json.UnsupportedTypeError
+	if err := recv(t, r.errs); !errors.Is(err, websocket.ErrReturnValue) || !errors.As(err, &je) {
 		t.Fatalf("unmarshalable: %v", err)
 	}
 	c.WriteTextMessage(ctx, []byte("error"))
@@ -123,7 +126,7 @@ func TestReturnValues(t *testing.T) {
 		t.Fatalf("after errors: %q", got.data)
 	}
 
-	// A returned CloseFrame closes.
+	// A returned *CloseError closes.
 	c.WriteTextMessage(ctx, []byte("close"))
 	_, _, err := c.Read(ctx, nil)
 	var ce *websocket.CloseError
@@ -142,7 +145,7 @@ func TestReturnValues(t *testing.T) {
 		t.Fatalf("stream error: %v", err)
 	}
 
-	// A CloseFrame element closes and ends the stream.
+	// A *CloseError element closes and ends the stream.
 	c = clDial(t, url, nil)
 	c.WriteTextMessage(ctx, []byte("stream-close"))
 	if got := read(); got != text("last") {

@@ -76,13 +76,13 @@ func run(ctx context.Context, url string, key *ecdsa.PrivateKey, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "with a token:", greeting)
+	fmt.Fprintln(out, "with a token:", string(greeting))
 	if err := c.Close(ctx, 1000, ""); err != nil {
 		return err
 	}
 
 	_, err = websocket.Dial(ctx, url, nil)
-	var he *websocket.HandshakeResponseError
+	var he *websocket.InvalidHandshakeError
 	if !errors.As(err, &he) {
 		return fmt.Errorf("dial without a token: %v", err)
 	}
