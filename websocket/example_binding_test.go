@@ -77,7 +77,7 @@ func ExampleServiceConfig_dispatcherKey() {
 			continue
 		}
 		s, _ := c.ReadTextMessage(ctx)
-		fmt.Println(s)
+		fmt.Println(string(s))
 	}
 	// Output:
 	// {Event:receipt Total:6}
@@ -119,12 +119,12 @@ func ExampleJWTValidator() {
 		log.Fatal(err)
 	}
 	s, _ := c.ReadTextMessage(ctx)
-	fmt.Println(s)
+	fmt.Println(string(s))
 	c.Close(ctx, 1000, "")
 
 	_, err = websocket.Dial(ctx, url, nil)
 	fmt.Println(err)
 	// Output:
 	// hello bob (chat)
-	// InvalidHandshakeError: Invalid handshake response getStatus: 401 Unauthorized
+	// websocket: invalid handshake: the server answered 401 Unauthorized
 }
