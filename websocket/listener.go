@@ -152,6 +152,9 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
+	if err := h.checkStatic(); err != nil {
+		return err
+	}
 	l.routes[p] = h
 	return nil
 }
