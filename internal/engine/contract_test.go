@@ -30,7 +30,14 @@ type backend struct {
 }
 
 var backends = []backend{
-	{name: "goroutine", newServer: engine.NewServer},
+	{name: "goroutine", newServer: func(cfg engine.Config) *engine.Server {
+		cfg.Backend = engine.BackendGoroutine
+		return engine.NewServer(cfg)
+	}},
+	{name: "evloop", newServer: func(cfg engine.Config) *engine.Server {
+		cfg.Backend = engine.BackendEventLoop
+		return engine.NewServer(cfg)
+	}},
 }
 
 func TestContract(t *testing.T) {

@@ -112,7 +112,9 @@ func (c *Conn) Become(f StreamFace, buffered []byte, cfg *ConnConfig) {
 
 // streamLoop reads and pushes bytes to f until the connection ends.
 func (c *Conn) streamLoop(f StreamFace) error {
-	if !c.open(f) {
+	if c.opened {
+		c.opened = false // serveOnPoller ran Open already
+	} else if !c.open(f) {
 		return errNoClosed
 	}
 	var (

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/netkit-go/netkit/internal/evloop"
 )
 
 // Config configures a [Server]. Its zero value is valid.
@@ -29,6 +31,10 @@ type Config struct {
 	NewFace func(c *Conn) Face
 	// ConnState, if set, is told when a connection starts and ends.
 	ConnState func(c *Conn, state ConnState)
+	// Backend chooses the goroutine or the event-loop backend; the zero
+	// value is the default (goroutine). The environment variable
+	// NETKIT_ENGINE ("goroutine" or "evloop") overrides it.
+	Backend Backend
 }
 
 // ConnState is a connection's lifecycle event for Config.ConnState.
@@ -55,6 +61,7 @@ type Server struct {
 	stop     *stopOp  // the stop in progress, or nil
 	addr     net.Addr // the last bound address (kept after a stop)
 	acceptWG sync.WaitGroup
+	poller   *evloop.Poller // the event-loop backend's, while running
 	done     chan struct{}
 	err      error
 }
@@ -67,6 +74,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxConnections == 0 {
 		cfg.MaxConnections = defaultMaxConnections()
 	}
+	cfg.Backend = resolveBackend(cfg.Backend)
 	s := &Server{cfg: cfg, conns: make(map[*Conn]struct{})}
 	s.cond.L = &s.mu
 	return s
@@ -112,6 +120,13 @@ func (s *Server) serve(ln net.Listener) error {
 		return ErrAlreadyStarted
 	}
 	s.running, s.stopping, s.err = true, false, nil
+	if s.cfg.Backend == BackendEventLoop && s.cfg.TLS == nil && evloop.Supported {
+		p, err := evloop.New(evloop.Config{Logger: s.cfg.Conn.Logger})
+		if err != nil {
+			s.cfg.Conn.Logger.Warn("netkit: no event loop; serving with goroutines", "err", err)
+		}
+		s.poller = p
+	}
 	s.ln = ln
 	s.addr = ln.Addr()
 	s.done = make(chan struct{})
@@ -233,8 +248,9 @@ func (s *Server) adopt(nc net.Conn, face Face, buffered []byte) *Conn {
 		return nil
 	}
 	s.conns[c] = struct{}{}
+	p := s.poller
 	s.mu.Unlock()
-	go s.start(c)
+	go s.start(c, p)
 	return c
 }
 
@@ -246,11 +262,30 @@ func (c *Conn) Start(face Face) {
 	go c.run()
 }
 
-func (s *Server) start(c *Conn) {
+func (s *Server) start(c *Conn, p *evloop.Poller) {
 	if !s.begin(c) {
 		return
 	}
+	if f, ok := c.face.(StreamFace); ok && p != nil {
+		// The event-loop backend: Open here, then the poller serves it.
+		c.goid.Store(goid.Current())
+		if !c.open(f) {
+			c.finish(errNoClosed)
+			close(c.done)
+			s.ended(c)
+			return
+		}
+		if c.serveOnPoller(p, f) {
+			return
+		}
+		c.opened = true // the goroutine loop goes on without Open
+	}
 	c.run()
+	s.ended(c)
+}
+
+// ended tells ConnState that c ended.
+func (s *Server) ended(c *Conn) {
 	if s.cfg.ConnState != nil {
 		s.cfg.ConnState(c, StateClosed)
 	}
@@ -346,6 +381,20 @@ func (s *Server) beginStop() (op *stopOp, first, ok bool) {
 func (s *Server) endStop(op *stopOp) {
 	s.acceptWG.Wait() // the listener is closed: the accept loop ends at once
 	s.mu.Lock()
+	if p := s.poller; p != nil {
+		s.poller = nil
+		left := len(s.conns)
+		s.mu.Unlock()
+		// Its loops exit now; connections still ending (stuck callbacks,
+		// the caller's own) finish on their own and release it.
+		ctx, cancel := context.WithTimeout(context.Background(), ImmediateStopWait)
+		if left > 0 {
+			cancel()
+		}
+		p.Close(ctx)
+		cancel()
+		s.mu.Lock()
+	}
 	if s.running {
 		s.running = false
 		close(s.done)
