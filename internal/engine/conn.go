@@ -161,7 +161,8 @@ type Conn struct {
 	// ev is the event-loop registration once the connection is detached
 	// from Go's poller (evconn_linux.go); nc is closed then.
 	ev     atomic.Pointer[evloop.Conn]
-	opened bool // the face's Open ran before the loop (serveOnPoller)
+	opened bool           // the face's Open ran before the loop (serveOnPoller)
+	pl     *evloop.Poller // the poller it was handed to (counted in Server.pconns)
 
 	pre     []byte    // bytes read before adoption (adopt.go)
 	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)

@@ -62,6 +62,9 @@ type Server struct {
 	addr     net.Addr // the last bound address (kept after a stop)
 	acceptWG sync.WaitGroup
 	poller   *evloop.Poller // the event-loop backend's, while running
+	// pconns counts each poller's connections (the server's own, and
+	// those of pollers from before a stop, which close at their last).
+	pconns map[*evloop.Poller]int
 	done     chan struct{}
 	err      error
 }
@@ -275,6 +278,13 @@ func (s *Server) start(c *Conn, p *evloop.Poller) {
 			s.ended(c)
 			return
 		}
+		c.pl = p
+		s.mu.Lock()
+		if s.pconns == nil {
+			s.pconns = make(map[*evloop.Poller]int)
+		}
+		s.pconns[p]++
+		s.mu.Unlock()
 		if c.serveOnPoller(p, f) {
 			return
 		}
@@ -328,7 +338,23 @@ func (s *Server) forget(c *Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.cond.Broadcast()
+	var retired *evloop.Poller
+	if p := c.pl; p != nil {
+		if s.pconns[p]--; s.pconns[p] == 0 {
+			delete(s.pconns, p)
+			if p != s.poller {
+				retired = p
+			}
+		}
+	}
 	s.mu.Unlock()
+	if retired != nil {
+		// The last connection of a stopped server's poller: close it. From
+		// its own callback, Close does not wait for that connection.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		retired.Close(ctx)
+	}
 }
 
 // Len returns the number of open connections.
@@ -383,17 +409,15 @@ func (s *Server) endStop(op *stopOp) {
 	s.mu.Lock()
 	if p := s.poller; p != nil {
 		s.poller = nil
-		left := len(s.conns)
-		s.mu.Unlock()
-		// Its loops exit now; connections still ending (stuck callbacks,
-		// the caller's own) finish on their own and release it.
-		ctx, cancel := context.WithTimeout(context.Background(), ImmediateStopWait)
-		if left > 0 {
+		if s.pconns[p] == 0 {
+			s.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), ImmediateStopWait)
+			p.Close(ctx)
 			cancel()
+			s.mu.Lock()
 		}
-		p.Close(ctx)
-		cancel()
-		s.mu.Lock()
+		// Otherwise connections still end (the caller's own, stuck
+		// callbacks): the last one closes the poller (forget).
 	}
 	if s.running {
 		s.running = false
