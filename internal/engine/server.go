@@ -65,8 +65,8 @@ type Server struct {
 	// pconns counts each poller's connections (the server's own, and
 	// those of pollers from before a stop, which close at their last).
 	pconns map[*evloop.Poller]int
-	done     chan struct{}
-	err      error
+	done   chan struct{}
+	err    error
 }
 
 // NewServer returns a server with cfg.
