@@ -126,9 +126,9 @@
 //   - Shutdown, a stop and a TimerFace's timer wake the connection; its
 //     next turn acts on the state, as the goroutine loop does before each
 //     read. A stopping server's connection first hands over the bytes that
-//     already arrived. The linger and the face's timers are runtime timers
-//     (time.AfterFunc), armed only while pending (the evloop wheel is not
-//     used yet).
+//     already arrived. The linger and the face's timers are timers on one
+//     process-wide evloop.Wheel (10 ms tick: they fire at most 10 ms late,
+//     never early), not a runtime timer per connection.
 //   - Writes run on the caller's goroutine; a write that would block waits
 //     for writability there (bounded by ctx, WriteTimeout and Close),
 //     never on a loop. WriteBuffers writes its slices one by one.

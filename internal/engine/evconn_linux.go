@@ -84,12 +84,19 @@ type evHandler struct {
 	draining  bool // ... is being handed over (Data pushes)
 
 	tmu     sync.Mutex
-	timer   *time.Timer
+	timer   evloop.Timer // on the shared wheel: no runtime timer per connection
+	timerOn bool         // timer is initialised
 	timerAt time.Time
 }
 
+// wheel holds the timers of every event-loop connection of the process.
+// An empty wheel holds no goroutine and an unarmed runtime timer.
+var wheel = sync.OnceValue(func() *evloop.Wheel { return evloop.NewWheel(evloop.WheelConfig{}) })
+
 func (h *evHandler) enter(ev *evloop.Conn) {
-	h.ev = ev
+	if h.ev == nil {
+		h.ev = ev // once: the timer's func reads it
+	}
 	h.c.goid.Store(goid.Current())
 }
 func (h *evHandler) leave() { h.c.goid.Store(0) }
@@ -269,7 +276,8 @@ func (h *evHandler) timers() error {
 	return nil
 }
 
-// arm makes the connection wake at at (the zero time: not at all).
+// arm makes the connection wake at at (the zero time: not at all). The
+// wheel fires at most one tick (10 ms) late, never early.
 func (h *evHandler) arm(at time.Time) {
 	h.tmu.Lock()
 	defer h.tmu.Unlock()
@@ -277,15 +285,21 @@ func (h *evHandler) arm(at time.Time) {
 		return
 	}
 	h.timerAt = at
-	if h.timer != nil {
-		h.timer.Stop()
+	if !h.timerOn {
+		if at.IsZero() {
+			return
+		}
+		h.timerOn = true
+		ev := h.ev
+		h.timer.Init(wheel(), func() {
+			h.tmu.Lock()
+			h.timerAt = time.Time{}
+			h.tmu.Unlock()
+			ev.Wake()
+		})
 	}
 	if at.IsZero() {
-		return
-	}
-	if h.timer == nil {
-		ev := h.ev
-		h.timer = time.AfterFunc(time.Until(at), func() { ev.Wake() })
+		h.timer.Stop()
 		return
 	}
 	h.timer.Reset(time.Until(at))
