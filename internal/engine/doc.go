@@ -135,9 +135,12 @@
 //   - Close shuts the socket down at once; the descriptor is closed after
 //     the running callback returns.
 //
-// ConnFaces (pull reads, the websocket Listener's HTTP request and the
-// WebSocket it becomes), TLS connections, adopted connections of a server
-// that was not started with Listen or Serve, and other systems stay on the
+// A [ConnFace] (pull reads, the websocket Listener's HTTP request) runs
+// on its goroutine; if it calls [Conn.Become], the StreamFace it becomes
+// is opened on that goroutine and then handed to the Poller the same way
+// (the bytes read behind the request go first). TLS connections, adopted
+// connections of a server that was not started with Listen or Serve (an
+// http.Handler mount's hijacked WebSockets), and other systems stay on the
 // goroutine backend. A user gains an idle connection without goroutine or
 // buffer; they give up a callback's own goroutine (a callback that blocks
 // for long now holds a shared pool goroutine) and pay a goroutine-id read

@@ -14,17 +14,23 @@ import (
 )
 
 // run is the connection's goroutine: the face's loop, then the close.
-func (c *Conn) run() {
+// It reports false when the connection went on to the event loop (whose
+// Closed callback then finishes it).
+func (c *Conn) run() bool {
 	c.goid.Store(goid.Current())
-	defer close(c.done)
 	var err error
 	if f, ok := c.face.(StreamFace); ok {
 		err = c.streamLoop(f)
-	} else {
-		err = c.runOther()
+	} else if err = c.runOther(); err == errOnPoller {
+		return false
 	}
 	c.finish(err)
+	close(c.done)
+	return true
 }
+
+// errOnPoller marks a connection handed to the event loop after Become.
+var errOnPoller = errors.New("engine: on the event loop")
 
 //go:noinline
 func (c *Conn) runOther() error {
@@ -81,6 +87,18 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 	if next := c.next; next != nil {
 		c.next = nil
 		c.face = next
+		if s := c.server; s != nil {
+			if p := s.eventLoop(); p != nil {
+				// After an upgrade: the upgraded protocol goes on the loop.
+				if !c.open(next) {
+					return errNoClosed
+				}
+				if s.handToPoller(c, next, p) {
+					return errOnPoller
+				}
+				c.opened = true
+			}
+		}
 		return c.streamLoop(next)
 	}
 	c.gracefulEnd()

@@ -278,20 +278,34 @@ func (s *Server) start(c *Conn, p *evloop.Poller) {
 			s.ended(c)
 			return
 		}
-		c.pl = p
-		s.mu.Lock()
-		if s.pconns == nil {
-			s.pconns = make(map[*evloop.Poller]int)
-		}
-		s.pconns[p]++
-		s.mu.Unlock()
-		if c.serveOnPoller(p, f) {
+		if s.handToPoller(c, f, p) {
 			return
 		}
 		c.opened = true // the goroutine loop goes on without Open
 	}
-	c.run()
-	s.ended(c)
+	if c.run() {
+		s.ended(c)
+	}
+}
+
+// eventLoop returns the running server's poller, or nil.
+func (s *Server) eventLoop() *evloop.Poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.poller
+}
+
+// handToPoller counts c against p and hands it over (serveOnPoller); the
+// count is dropped by forget, whichever backend ends c.
+func (s *Server) handToPoller(c *Conn, f StreamFace, p *evloop.Poller) bool {
+	c.pl = p
+	s.mu.Lock()
+	if s.pconns == nil {
+		s.pconns = make(map[*evloop.Poller]int)
+	}
+	s.pconns[p]++
+	s.mu.Unlock()
+	return c.serveOnPoller(p, f)
 }
 
 // ended tells ConnState that c ended.
