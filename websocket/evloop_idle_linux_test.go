@@ -50,4 +50,3 @@ func TestEventLoopIdleWebSocketsCostNoGoroutine(t *testing.T) {
 	waitFor(t, "the goroutines of idle WebSockets to end", func() bool { return runtime.NumGoroutine() <= bound })
 	t.Logf("%d idle WebSockets: %d goroutines above the %d before", n, runtime.NumGoroutine()-base, base)
 }
-
