@@ -22,25 +22,35 @@ import (
 // EOF for the end of stream, Woken for a state change (Shutdown, a stop)
 // or a timer, Closed for the end.
 
-// serveOnPoller runs f's Open on the calling goroutine, then hands the
-// connection to p. It reports false when the connection stays on the
-// goroutine backend (then f is open already: c.opened is set).
+// serveOnPoller hands the connection, whose face f is open already, to p:
+// it takes the socket from Go's poller and registers it. It reports false
+// when the connection stays on the goroutine backend (the caller's loop
+// goes on with f; if the registration failed, the connection is closed).
 func (c *Conn) serveOnPoller(p *evloop.Poller, f StreamFace) bool {
 	if _, ok := c.nc.(*net.TCPConn); !ok {
 		return false
 	}
+	// No write and no Close may run while the socket changes hands.
 	if c.lockWriteWait(context.Background(), false) != nil {
 		return false
 	}
-	defer c.unlockWrite()
+	ok, regErr := c.detachTo(p, f)
+	c.unlockWrite()
+	if regErr != nil {
+		c.Close(regErr) // the socket is gone (a stopping server's poller)
+	}
+	return ok
+}
+
+func (c *Conn) detachTo(p *evloop.Poller, f StreamFace) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state.Load() != stateOpen {
-		return false
+		return false, nil
 	}
 	fd, err := evloop.Detach(c.nc)
 	if err != nil {
-		return false // not detached (a failed close of the original aside)
+		return false, nil // not detached (a failed close of the original aside)
 	}
 	h := &evHandler{c: c, f: f}
 	h.tf, _ = f.(TimerFace)
@@ -52,21 +62,13 @@ func (c *Conn) serveOnPoller(p *evloop.Poller, f StreamFace) bool {
 	if err != nil {
 		unix.Close(fd)
 		c.goid.Store(goid.Current())
-		// The socket is gone: end the connection on this goroutine.
-		c.state.Store(stateClosed)
-		if c.cause == nil {
-			c.cause = ErrListenerStopped
-		}
-		if c.closedCh != nil {
-			close(c.closedCh)
-		}
-		return false
+		return false, err
 	}
 	c.ev.Store(ev)
 	if h.tf != nil {
 		ev.Wake() // Woken arms the face's first timer
 	}
-	return true
+	return true, nil
 }
 
 // evHandler is an evloop.Handler and evloop.Waker for one connection.
