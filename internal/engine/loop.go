@@ -87,17 +87,15 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 	if next := c.next; next != nil {
 		c.next = nil
 		c.face = next
-		if s := c.server; s != nil {
-			if p := s.eventLoop(); p != nil {
-				// After an upgrade: the upgraded protocol goes on the loop.
-				if !c.open(next) {
-					return errNoClosed
-				}
-				if s.handToPoller(c, next, p) {
-					return errOnPoller
-				}
-				c.opened = true
+		if p := c.pl; p != nil {
+			// After an upgrade: the upgraded protocol goes on the loop.
+			if !c.open(next) {
+				return errNoClosed
 			}
+			if c.serveOnPoller(p, next) {
+				return errOnPoller
+			}
+			c.opened = true
 		}
 		return c.streamLoop(next)
 	}

@@ -199,14 +199,19 @@ func (s *Server) acceptLoop(ln net.Listener, done chan struct{}) {
 				continue
 			}
 			s.mu.Lock()
+			var idle *evloop.Poller
 			if !s.stopping {
 				s.err = err
 				s.running = false
 				s.ln = nil
 				ln.Close()
 				close(done)
+				idle = s.retirePoller()
 			}
 			s.mu.Unlock()
+			if idle != nil {
+				closePoller(idle)
+			}
 			return
 		}
 		delay = 0
@@ -252,6 +257,15 @@ func (s *Server) adopt(nc net.Conn, face Face, buffered []byte) *Conn {
 	}
 	s.conns[c] = struct{}{}
 	p := s.poller
+	if p != nil {
+		// Counted now, so that the poller outlives this connection
+		// whichever backend serves it (forget drops the count).
+		c.pl = p
+		if s.pconns == nil {
+			s.pconns = make(map[*evloop.Poller]int)
+		}
+		s.pconns[p]++
+	}
 	s.mu.Unlock()
 	go s.start(c, p)
 	return c
@@ -278,7 +292,7 @@ func (s *Server) start(c *Conn, p *evloop.Poller) {
 			s.ended(c)
 			return
 		}
-		if s.handToPoller(c, f, p) {
+		if c.serveOnPoller(p, f) {
 			return
 		}
 		c.opened = true // the goroutine loop goes on without Open
@@ -286,26 +300,6 @@ func (s *Server) start(c *Conn, p *evloop.Poller) {
 	if c.run() {
 		s.ended(c)
 	}
-}
-
-// eventLoop returns the running server's poller, or nil.
-func (s *Server) eventLoop() *evloop.Poller {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.poller
-}
-
-// handToPoller counts c against p and hands it over (serveOnPoller); the
-// count is dropped by forget, whichever backend ends c.
-func (s *Server) handToPoller(c *Conn, f StreamFace, p *evloop.Poller) bool {
-	c.pl = p
-	s.mu.Lock()
-	if s.pconns == nil {
-		s.pconns = make(map[*evloop.Poller]int)
-	}
-	s.pconns[p]++
-	s.mu.Unlock()
-	return c.serveOnPoller(p, f)
 }
 
 // ended tells ConnState that c ended.
@@ -346,6 +340,30 @@ func handshake(tc *tls.Conn, timeout time.Duration) error {
 		defer cancel()
 	}
 	return tc.HandshakeContext(ctx)
+}
+
+// retirePoller detaches the server's poller as the server stops serving.
+// It returns the poller if it has no connection left, for the caller to
+// close without s.mu; otherwise its last connection closes it (forget).
+// s.mu is held.
+func (s *Server) retirePoller() *evloop.Poller {
+	p := s.poller
+	if p == nil {
+		return nil
+	}
+	s.poller = nil
+	if s.pconns[p] > 0 {
+		return nil
+	}
+	return p
+}
+
+// closePoller closes a poller that has no connection of ours left (their
+// last callbacks may still be returning: bounded by ImmediateStopWait).
+func closePoller(p *evloop.Poller) {
+	ctx, cancel := context.WithTimeout(context.Background(), ImmediateStopWait)
+	defer cancel()
+	p.Close(ctx)
 }
 
 func (s *Server) forget(c *Conn) {
@@ -421,17 +439,10 @@ func (s *Server) beginStop() (op *stopOp, first, ok bool) {
 func (s *Server) endStop(op *stopOp) {
 	s.acceptWG.Wait() // the listener is closed: the accept loop ends at once
 	s.mu.Lock()
-	if p := s.poller; p != nil {
-		s.poller = nil
-		if s.pconns[p] == 0 {
-			s.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), ImmediateStopWait)
-			p.Close(ctx)
-			cancel()
-			s.mu.Lock()
-		}
-		// Otherwise connections still end (the caller's own, stuck
-		// callbacks): the last one closes the poller (forget).
+	if p := s.retirePoller(); p != nil {
+		s.mu.Unlock()
+		closePoller(p)
+		s.mu.Lock()
 	}
 	if s.running {
 		s.running = false
