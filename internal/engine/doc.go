@@ -57,7 +57,12 @@
 //     same way (without the cap).
 //   - Linger (5 s): how long a graceful close waits for the peer's EOF.
 //   - [ImmediateStopWait] (1 s): how long ImmediateStop waits for callbacks
-//     to return once their sockets are closed.
+//     to return once their sockets are closed; also how long a stop waits
+//     for an event loop without connections to close.
+//   - Event-loop backend only (see Backends): at most 32 × GOMAXPROCS (at
+//     least 64) pool goroutines run callbacks; a loop serving a callback
+//     itself hands the loop over after 1–2 ms; timers fire at most one
+//     wheel tick (10 ms) late.
 //
 // # Stops
 //
