@@ -36,6 +36,24 @@
 // interleave: a write holds the connection's write lock until the kernel has
 // accepted every byte.
 //
+// # Two engine backends
+//
+// The goroutine backend (the default, and the only one off Linux) runs one
+// goroutine per connection, as described above. The event-loop backend,
+// chosen with the environment variable NETKIT_ENGINE=evloop (for tests and
+// benchmarks; faces have no knob yet), serves plain-TCP connections of the
+// tcp face, and ws:// connections of a websocket Listener once upgraded,
+// from edge-triggered epoll loops on Linux: an idle connection holds no
+// goroutine and no buffer. Its callbacks still run one at a time
+// and in order per connection, but on a goroutine of a bounded pool (or
+// the loop goroutine itself, for the first ready connection of a batch):
+// a callback that blocks holds one pool goroutine, delays its own
+// connection, and the other connections of its loop by about 2 ms once,
+// after which another goroutine takes the loop over. Writes still run on
+// the caller's goroutine. TLS connections (tcp and wss://), socket 1.x's
+// pull reads, the HTTP request before an upgrade, and WebSockets of an
+// http.Handler mount stay on the goroutine backend.
+//
 // # Data ownership
 //
 // A []byte handed to a callback is borrowed until the callback returns; keep

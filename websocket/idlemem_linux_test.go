@@ -78,9 +78,15 @@ func TestIdleMemory(t *testing.T) {
 			}
 			fds = append(fds, fd)
 		}
-		// Every connection has its goroutine once the count is reached.
+		// Every connection has its goroutine once the count is reached
+		// (on the event-loop backend: none has one once the hand-overs to
+		// the loop are done).
 		deadline := time.Now().Add(30 * time.Second)
-		for runtime.NumGoroutine() < g0+k {
+		settled := func() bool { return runtime.NumGoroutine() >= g0+k }
+		if os.Getenv("NETKIT_ENGINE") == "evloop" {
+			settled = func() bool { return runtime.NumGoroutine() <= g0+16 }
+		}
+		for !settled() {
 			if time.Now().After(deadline) {
 				t.Fatalf("goroutines: %d, want %d", runtime.NumGoroutine(), g0+k)
 			}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/netkit-go/netkit/internal/evloop"
 )
 
 // Face is what the engine drives for one connection: a [StreamFace] or a
@@ -155,6 +157,12 @@ type Conn struct {
 	faceStop bool
 	keepW    bool       // ErrAwaitPeerClose: the graceful end keeps the write side
 	next     StreamFace // set by Become: the face after Serve returns
+
+	// ev is the event-loop registration once the connection is detached
+	// from Go's poller (evconn_linux.go); nc is closed then.
+	ev     atomic.Pointer[evloop.Conn]
+	opened bool           // the face's Open ran before the loop (serveOnPoller)
+	pl     *evloop.Poller // the poller it was handed to (counted in Server.pconns)
 
 	pre     []byte    // bytes read before adoption (adopt.go)
 	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)
@@ -303,6 +311,9 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		// The cancellation watch would fire too late to stop this write.
 		return 0, err
+	}
+	if ev := c.ev.Load(); ev != nil {
+		return c.evWrite(ctx, ev, p)
 	}
 	var done int
 	if c.writeFn != nil && len(p) > 0 && deadlineAhead(ctx) {
@@ -556,6 +567,9 @@ func (c *Conn) closeWriteLocked() error {
 		return nil
 	}
 	c.wclosed = true
+	if ev := c.ev.Load(); ev != nil {
+		return ev.CloseWrite()
+	}
 	var err error
 	nc := c.nc
 	if tc, ok := nc.(*tls.Conn); ok {
@@ -586,6 +600,10 @@ func (c *Conn) Shutdown(cause error) {
 	c.mu.Lock()
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	if ev := c.ev.Load(); ev != nil {
+		ev.Wake() // Woken acts on the state
+		return
+	}
 	// Wake a loop blocked in a read or a readiness wait. The loop resets the
 	// deadline when it sees the state.
 	c.nc.SetReadDeadline(aLongTimeAgo)
@@ -607,6 +625,12 @@ func (c *Conn) Close(cause error) error {
 		close(c.closedCh)
 	}
 	c.mu.Unlock()
+	if ev := c.ev.Load(); ev != nil {
+		// The socket is shut down at once, closed after the running
+		// callback returns.
+		ev.Abort(cause)
+		return nil
+	}
 	return c.nc.Close()
 }
 

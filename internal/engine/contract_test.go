@@ -30,7 +30,14 @@ type backend struct {
 }
 
 var backends = []backend{
-	{name: "goroutine", newServer: engine.NewServer},
+	{name: "goroutine", newServer: func(cfg engine.Config) *engine.Server {
+		cfg.Backend = engine.BackendGoroutine
+		return engine.NewServer(cfg)
+	}},
+	{name: "evloop", newServer: func(cfg engine.Config) *engine.Server {
+		cfg.Backend = engine.BackendEventLoop
+		return engine.NewServer(cfg)
+	}},
 }
 
 func TestContract(t *testing.T) {
@@ -62,6 +69,7 @@ func runContract(t *testing.T, b backend) {
 		{"ClosedExactlyOnce", contractClosedOnce},
 		{"GracefulFaceHook", contractGracefulFace},
 		{"AddrAfterStop", contractAddrAfterStop},
+		{"FatalAcceptErrorReleasesAll", contractFatalAccept},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, b) })
@@ -382,7 +390,11 @@ func contractStopFromCallback(t *testing.T, b backend) {
 			if immediate {
 				stopped <- srv.ImmediateStop()
 			} else {
-				stopped <- srv.GracefulStop(context.Background())
+				err := srv.GracefulStop(context.Background())
+				// A reply after the stop still goes out: the caller's own
+				// connection closes when the callback returns.
+				c.Write(context.Background(), []byte("+"))
+				stopped <- err
 			}
 			return len(p), nil
 		}
@@ -398,8 +410,8 @@ func contractStopFromCallback(t *testing.T, b backend) {
 			t.Fatalf("immediate=%v: %v", immediate, err)
 		}
 		got := readEOF(t, c)
-		if !immediate && string(got) != "stop" {
-			t.Fatalf("reply before the stop: %q", got)
+		if !immediate && string(got) != "stop+" {
+			t.Fatalf("replies before and after the stop: %q, want \"stop+\"", got)
 		}
 		c.Close()
 		recvT(t, f.closed, "Closed")
@@ -682,3 +694,43 @@ func contractAddrAfterStop(t *testing.T, b backend) {
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// failingListener fails its second Accept with a non-transient error.
+type failingListener struct {
+	net.Listener
+	n atomic.Int32
+}
+
+var errAcceptBroken = errors.New("accept broken")
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.n.Add(1) > 1 {
+		return nil, errAcceptBroken
+	}
+	return l.Listener.Accept()
+}
+
+// A fatal accept error stops serving; the connection already accepted is
+// served to its end, and nothing of the server is left afterwards (the
+// package's leak check sees an event loop left running).
+func contractFatalAccept(t *testing.T, b backend) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFace()
+	srv := b.newServer(engine.Config{NewFace: func(*engine.Conn) engine.Face { return f }})
+	c := dial(t, inner.Addr().String())
+	if err := srv.Serve(&failingListener{Listener: inner}); err != nil {
+		t.Fatal(err)
+	}
+	echoOnce(t, c, "x")
+	recvT(t, srv.Done(), "Done after the accept error")
+	if !errors.Is(srv.Err(), errAcceptBroken) {
+		t.Fatalf("Err() = %v", srv.Err())
+	}
+	echoOnce(t, c, "y")
+	c.Close()
+	recvT(t, f.closed, "Closed")
+	waitLen(t, srv, 0)
+}

@@ -57,7 +57,12 @@
 //     same way (without the cap).
 //   - Linger (5 s): how long a graceful close waits for the peer's EOF.
 //   - [ImmediateStopWait] (1 s): how long ImmediateStop waits for callbacks
-//     to return once their sockets are closed.
+//     to return once their sockets are closed; also how long a stop waits
+//     for an event loop without connections to close.
+//   - Event-loop backend only (see Backends): at most 32 × GOMAXPROCS (at
+//     least 64) pool goroutines run callbacks; a loop serving a callback
+//     itself hands the loop over after 1–2 ms; timers fire at most one
+//     wheel tick (10 ms) late.
 //
 // # Stops
 //
@@ -103,11 +108,51 @@
 //
 // # Backends
 //
-// The goroutine-per-connection loop is the one backend today. The
-// contract above is what any backend must keep; contract_test.go runs it
-// against every backend listed there (a backend is a constructor of
-// Servers), with real loopback sockets only, so an event-loop backend adds
-// a row and passes the same tests.
+// Config.Backend picks a backend; the environment variable NETKIT_ENGINE
+// ("goroutine" or "evloop") overrides it, for tests and benchmarks. The
+// default is the goroutine backend described above.
+//
+// The event-loop backend ([BackendEventLoop], Linux only) starts an
+// internal/evloop Poller with each Listen or Serve and closes it at the
+// end of each stop. A [StreamFace] connection on a plain *net.TCPConn runs
+// its handshake and Open on a short-lived goroutine as above; then its
+// descriptor is taken from Go's poller (evloop.Detach, under the write
+// lock and Conn.mu, so no write or Close races it) and registered with
+// the Poller, and the goroutine ends. From then on:
+//
+//   - Data, Timer, Stopping and Closed run on a goroutine of the Poller's
+//     bounded pool (32 × GOMAXPROCS, at least 64), or on a loop goroutine
+//     serving the first ready connection of its batch; never two at once
+//     for one connection, always in order. A blocking callback holds its
+//     pool goroutine and delays its own connection; its loop's other
+//     connections wait about 2 ms at most, once, before a new goroutine
+//     takes the loop over. When every pool goroutine is blocked, ready
+//     connections wait in the queue.
+//   - Shutdown, a stop and a TimerFace's timer wake the connection; its
+//     next turn acts on the state, as the goroutine loop does before each
+//     read. A stopping server's connection first hands over the bytes that
+//     already arrived. The linger and the face's timers are timers on one
+//     process-wide evloop.Wheel (10 ms tick: they fire at most 10 ms late,
+//     never early), not a runtime timer per connection.
+//   - Writes run on the caller's goroutine; a write that would block waits
+//     for writability there (bounded by ctx, WriteTimeout and Close),
+//     never on a loop. WriteBuffers writes its slices one by one.
+//   - Close shuts the socket down at once; the descriptor is closed after
+//     the running callback returns.
+//
+// A [ConnFace] (pull reads, the websocket Listener's HTTP request) runs
+// on its goroutine; if it calls [Conn.Become], the StreamFace it becomes
+// is opened on that goroutine and then handed to the Poller the same way
+// (the bytes read behind the request go first). TLS connections, adopted
+// connections of a server that was not started with Listen or Serve (an
+// http.Handler mount's hijacked WebSockets), and other systems stay on the
+// goroutine backend. A user gains an idle connection without goroutine or
+// buffer; they give up a callback's own goroutine (a callback that blocks
+// for long now holds a shared pool goroutine) and pay a goroutine-id read
+// per callback (OnLoop and stops from callbacks need it).
+//
+// contract_test.go runs the contract above against both backends, with
+// real loopback sockets only.
 //
 // # Memory
 //

@@ -14,17 +14,23 @@ import (
 )
 
 // run is the connection's goroutine: the face's loop, then the close.
-func (c *Conn) run() {
+// It reports false when the connection went on to the event loop (whose
+// Closed callback then finishes it).
+func (c *Conn) run() bool {
 	c.goid.Store(goid.Current())
-	defer close(c.done)
 	var err error
 	if f, ok := c.face.(StreamFace); ok {
 		err = c.streamLoop(f)
-	} else {
-		err = c.runOther()
+	} else if err = c.runOther(); err == errOnPoller {
+		return false
 	}
 	c.finish(err)
+	close(c.done)
+	return true
 }
+
+// errOnPoller marks a connection handed to the event loop after Become.
+var errOnPoller = errors.New("engine: on the event loop")
 
 //go:noinline
 func (c *Conn) runOther() error {
@@ -81,6 +87,16 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 	if next := c.next; next != nil {
 		c.next = nil
 		c.face = next
+		if p := c.pl; p != nil {
+			// After an upgrade: the upgraded protocol goes on the loop.
+			if !c.open(next) {
+				return errNoClosed
+			}
+			if c.serveOnPoller(p, next) {
+				return errOnPoller
+			}
+			c.opened = true
+		}
 		return c.streamLoop(next)
 	}
 	c.gracefulEnd()
@@ -112,7 +128,9 @@ func (c *Conn) Become(f StreamFace, buffered []byte, cfg *ConnConfig) {
 
 // streamLoop reads and pushes bytes to f until the connection ends.
 func (c *Conn) streamLoop(f StreamFace) error {
-	if !c.open(f) {
+	if c.opened {
+		c.opened = false // serveOnPoller ran Open already
+	} else if !c.open(f) {
 		return errNoClosed
 	}
 	var (

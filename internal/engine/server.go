@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/netkit-go/netkit/internal/evloop"
 )
 
 // Config configures a [Server]. Its zero value is valid.
@@ -29,6 +31,10 @@ type Config struct {
 	NewFace func(c *Conn) Face
 	// ConnState, if set, is told when a connection starts and ends.
 	ConnState func(c *Conn, state ConnState)
+	// Backend chooses the goroutine or the event-loop backend; the zero
+	// value is the default (goroutine). The environment variable
+	// NETKIT_ENGINE ("goroutine" or "evloop") overrides it.
+	Backend Backend
 }
 
 // ConnState is a connection's lifecycle event for Config.ConnState.
@@ -55,8 +61,12 @@ type Server struct {
 	stop     *stopOp  // the stop in progress, or nil
 	addr     net.Addr // the last bound address (kept after a stop)
 	acceptWG sync.WaitGroup
-	done     chan struct{}
-	err      error
+	poller   *evloop.Poller // the event-loop backend's, while running
+	// pconns counts each poller's connections (the server's own, and
+	// those of pollers from before a stop, which close at their last).
+	pconns map[*evloop.Poller]int
+	done   chan struct{}
+	err    error
 }
 
 // NewServer returns a server with cfg.
@@ -67,6 +77,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxConnections == 0 {
 		cfg.MaxConnections = defaultMaxConnections()
 	}
+	cfg.Backend = resolveBackend(cfg.Backend)
 	s := &Server{cfg: cfg, conns: make(map[*Conn]struct{})}
 	s.cond.L = &s.mu
 	return s
@@ -112,6 +123,13 @@ func (s *Server) serve(ln net.Listener) error {
 		return ErrAlreadyStarted
 	}
 	s.running, s.stopping, s.err = true, false, nil
+	if s.cfg.Backend == BackendEventLoop && s.cfg.TLS == nil && evloop.Supported {
+		p, err := evloop.New(evloop.Config{Logger: s.cfg.Conn.Logger})
+		if err != nil {
+			s.cfg.Conn.Logger.Warn("netkit: no event loop; serving with goroutines", "err", err)
+		}
+		s.poller = p
+	}
 	s.ln = ln
 	s.addr = ln.Addr()
 	s.done = make(chan struct{})
@@ -181,14 +199,19 @@ func (s *Server) acceptLoop(ln net.Listener, done chan struct{}) {
 				continue
 			}
 			s.mu.Lock()
+			var idle *evloop.Poller
 			if !s.stopping {
 				s.err = err
 				s.running = false
 				s.ln = nil
 				ln.Close()
 				close(done)
+				idle = s.retirePoller()
 			}
 			s.mu.Unlock()
+			if idle != nil {
+				closePoller(idle)
+			}
 			return
 		}
 		delay = 0
@@ -233,8 +256,18 @@ func (s *Server) adopt(nc net.Conn, face Face, buffered []byte) *Conn {
 		return nil
 	}
 	s.conns[c] = struct{}{}
+	p := s.poller
+	if p != nil {
+		// Counted now, so that the poller outlives this connection
+		// whichever backend serves it (forget drops the count).
+		c.pl = p
+		if s.pconns == nil {
+			s.pconns = make(map[*evloop.Poller]int)
+		}
+		s.pconns[p]++
+	}
 	s.mu.Unlock()
-	go s.start(c)
+	go s.start(c, p)
 	return c
 }
 
@@ -246,11 +279,31 @@ func (c *Conn) Start(face Face) {
 	go c.run()
 }
 
-func (s *Server) start(c *Conn) {
+func (s *Server) start(c *Conn, p *evloop.Poller) {
 	if !s.begin(c) {
 		return
 	}
-	c.run()
+	if f, ok := c.face.(StreamFace); ok && p != nil {
+		// The event-loop backend: Open here, then the poller serves it.
+		c.goid.Store(goid.Current())
+		if !c.open(f) {
+			c.finish(errNoClosed)
+			close(c.done)
+			s.ended(c)
+			return
+		}
+		if c.serveOnPoller(p, f) {
+			return
+		}
+		c.opened = true // the goroutine loop goes on without Open
+	}
+	if c.run() {
+		s.ended(c)
+	}
+}
+
+// ended tells ConnState that c ended.
+func (s *Server) ended(c *Conn) {
 	if s.cfg.ConnState != nil {
 		s.cfg.ConnState(c, StateClosed)
 	}
@@ -289,11 +342,51 @@ func handshake(tc *tls.Conn, timeout time.Duration) error {
 	return tc.HandshakeContext(ctx)
 }
 
+// retirePoller detaches the server's poller as the server stops serving.
+// It returns the poller if it has no connection left, for the caller to
+// close without s.mu; otherwise its last connection closes it (forget).
+// s.mu is held.
+func (s *Server) retirePoller() *evloop.Poller {
+	p := s.poller
+	if p == nil {
+		return nil
+	}
+	s.poller = nil
+	if s.pconns[p] > 0 {
+		return nil
+	}
+	return p
+}
+
+// closePoller closes a poller that has no connection of ours left (their
+// last callbacks may still be returning: bounded by ImmediateStopWait).
+func closePoller(p *evloop.Poller) {
+	ctx, cancel := context.WithTimeout(context.Background(), ImmediateStopWait)
+	defer cancel()
+	p.Close(ctx)
+}
+
 func (s *Server) forget(c *Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.cond.Broadcast()
+	var retired *evloop.Poller
+	if p := c.pl; p != nil {
+		if s.pconns[p]--; s.pconns[p] == 0 {
+			delete(s.pconns, p)
+			if p != s.poller {
+				retired = p
+			}
+		}
+	}
 	s.mu.Unlock()
+	if retired != nil {
+		// The last connection of a stopped server's poller: close it. From
+		// its own callback, Close does not wait for that connection.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		retired.Close(ctx)
+	}
 }
 
 // Len returns the number of open connections.
@@ -346,6 +439,11 @@ func (s *Server) beginStop() (op *stopOp, first, ok bool) {
 func (s *Server) endStop(op *stopOp) {
 	s.acceptWG.Wait() // the listener is closed: the accept loop ends at once
 	s.mu.Lock()
+	if p := s.retirePoller(); p != nil {
+		s.mu.Unlock()
+		closePoller(p)
+		s.mu.Lock()
+	}
 	if s.running {
 		s.running = false
 		close(s.done)

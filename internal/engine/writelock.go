@@ -41,6 +41,24 @@ func (c *Conn) WriteBuffersHeld(ctx context.Context, bufs *net.Buffers) (int64, 
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if ev := c.ev.Load(); ev != nil {
+		var total int64
+		for _, b := range *bufs {
+			n, err := c.evWrite(ctx, ev, b)
+			total += int64(n)
+			if err != nil {
+				if total > int64(n) && n == 0 {
+					// An earlier slice went out: the stream is broken.
+					c.Close(err)
+					err = &partialWriteError{n: int(total), err: err}
+				}
+				*bufs = nil
+				return total, err
+			}
+		}
+		*bufs = nil
+		return total, nil
+	}
 	stop := c.armWrite(ctx)
 	n, err := bufs.WriteTo(c.nc)
 	return n, c.writeResult(ctx, stop, int(n), err)

@@ -375,6 +375,9 @@ func (p *Poller) Close(ctx context.Context) error {
 	case <-p.zero:
 		p.release()
 	case <-ctx.Done():
+		// The rest finish on their own: the closed pool's workers exit
+		// once the queue is empty.
+		p.pool.close()
 		return ctx.Err()
 	}
 	select {
@@ -428,6 +431,7 @@ const (
 	fClose uint32 = 1 << iota // Close was called: finish at the next turn
 	fWake                     // Wake was called: run Waker.Woken
 	fRdHup                    // the loop saw the peer's FIN, a hang-up or an error
+	fLate                     // WakeAfterDrain: run Woken once the socket is drained
 )
 
 // closedRef marks refs once the connection is finished; the count below
@@ -520,6 +524,23 @@ func (c *Conn) Wake() {
 	c.notify()
 }
 
+// WakeAfterDrain, called from one of the connection's own callbacks,
+// asks for a Woken call later in the same turn, once the bytes the socket
+// already holds were handed to Data (a stop that must first answer what
+// arrived).
+func (c *Conn) WakeAfterDrain() { c.flags.Or(fLate) }
+
+// late turns a WakeAfterDrain request into a wake and reports whether
+// there was one.
+func (c *Conn) late() bool {
+	if c.flags.Load()&fLate == 0 {
+		return false
+	}
+	c.flags.And(^fLate)
+	c.flags.Or(fWake)
+	return true
+}
+
 // Close closes the connection with cause err (nil means [net.ErrClosed]):
 // writes fail with net.ErrClosed from now on, a blocked writer returns at
 // once, and the socket is closed after the current callback returns (at
@@ -582,7 +603,7 @@ func (c *Conn) Write(ctx context.Context, p []byte, deadline time.Time) (int, er
 		if c.flags.Load()&fClose != 0 {
 			return n, net.ErrClosed
 		}
-		m, err := unix.Write(c.fd, p[n:])
+		m, err := syscall.Write(c.fd, p[n:]) // syscall's, not unix's: the race detector's I/O sync is the same as net's
 		if m > 0 {
 			n += m
 		}
@@ -700,6 +721,9 @@ func (c *Conn) turn() (yield bool) {
 			continue
 		}
 		if c.rdEOF || drained {
+			if c.late() {
+				continue
+			}
 			return false
 		}
 		if budget == 0 {
@@ -710,12 +734,15 @@ func (c *Conn) turn() (yield bool) {
 			c.buf = bufpool.Get(c.class)
 		}
 		space := len(*c.buf) - c.kept
-		n, err := unix.Read(c.fd, (*c.buf)[c.kept:])
+		n, err := syscall.Read(c.fd, (*c.buf)[c.kept:]) // syscall's: see Write
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
 			c.dropEmpty()
+			if c.late() {
+				continue
+			}
 			return false
 		case err != nil:
 			c.dropEmpty()

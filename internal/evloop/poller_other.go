@@ -45,6 +45,9 @@ func (c *Conn) Wake() {}
 // Close does nothing on this platform.
 func (c *Conn) Close(error) {}
 
+// WakeAfterDrain does nothing on this platform.
+func (c *Conn) WakeAfterDrain() {}
+
 // Abort does nothing on this platform.
 func (c *Conn) Abort(error) {}
 

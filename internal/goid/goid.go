@@ -1,15 +1,23 @@
-// Package goid tells which goroutine is running. netkit uses it only on rare
+// Package goid tells which goroutine is running. netkit uses it on rare
 // paths (a connection loop's start, Close and stop calls) to know whether a
 // call comes from inside one of its own callbacks, so that it never waits
-// for itself.
+// for itself, and on the event-loop backend once per callback.
 package goid
 
-import "runtime"
+import (
+	"runtime"
+	"sync"
+)
+
+// bufs holds the stack-header buffers: runtime.Stack makes its buffer
+// escape, and the event-loop backend calls Current once per callback.
+var bufs = sync.Pool{New: func() any { return new([64]byte) }}
 
 // Current returns the calling goroutine's id, parsed from its stack header
 // ("goroutine 123 [running]:"), or 0 if it cannot be read.
 func Current() uint64 {
-	var buf [64]byte
+	buf := bufs.Get().(*[64]byte)
+	defer bufs.Put(buf)
 	b := buf[:runtime.Stack(buf[:], false)]
 	const prefix = "goroutine "
 	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
