@@ -10,12 +10,14 @@ import (
 	"sync/atomic"
 
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // Caller is one connection as seen from its callbacks (and the handle a
 // service keeps to write later). All methods are safe for concurrent use.
 type Caller struct {
 	conn *engine.Conn
+	obs  *obs.Set // nil: metrics off
 	// closeAfterReply is set by Close inside a callback: the graceful close
 	// starts after the callback's reply is written.
 	closeAfterReply atomic.Bool
@@ -29,6 +31,9 @@ func (c *Caller) WriteBytes(ctx context.Context, data []byte) error {
 		return ErrClosed
 	}
 	_, err := c.conn.Write(ctx, data)
+	if err == nil {
+		c.obs.Sent(obs.MsgNone, len(data))
+	}
 	return err
 }
 
@@ -94,6 +99,7 @@ type session struct {
 	svc     ConnectionService
 	h       callbacks
 	connect Service // nil in client callback mode
+	mark    *obs.ConnMark
 }
 
 func (s *session) Open(c *engine.Conn) error {
@@ -114,6 +120,7 @@ func (s *session) Open(c *engine.Conn) error {
 		return err
 	}
 	s.h = h
+	s.mark = s.obs.ConnOpened()
 	return nil
 }
 
@@ -123,9 +130,11 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 		// listener drains; the graceful close discards it.
 		return len(p), engine.ErrCloseGracefully
 	}
+	s.obs.Received(obs.MsgNone, len(p))
 	reply, err := s.svc.OnBytes(&s.Caller, p)
 	if err != nil {
-		c.Logger().Warn("tcp: OnBytes returned an error", "conn", c.ID(), "err", err)
+		s.obs.Error(obs.KindHandler)
+		c.Logger().Warn("tcp: OnBytes returned an error", "conn.id", c.ID(), "remote", c.RemoteAddr().String(), "err", err)
 		if s.h.onError != nil {
 			s.h.onError.OnError(&s.Caller, err)
 		}
@@ -134,6 +143,7 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 		if _, werr := c.Write(context.Background(), reply); werr != nil {
 			return len(p), werr
 		}
+		s.obs.Sent(obs.MsgNone, len(reply))
 	}
 	if s.closeAfterReply.Load() {
 		return len(p), engine.ErrCloseGracefully
@@ -143,6 +153,7 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 
 func (s *session) Closed(c *engine.Conn, err error) {
 	s.closed.Store(true)
+	s.obs.ConnClosed(s.mark, err)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && s.h.onError != nil {
 		s.h.onError.OnError(&s.Caller, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
@@ -108,6 +109,7 @@ type connConfig struct {
 	pingInterval         time.Duration
 	pongTimeout          time.Duration
 	logger               *slog.Logger
+	obs                  *obs.Set // the listener's or dialer's; nil: metrics off
 }
 
 func resolveDur(d, def time.Duration) time.Duration {

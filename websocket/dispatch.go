@@ -57,6 +57,9 @@ func (s *session) Open(ec *engine.Conn) error {
 	if s.handler != nil && !s.handler.track(s) {
 		return ErrHandlerStopped
 	}
+	if s.conn.mark == nil {
+		s.conn.mark = s.conn.cfg.obs.ConnOpened() // a client's was set at its dial
+	}
 	if s.h.open != nil {
 		if err := s.result(s.invoke(kindOpen, nil)); err != nil {
 			s.fail0(err)
@@ -115,6 +118,7 @@ func (s *session) dispatch(m wsproto.Message) error {
 	}
 	switch m.Op {
 	case wsproto.OpText, wsproto.OpBinary:
+		c.cfg.obs.Received(msgType(m.Op), len(m.Data))
 		if s.closing || c.sent.Load() {
 			return nil // after our close frame, data is dropped
 		}
@@ -275,6 +279,7 @@ func (s *session) failProtocol(err error) error {
 }
 
 func (s *session) failWith(code int, reason string, err error) error {
+	s.conn.cfg.obs.Error(closeKind(code))
 	s.closing = true
 	if s.failed == nil || s.failed.err == nil {
 		s.failed = &failure{code: code, reason: reason, err: err}
@@ -352,6 +357,7 @@ func (s *session) Timer(ec *engine.Conn) error {
 
 func (s *session) Closed(ec *engine.Conn, err error) {
 	c := s.conn
+	c.cfg.obs.ConnClosed(c.mark, err)
 	c.ended()
 	if s.handler != nil {
 		s.handler.forget(s)

@@ -13,6 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 )
 
@@ -60,6 +64,13 @@ type ListenerConfig struct {
 	ListenConfig *net.ListenConfig
 	// Logger receives errors and panics. Nil: slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the listener's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, if set, receives one span per upgrade request, its
+	// parent extracted from the request's headers with
+	// otel.GetTextMapPropagator(). Nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // Listener is a WebSocket server: an http.Server that routes upgrade
@@ -69,6 +80,7 @@ type Listener struct {
 	port int
 	cfg  ListenerConfig
 	tls  *tls.Config
+	obs  *obs.Set
 
 	mu       sync.Mutex
 	routes   map[string]*Handler
@@ -93,6 +105,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 	if l.cfg.Logger == nil {
 		l.cfg.Logger = slog.Default()
 	}
+	l.obs = obs.New(obs.Config{Face: obs.FaceWebSocket, Role: obs.RoleServer, Transport: "tcp", MeterProvider: l.cfg.MeterProvider, TracerProvider: l.cfg.TracerProvider})
 	if l.cfg.SecureSocket != nil || l.cfg.TLSConfig != nil {
 		tc, err := tlsconf.ServerConfig(l.cfg.SecureSocket, l.cfg.TLSConfig)
 		if err != nil {
@@ -129,6 +142,7 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
+	h.cc.obs = l.obs
 	l.routes[p] = h
 	return nil
 }
@@ -215,7 +229,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 		maxHeader = DefaultMaxHeaderSize
 	}
 	hs := &http.Server{
-		Handler:           l,
+		Handler:           l.observed(),
 		ReadHeaderTimeout: timeout,
 		ReadTimeout:       timeout,
 		WriteTimeout:      timeout,
@@ -233,6 +247,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 		h.mu.Unlock()
 	}
 	l.hs, l.ln = hs, ln
+	l.obs.Bind(ln.Addr())
 	done := make(chan struct{})
 	l.done, l.err = done, nil
 	go func() {
@@ -317,6 +332,7 @@ func (l *Listener) GracefulStop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	l.obs.Stop(obs.StopGraceful)
 	if err := hs.Shutdown(ctx); err != nil {
 		hs.Close()
 	}
@@ -336,6 +352,7 @@ func (l *Listener) ImmediateStop() error {
 	if err != nil {
 		return err
 	}
+	l.obs.Stop(obs.StopImmediate)
 	hs.Close()
 	<-done
 	for _, h := range handlers {
