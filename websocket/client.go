@@ -75,7 +75,7 @@ func (d *dialer) newConn(hs *handshake) *Conn {
 	c := newConn(wsproto.RoleClient, &d.cc, hs.result.Subprotocol, d.secure, params, d.cfg.Compression.deflate())
 	c.ec = engine.NewConn(hs.nc, d.ecfg)
 	c.ec.SetBuffered(hs.buffered)
-	c.mark = d.cc.obs.ConnOpened()
+	d.cc.obs.OpenKeyed(c)
 	return c
 }
 
@@ -307,7 +307,7 @@ func (cl *Client) Close(ctx context.Context, code int, reason string) error {
 	}
 	c := cl.current()
 	err := c.Close(ctx, code, reason)
-	c.cfg.obs.ConnClosed(c.mark, nil) // no-op if the read side counted it
+	c.cfg.obs.CloseKeyed(c, nil) // no-op if the read side counted it
 	return err
 }
 

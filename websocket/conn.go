@@ -13,7 +13,6 @@ import (
 
 	"github.com/netkit-go/netkit/internal/bufpool"
 	"github.com/netkit-go/netkit/internal/engine"
-	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
@@ -82,8 +81,6 @@ type Conn struct {
 	recvReason string
 
 	lastData atomic.Int64 // monotonic ns of the last data read or write (idle timeout)
-
-	mark *obs.ConnMark // nil: metrics off
 }
 
 // pull is the state of a pulled connection's Read.
@@ -554,7 +551,7 @@ func (c *Conn) recordClose(code int, reason []byte) (echo bool) {
 
 // ended notes that the connection is gone.
 func (c *Conn) ended() {
-	c.cfg.obs.ConnClosed(c.mark, nil) // no-op if Closed counted it, with its error
+	c.cfg.obs.CloseKeyed(c, nil) // no-op if Closed counted it, with its error
 	c.closeMu.Lock()
 	c.endRecvLocked()
 	c.closeMu.Unlock()

@@ -57,9 +57,7 @@ func (s *session) Open(ec *engine.Conn) error {
 	if s.handler != nil && !s.handler.track(s) {
 		return ErrHandlerStopped
 	}
-	if s.conn.mark == nil {
-		s.conn.mark = s.conn.cfg.obs.ConnOpened() // a client's was set at its dial
-	}
+	s.conn.cfg.obs.OpenKeyed(s.conn) // no-op for a client's, counted at its dial
 	if s.h.open != nil {
 		if err := s.result(s.invoke(kindOpen, nil)); err != nil {
 			s.fail0(err)
@@ -357,7 +355,7 @@ func (s *session) Timer(ec *engine.Conn) error {
 
 func (s *session) Closed(ec *engine.Conn, err error) {
 	c := s.conn
-	c.cfg.obs.ConnClosed(c.mark, err)
+	c.cfg.obs.CloseKeyed(c, err)
 	c.ended()
 	if s.handler != nil {
 		s.handler.forget(s)

@@ -3,6 +3,7 @@ package websocket
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -130,6 +131,22 @@ func (d *dialer) observeDial(ctx context.Context) (context.Context, func(error))
 	ctx, span := o.StartDial(ctx, d.url.Scheme, d.url.Redacted())
 	return ctx, func(err error) {
 		obs.EndSpan(span, err)
-		o.Handshake(start, err)
+		if err != nil {
+			o.Error(dialKind(err))
+			return
+		}
+		o.Handshake(start)
 	}
+}
+
+// dialKind is the error.type of a failed dial.
+func dialKind(err error) string {
+	var hre *HandshakeResponseError
+	if errors.As(err, &hre) {
+		return obs.KindHandshake
+	}
+	if k := obs.ErrorKind(err); k != "" {
+		return k
+	}
+	return obs.KindClosed
 }

@@ -201,7 +201,7 @@ func (c *Conn) releaseRead() {
 // TCP connection is closed (after a FIN, so that the peer sees an orderly
 // end).
 func (c *Conn) finishPull(err error) {
-	c.cfg.obs.ConnClosed(c.mark, err)
+	c.cfg.obs.CloseKeyed(c, err)
 	c.readErr = err
 	c.ended()
 	c.ec.CloseWrite()

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -109,6 +110,7 @@ type Set struct {
 	prop       propagation.TextMapPropagator
 	upgraded   bool // also count netkit.upgraded_connections
 	v          atomic.Pointer[view]
+	marks      sync.Map // key -> *ConnMark, for OpenKeyed
 }
 
 // view is the attribute options of a Set, rebuilt by Bind.
@@ -269,6 +271,30 @@ func (s *Set) ConnClosedKind(m *ConnMark, kind string) {
 	}
 }
 
+// OpenKeyed is ConnOpened for a face that keeps no *ConnMark per
+// connection (to keep an idle connection small): the mark is held here
+// under key until CloseKeyed. A second OpenKeyed for key counts nothing.
+func (s *Set) OpenKeyed(key any) {
+	if s == nil || s.m == nil {
+		return
+	}
+	if _, loaded := s.marks.Load(key); loaded {
+		return
+	}
+	s.marks.Store(key, s.ConnOpened()) // a face opens a connection on one goroutine
+}
+
+// CloseKeyed is ConnClosed for a connection opened with OpenKeyed; it
+// counts only once, and nothing for a key never opened.
+func (s *Set) CloseKeyed(key any, err error) {
+	if s == nil || s.m == nil {
+		return
+	}
+	if m, ok := s.marks.LoadAndDelete(key); ok {
+		s.ConnClosed(m.(*ConnMark), err)
+	}
+}
+
 // Received counts one message (a tcp read handed to a callback, a
 // datagram, a WebSocket message) of n bytes received.
 func (s *Set) Received(t MsgType, n int) {
@@ -324,14 +350,10 @@ func (s *Set) Upgrade(status int, route string, start time.Time) {
 	}
 }
 
-// Handshake records a client's opening handshake that started at start:
-// its duration when err is nil, an error otherwise.
-func (s *Set) Handshake(start time.Time, err error) {
+// Handshake records the duration of a client's opening handshake that
+// started at start.
+func (s *Set) Handshake(start time.Time) {
 	if s == nil || s.m == nil {
-		return
-	}
-	if err != nil {
-		s.Error(ErrorKind(err))
 		return
 	}
 	s.m.handshake.Record(context.Background(), time.Since(start).Seconds(), s.v.Load().rec...)
