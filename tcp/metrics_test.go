@@ -98,4 +98,3 @@ func TestMetricsCountAKnownExchange(t *testing.T) {
 		t.Errorf("%d dial spans, want %d", got, n)
 	}
 }
-
