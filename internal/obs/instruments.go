@@ -38,7 +38,6 @@ type instruments struct {
 	opened, closed                           metric.Int64Counter
 	active, upgraded                         metric.Int64UpDownCounter
 	duration                                 metric.Float64Histogram
-	sentMsgs, recvMsgs, sentBytes, recvBytes metric.Int64Counter
 	errors, stops                            metric.Int64Counter
 	upgrades                                 metric.Int64Counter
 	handshake                                metric.Float64Histogram
@@ -69,10 +68,6 @@ func newInstruments(m metric.Meter) *instruments {
 	in.active = ud(NameActiveConns, "{connection}", "Connections open now.")
 	in.upgraded = ud(NameUpgradedConns, "{connection}", "WebSocket connections open now that were upgraded from HTTP.")
 	in.duration = h(NameConnDuration, "s", "How long connections were open.", durationBuckets)
-	in.sentMsgs = c(NameSentMessages, "{message}", "Messages sent (tcp: writes; udp: datagrams; websocket: data messages).")
-	in.recvMsgs = c(NameReceivedMessages, "{message}", "Messages received (tcp: reads handed to a callback; udp: datagrams; websocket: data messages).")
-	in.sentBytes = c(NameSentBytes, "By", "Payload bytes sent.")
-	in.recvBytes = c(NameReceivedBytes, "By", "Payload bytes received.")
 	in.errors = c(NameErrors, "{error}", "Connection and protocol errors, by error.type.")
 	in.stops = c(NameStops, "{stop}", "Listener stops, by netkit.stop.kind.")
 	in.upgrades = c(NameUpgrades, "{request}", "WebSocket upgrade requests, by the HTTP status answered.")

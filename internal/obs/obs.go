@@ -106,6 +106,7 @@ type Set struct {
 	face, role string
 	transport  string
 	m          *instruments // nil: metrics off
+	counts     *meterState  // the message counters (counts.go)
 	tracer     trace.Tracer // nil: tracing off
 	prop       propagation.TextMapPropagator
 	upgraded   bool // also count netkit.upgraded_connections
@@ -118,6 +119,7 @@ type view struct {
 	base []attribute.KeyValue
 	add  [numMsgTypes][]metric.AddOption
 	rec  []metric.RecordOption
+	msgs [numMsgTypes]*msgCounts // nil when metrics are off
 }
 
 // New returns the Set for c, or nil when c has neither provider.
@@ -128,7 +130,9 @@ func New(c Config) *Set {
 	s := &Set{face: c.Face, role: c.Role, transport: c.Transport, prop: c.Propagator}
 	s.upgraded = c.Face == FaceWebSocket && c.Role == RoleServer
 	if c.MeterProvider != nil {
-		s.m = newInstruments(c.MeterProvider.Meter(ScopeName))
+		meter := c.MeterProvider.Meter(ScopeName)
+		s.m = newInstruments(meter)
+		s.counts = stateFor(c.MeterProvider, meter)
 	}
 	if c.TracerProvider != nil {
 		s.tracer = c.TracerProvider.Tracer(ScopeName)
@@ -204,8 +208,13 @@ func (s *Set) setView(host string, port int, netType string) {
 	set := attribute.NewSet(base...)
 	v.add[MsgNone] = []metric.AddOption{metric.WithAttributeSet(set)}
 	v.rec = []metric.RecordOption{metric.WithAttributeSet(set)}
-	v.add[MsgText] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], KeyMessageType.String("text"))...))}
-	v.add[MsgBinary] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], KeyMessageType.String("binary"))...))}
+	text := attribute.NewSet(append(base[:len(base):len(base)], KeyMessageType.String("text"))...)
+	binary := attribute.NewSet(append(base[:len(base):len(base)], KeyMessageType.String("binary"))...)
+	v.add[MsgText] = []metric.AddOption{metric.WithAttributeSet(text)}
+	v.add[MsgBinary] = []metric.AddOption{metric.WithAttributeSet(binary)}
+	if s.counts != nil {
+		v.msgs[MsgNone], v.msgs[MsgText], v.msgs[MsgBinary] = s.counts.counts(set), s.counts.counts(text), s.counts.counts(binary)
+	}
 	s.v.Store(v)
 }
 
@@ -301,9 +310,9 @@ func (s *Set) Received(t MsgType, n int) {
 	if s == nil || s.m == nil {
 		return
 	}
-	opts := s.v.Load().add[t]
-	s.m.recvMsgs.Add(context.Background(), 1, opts...)
-	s.m.recvBytes.Add(context.Background(), int64(n), opts...)
+	c := s.v.Load().msgs[t]
+	c.recvMsgs.Add(1)
+	c.recvBytes.Add(int64(n))
 }
 
 // Sent counts one message of n bytes sent.
@@ -311,9 +320,9 @@ func (s *Set) Sent(t MsgType, n int) {
 	if s == nil || s.m == nil {
 		return
 	}
-	opts := s.v.Load().add[t]
-	s.m.sentMsgs.Add(context.Background(), 1, opts...)
-	s.m.sentBytes.Add(context.Background(), int64(n), opts...)
+	c := s.v.Load().msgs[t]
+	c.sentMsgs.Add(1)
+	c.sentBytes.Add(int64(n))
 }
 
 // Error counts an error of kind (one of the Kind constants).
@@ -452,7 +461,7 @@ func (s *Set) SentN(n, bytes int) {
 	if s == nil || s.m == nil || n == 0 {
 		return
 	}
-	opts := s.v.Load().add[MsgNone]
-	s.m.sentMsgs.Add(context.Background(), int64(n), opts...)
-	s.m.sentBytes.Add(context.Background(), int64(bytes), opts...)
+	c := s.v.Load().msgs[MsgNone]
+	c.sentMsgs.Add(int64(n))
+	c.sentBytes.Add(int64(bytes))
 }
