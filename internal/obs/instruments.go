@@ -35,16 +35,16 @@ var (
 )
 
 type instruments struct {
-	opened, closed                           metric.Int64Counter
-	active, upgraded                         metric.Int64UpDownCounter
-	duration                                 metric.Float64Histogram
-	errors, stops                            metric.Int64Counter
-	upgrades                                 metric.Int64Counter
-	handshake                                metric.Float64Histogram
-	closeSent, closeRecv                     metric.Int64Counter
-	ratio                                    metric.Float64Histogram
-	dropped                                  metric.Int64Counter
-	truncated, sendErrors                    metric.Int64Counter
+	opened, closed        metric.Int64Counter
+	active, upgraded      metric.Int64UpDownCounter
+	duration              metric.Float64Histogram
+	errors, stops         metric.Int64Counter
+	upgrades              metric.Int64Counter
+	handshake             metric.Float64Histogram
+	closeSent, closeRecv  metric.Int64Counter
+	ratio                 metric.Float64Histogram
+	dropped               metric.Int64Counter
+	truncated, sendErrors metric.Int64Counter
 }
 
 // newInstruments makes the instruments from m. An instrument that m cannot
