@@ -277,7 +277,7 @@ func (s *session) failProtocol(err error) error {
 }
 
 func (s *session) failWith(code int, reason string, err error) error {
-	s.conn.cfg.obs.Error(closeKind(code))
+	s.conn.cfg.obs.Error(failKind(code, err))
 	s.closing = true
 	if s.failed == nil || s.failed.err == nil {
 		s.failed = &failure{code: code, reason: reason, err: err}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
@@ -30,8 +31,13 @@ func atoiPort(port string) int {
 	return n
 }
 
-// closeKind is the error.type of a connection failed with close code.
-func closeKind(code int) string {
+// failKind is the error.type of a connection failed with close code
+// because of err.
+func failKind(code int, err error) string {
+	var pe *engine.PanicError
+	if errors.As(err, &pe) {
+		return obs.KindPanic
+	}
 	switch code {
 	case wsproto.CloseMessageTooBig:
 		return obs.KindTooLarge

@@ -22,14 +22,20 @@ type server struct {
 }
 
 func serve(e *env, args []string) error {
-	fs := newFlags(e, "serve", "[--host H] [--tcp-port P] [--udp-port P] [--ws-port P]")
+	fs := newFlags(e, "serve", "[--host H] [--tcp-port P] [--udp-port P] [--ws-port P] [--metrics ADDR]")
 	host := fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)")
 	tcpPort := fs.Int("tcp-port", 3000, "port of the TCP echo service (0: any free port)")
 	udpPort := fs.Int("udp-port", 48826, "port of the UDP echo service (0: any free port)")
 	wsPort := fs.Int("ws-port", 21003, "port of the WebSocket echo service at /ws and its page at / (0: any free port)")
+	metricsAddr := addMetricsFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	var servers []server
 	// If a later server cannot start, stop the ones already running.
 	fail := func(what string, err error) error {

@@ -21,8 +21,9 @@ func init() {
 
 // listenFlags are the flags every "listen" command shares.
 type listenFlags struct {
-	host *string
-	echo *bool
+	host    *string
+	echo    *bool
+	metrics *string
 }
 
 // addListenFlags defines --host and --echo (described by echoDoc) on fs.
@@ -30,6 +31,8 @@ func addListenFlags(fs *flag.FlagSet, echoDoc string) listenFlags {
 	return listenFlags{
 		host: fs.String("host", "127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)"),
 		echo: fs.Bool("echo", false, echoDoc),
+
+		metrics: addMetricsFlag(fs),
 	}
 }
 
@@ -45,12 +48,17 @@ func (lf listenFlags) parse(fs *flag.FlagSet, args []string) (int, error) {
 const stopGrace = 900 * time.Millisecond
 
 func tcpListen(e *env, args []string) error {
-	fs := newFlags(e, "tcp listen", "[--host H] [--echo] PORT")
+	fs := newFlags(e, "tcp listen", "[--host H] [--echo] [--metrics ADDR] PORT")
 	lf := addListenFlags(fs, "write back what arrives")
 	port, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *lf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	host, echo := lf.host, lf.echo
 	var outMu sync.Mutex
 	svc := tcp.ServiceFunc(func(c *tcp.Caller) (tcp.ConnectionService, error) {
@@ -89,7 +97,7 @@ func (p *printService) OnError(c *tcp.Caller, err error) {
 }
 
 func startTCP(e *env, host string, port int, svc tcp.Service) (*tcp.Listener, error) {
-	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: host, Logger: e.log})
+	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: host, Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}

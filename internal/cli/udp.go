@@ -56,12 +56,17 @@ func udpSend(e *env, args []string) error {
 }
 
 func udpListen(e *env, args []string) error {
-	fs := newFlags(e, "udp listen", "[--host H] [--echo] PORT")
+	fs := newFlags(e, "udp listen", "[--host H] [--echo] [--metrics ADDR] PORT")
 	lf := addListenFlags(fs, "send each datagram back to its sender")
 	port, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *lf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	host, echo := lf.host, lf.echo
 	var mu sync.Mutex
 	svc := udp.BytesFunc(func(c udp.Caller, data []byte) ([]byte, error) {
@@ -82,7 +87,7 @@ func udpListen(e *env, args []string) error {
 }
 
 func startUDP(e *env, host string, port int, svc udp.Service) (*udp.Listener, error) {
-	l, err := udp.NewListener(port, &udp.ListenerConfig{LocalHost: host, Logger: e.log})
+	l, err := udp.NewListener(port, &udp.ListenerConfig{LocalHost: host, Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}

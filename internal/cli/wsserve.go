@@ -29,7 +29,7 @@ func pageHandler() http.Handler {
 }
 
 func startWS(e *env, host string, port int, path string, svc websocket.UpgradeService) (*websocket.Listener, error) {
-	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(), Logger: e.log})
+	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(), Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}
@@ -43,13 +43,18 @@ func startWS(e *env, host string, port int, path string, svc websocket.UpgradeSe
 }
 
 func wsListen(e *env, args []string) error {
-	fs := newFlags(e, "ws listen", "[--host H] [--echo] [--path P] PORT")
+	fs := newFlags(e, "ws listen", "[--host H] [--echo] [--path P] [--metrics ADDR] PORT")
 	lf := addListenFlags(fs, "send each message back")
 	path := fs.String("path", "/ws", "the WebSocket path")
 	port, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *lf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	host, echo := lf.host, lf.echo
 	svc := websocket.EchoService
 	if !*echo {
