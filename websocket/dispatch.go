@@ -188,7 +188,7 @@ func (s *session) invoke(kind int, p []byte) (err error, perr *engine.PanicError
 	defer func() {
 		if r := recover(); r != nil {
 			perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
-			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn", c.ID()),
+			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn.id", c.ID()),
 				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 		}
 		if start != 0 && s.awaitPong {
@@ -234,7 +234,7 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 	if errors.As(err, &cf) {
 		if !validLocalCloseCode(cf.Code) {
 			c.cfg.logger.Error("websocket: returned CloseFrame has an invalid status code; closing the connection",
-				slog.String("conn", c.ID()), slog.Int("code", cf.Code))
+				slog.String("conn.id", c.ID()), slog.Int("code", cf.Code))
 			return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + itoa(cf.Code), invalid: true}
 		}
 		if _, werr := c.sendClose(context.Background(), cf.Code, cf.Reason); werr != nil {
@@ -243,7 +243,7 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 		s.armCloseTimer()
 		return nil
 	}
-	c.cfg.logger.Warn("websocket: callback returned an error", slog.String("conn", c.ID()), slog.Any("err", err))
+	c.cfg.logger.Warn("websocket: callback returned an error", slog.String("conn.id", c.ID()), slog.Any("err", err))
 	s.reportError(err)
 	return nil
 }

@@ -67,7 +67,7 @@ func (c *Conn) safely(f func()) (perr *PanicError) {
 		if r := recover(); r != nil {
 			perr = &PanicError{Value: r, Stack: debug.Stack()}
 			c.cfg.Logger.Error("netkit: panic in connection handler",
-				slog.Uint64("conn", c.id), slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
+				slog.Uint64("conn.id", c.id), slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 		}
 	}()
 	f()
