@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/obs"
+	"github.com/netkit-go/netkit/internal/obs/obstest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -84,19 +85,7 @@ func TestMetricsEndpointExposesEveryDocumentedInstrument(t *testing.T) {
 	}
 	s := obs.New(obs.Config{Face: obs.FaceWebSocket, Role: obs.RoleServer, Transport: "tcp", MeterProvider: meterOf(e)})
 	s.Bind(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9})
-	m := s.ConnOpened()
-	s.Received(obs.MsgText, 3)
-	s.Sent(obs.MsgText, 3)
-	s.Error(obs.KindProtocol)
-	s.Stop(obs.StopGraceful)
-	s.Upgrade(101, "/ws", time.Now())
-	s.CloseSent(1000)
-	s.CloseReceived(1000)
-	s.Compressed(10, 5)
-	s.Dropped(obs.DropQueueFull)
-	s.Truncated()
-	s.SendError(io.ErrClosedPipe)
-	s.ConnClosed(m, nil)
+	obstest.RecordEach(s)
 	text := scrape(t, url)
 	for _, name := range append(docInstruments(t), "go_goroutines", "process_cpu_seconds_total") {
 		if !typed(text, name) {

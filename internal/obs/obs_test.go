@@ -16,7 +16,6 @@ import (
 	"github.com/netkit-go/netkit/internal/leakcheck"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/obs/obstest"
-	"time"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -28,24 +27,8 @@ func TestNilSetIsANoOp(t *testing.T) {
 		t.Fatal("New without providers returned a Set")
 	}
 	s.Bind(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1})
-	m := s.ConnOpened()
-	s.Received(obs.MsgText, 1)
-	s.Sent(obs.MsgNone, 1)
-	s.SentN(2, 2)
-	s.Error(obs.KindOther)
-	s.Stop(obs.StopGraceful)
-	s.Upgrade(101, "/", time.Now())
-	s.CloseSent(1000)
-	s.CloseReceived(1000)
-	s.Compressed(10, 5)
-	s.Dropped(obs.DropQueueFull)
-	s.Truncated()
-	s.SendError(io.ErrClosedPipe)
-	s.DialFailed(io.ErrClosedPipe)
-	s.OpenKeyed(1)
-	s.CloseKeyed(1, nil)
-	s.ConnClosed(m, nil)
-	if m != nil || s.Metrics() || s.Tracing() {
+	obstest.RecordEach(s)
+	if m := s.ConnOpened(); m != nil || s.Metrics() || s.Tracing() {
 		t.Fatal("a nil Set reports itself on")
 	}
 	_, span := s.StartDial(context.Background(), "ws", "ws://x")

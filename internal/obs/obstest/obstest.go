@@ -1,18 +1,18 @@
-// Package obstest is for tests only: an in-memory OpenTelemetry metric
-// reader and span recorder (the SDK), and lookups of the points they hold.
-// Library packages must not import it (it brings in the SDK); their tests
-// do.
 package obstest
 
 import (
 	"context"
+	"io"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // Metrics is a MeterProvider whose points a test reads on demand.
@@ -63,51 +63,9 @@ func has(set attribute.Set, want []attribute.KeyValue) bool {
 	return true
 }
 
-// Sum adds up the int64 sum (counter and up-down counter) points of
-// instrument name whose attributes include every one of want.
-func (s Snapshot) Sum(name string, want ...attribute.KeyValue) int64 {
-	var total int64
-	for _, sm := range s.rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			if d, ok := m.Data.(metricdata.Sum[int64]); ok {
-				for _, p := range d.DataPoints {
-					if has(p.Attributes, want) {
-						total += p.Value
-					}
-				}
-			}
-		}
-	}
-	return total
-}
-
-// Count adds up the counts of the float64 histogram points of instrument
-// name whose attributes include every one of want.
-func (s Snapshot) Count(name string, want ...attribute.KeyValue) uint64 {
-	var total uint64
-	for _, sm := range s.rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			if d, ok := m.Data.(metricdata.Histogram[float64]); ok {
-				for _, p := range d.DataPoints {
-					if has(p.Attributes, want) {
-						total += p.Count
-					}
-				}
-			}
-		}
-	}
-	return total
-}
-
-// Attrs returns the attribute sets of instrument name's points.
-func (s Snapshot) Attrs(name string) []attribute.Set {
-	var out []attribute.Set
+// each calls f with the attributes and the value (a sum's, or a
+// histogram's count) of every point of instrument name.
+func (s Snapshot) each(name string, f func(attrs attribute.Set, v int64)) {
 	for _, sm := range s.rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			if m.Name != name {
@@ -116,16 +74,63 @@ func (s Snapshot) Attrs(name string) []attribute.Set {
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
 				for _, p := range d.DataPoints {
-					out = append(out, p.Attributes)
+					f(p.Attributes, p.Value)
 				}
 			case metricdata.Histogram[float64]:
 				for _, p := range d.DataPoints {
-					out = append(out, p.Attributes)
+					f(p.Attributes, int64(p.Count))
 				}
 			}
 		}
 	}
+}
+
+// Sum adds up the int64 sum (counter and up-down counter) points of
+// instrument name whose attributes include every one of want.
+func (s Snapshot) Sum(name string, want ...attribute.KeyValue) int64 {
+	var total int64
+	s.each(name, func(a attribute.Set, v int64) {
+		if has(a, want) {
+			total += v
+		}
+	})
+	return total
+}
+
+// Count adds up the counts of the histogram points of instrument name
+// whose attributes include every one of want.
+func (s Snapshot) Count(name string, want ...attribute.KeyValue) uint64 {
+	return uint64(s.Sum(name, want...))
+}
+
+// Attrs returns the attribute sets of instrument name's points.
+func (s Snapshot) Attrs(name string) []attribute.Set {
+	var out []attribute.Set
+	s.each(name, func(a attribute.Set, _ int64) { out = append(out, a) })
 	return out
+}
+
+// RecordEach records once with each instrument of s (a WebSocket server
+// Set shows them all), closing what it opens.
+func RecordEach(s *obs.Set) {
+	m := s.ConnOpened()
+	s.Received(obs.MsgText, 3)
+	s.Sent(obs.MsgText, 3)
+	s.SentN(2, 2)
+	s.Error(obs.KindProtocol)
+	s.Stop(obs.StopGraceful)
+	s.Upgrade(101, "/ws", time.Now())
+	s.CloseSent(1000)
+	s.CloseReceived(1000)
+	s.Compressed(10, 5)
+	s.Dropped(obs.DropQueueFull)
+	s.Truncated()
+	s.SendError(io.ErrClosedPipe)
+	s.DialFailed(io.ErrClosedPipe)
+	s.Handshake(time.Now())
+	s.OpenKeyed(1)
+	s.CloseKeyed(1, nil)
+	s.ConnClosed(m, nil)
 }
 
 // Spans is a TracerProvider that records ended spans in memory.
