@@ -33,7 +33,7 @@ func netkitWS(o options) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	lc := &nkws.ListenerConfig{Host: h}
+	lc := &nkws.ListenerConfig{Host: h, MeterProvider: o.meter}
 	if o.tls != nil {
 		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
 	}
