@@ -54,3 +54,24 @@ func BenchmarkEchoMetrics(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEchoMetricsParallel: W1's shape in-process, 1 KiB binary echoes
+// on 8 connections per CPU, closed loop, metrics off and on.
+func BenchmarkEchoMetricsParallel(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "off", true: "on"}[on]
+		b.Run(name, func(b *testing.B) {
+			l := metricsEcho(b, on)
+			b.SetBytes(1 << 10)
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				c := dialWS(b, addrOf(l), "/ws", nil)
+				rt := echoRoundTripB(b, c, opBinary, repeatText(1<<10))
+				for pb.Next() {
+					rt()
+				}
+			})
+		})
+	}
+}
