@@ -76,4 +76,13 @@
 // ConnectionClosureError, CorruptedFrameError, PayloadTooLargeError,
 // InvalidHandshakeError, ConnectionError, UpgradeError, AuthnError and
 // AuthzError.
+//
+// # Metrics and traces
+//
+// ListenerConfig and ClientConfig take an OpenTelemetry MeterProvider and
+// TracerProvider: connections, messages and bytes by type, upgrades by
+// status, handshake durations, close codes, compression ratios, TrySend
+// drops, and one span per upgrade request (its parent taken from the
+// request's headers) and per dial. Nil, the default, costs nothing.
+// docs/metrics.md lists every instrument.
 package websocket
