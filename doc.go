@@ -15,9 +15,14 @@
 //
 // # One engine
 //
-// Accepting, tracking, the read loop, callback dispatch, panic recovery,
-// writing, half-close, and graceful and immediate stop are written once
-// (internal/engine) and serve every connection-oriented face.
+// Accepting, connection limits, handshake deadlines, tracking, the read
+// loop, callback dispatch, panic recovery, writing, half-close, and graceful
+// and immediate stop are written once (internal/engine) and serve every
+// connection-oriented face, the websocket Listener included (from accept to
+// close, without an http.Server). Stops are bounded: GracefulStop returns by
+// its ctx's deadline (force-closing what is left), ImmediateStop waits at
+// most 1 s for callbacks that do not return once their sockets are closed,
+// and stops that overlap join the one in progress.
 //
 // # Concurrency
 //
@@ -43,19 +48,29 @@
 // disables the wait. The defaults:
 //
 //   - tcp client: connect and each read 300 s, each write 300 s (Ballerina's).
-//   - tcp listener: each write 30 s; Caller.Close waits 5 s for the peer's EOF.
-//   - TLS handshake: 10 s, on the connection's goroutine (never the accept loop).
+//   - tcp listener: each write 30 s; Caller.Close waits 5 s for the peer's EOF;
+//     IdleTimeout (nothing read for that long closes) none by default.
+//   - TLS handshake: 10 s, on the connection's goroutine (never the accept
+//     loop), for every face, wss included.
 //   - udp client: each receive and send 300 s; datagrams split at 8192 bytes.
-//   - websocket: upgrade request 120 s, server writes 30 s, close echo 60 s,
-//     client handshake 300 s; messages and frames up to 16 MiB.
+//   - websocket: upgrade request and 101 response 10 s (Ballerina: 120 s),
+//     server writes 30 s, close echo 60 s, a client's wait for the server to
+//     close TCP after the close handshake 5 s, client handshake 300 s;
+//     messages and frames up to 16 MiB (a compressed one inflates into at
+//     most that plus 256 KiB).
+//   - stops: GracefulStop by its ctx; ImmediateStop waits at most 1 s for
+//     callbacks to return.
 //   - socket (legacy): each read 300 s.
 //   - writers waiting on one connection: 64 (MaxPendingWrites), then
 //     ErrSendQueueFull at once.
 //   - open connections per listener: the open-file limit minus 64
-//     (MaxConnections); accepting pauses at the cap.
+//     (MaxConnections, tcp and websocket), counted from accept (before a TLS
+//     handshake or an HTTP request is read); accepting pauses at the cap. A
+//     websocket Handler's upgrades beyond it get 503.
 //
 // Waits without a timeout by default: GracefulStop waits as long as its ctx
-// allows (each connection's linger is bounded by its close timeout); a
+// allows (each connection's linger is bounded by its close timeout); a tcp
+// listener's idle connections (IdleTimeout is off, as in Ballerina); a
 // websocket client's reads and writes (ReadTimeout and WriteTimeout are off,
 // as in Ballerina); websocket IdleTimeout and keepalive pings are off; a udp
 // listener's handler calls.

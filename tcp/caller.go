@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
@@ -16,12 +17,9 @@ import (
 // Caller is one connection as seen from its callbacks (and the handle a
 // service keeps to write later). All methods are safe for concurrent use.
 type Caller struct {
-	conn *engine.Conn
-	obs  *obs.Set // nil: metrics off
-	// closeAfterReply is set by Close inside a callback: the graceful close
-	// starts after the callback's reply is written.
-	closeAfterReply atomic.Bool
-	closed          atomic.Bool
+	conn   *engine.Conn
+	obs    *obs.Set // nil: metrics off
+	closed atomic.Bool
 }
 
 // WriteBytes writes all of data and returns when the kernel has accepted
@@ -42,18 +40,17 @@ func (c *Caller) WriteBytes(ctx context.Context, data []byte) error {
 func (c *Caller) CloseWrite() error { return c.conn.CloseWrite() }
 
 // Close closes the connection gracefully: the write side is shut down (after
-// any write in progress, and, inside OnBytes, after the returned reply), then
-// input is discarded until the peer's EOF or the linger timeout, OnClose runs
-// and the socket is closed. It does not wait for that; later writes fail with
+// any write in progress; called from a callback, OnConnect included, when
+// that callback returns, after OnBytes's returned reply), then input is
+// discarded until the peer's EOF or the linger timeout, OnClose runs and the
+// socket is closed. It does not wait for that; later writes fail with
 // ErrClosed. Close is idempotent.
 func (c *Caller) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	if c.conn.OnLoop() {
-		c.closeAfterReply.Store(true)
-		return nil
-	}
+	// The engine starts the graceful close when the running callback (if
+	// any) returns.
 	c.conn.Shutdown(ErrClosed)
 	return nil
 }
@@ -100,6 +97,27 @@ type session struct {
 	h       callbacks
 	connect Service // nil in client callback mode
 	mark    *obs.ConnMark
+
+	idle   time.Duration // ListenerConfig.IdleTimeout, or 0
+	lastRx time.Time     // when bytes last arrived (only with idle)
+}
+
+// NextTimer implements engine.TimerFace: the idle timeout.
+func (s *session) NextTimer() time.Time {
+	if s.idle <= 0 {
+		return time.Time{}
+	}
+	return s.lastRx.Add(s.idle)
+}
+
+// Timer implements engine.TimerFace: nothing was read for IdleTimeout.
+func (s *session) Timer(c *engine.Conn) error {
+	if time.Since(s.lastRx) >= s.idle {
+		c.Logger().Debug("tcp: idle timeout; closing", "conn.id", c.ID(), "remote", c.RemoteAddr().String())
+		s.closed.Store(true)
+		return engine.ErrCloseGracefully
+	}
+	return nil
 }
 
 func (s *session) Open(c *engine.Conn) error {
@@ -114,6 +132,9 @@ func (s *session) Open(c *engine.Conn) error {
 		}
 		s.svc = cs
 	}
+	if s.idle > 0 {
+		s.lastRx = time.Now()
+	}
 	h, err := resolveHooks(s.svc)
 	if err != nil {
 		c.Logger().Error(err.Error())
@@ -125,6 +146,9 @@ func (s *session) Open(c *engine.Conn) error {
 }
 
 func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
+	if s.idle > 0 {
+		s.lastRx = time.Now()
+	}
 	if s.closed.Load() {
 		// Closed: no OnBytes after Close, even for data that a stopping
 		// listener drains; the graceful close discards it.
@@ -144,9 +168,6 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 			return len(p), werr
 		}
 		s.obs.Sent(obs.MsgNone, len(reply))
-	}
-	if s.closeAfterReply.Load() {
-		return len(p), engine.ErrCloseGracefully
 	}
 	return len(p), nil
 }

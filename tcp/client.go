@@ -196,12 +196,10 @@ func (c *Client) Close() error {
 			return
 		}
 		c.sess.closed.Store(true)
-		if c.conn.OnLoop() {
-			c.sess.closeAfterReply.Store(true)
-			return
-		}
 		c.conn.Shutdown(ErrClosed)
-		<-c.conn.Done()
+		if !c.conn.OnLoop() {
+			<-c.conn.Done()
+		}
 	})
 	return c.closeErr
 }

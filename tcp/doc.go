@@ -22,8 +22,10 @@
 // convention: 0 means the documented default, a negative value disables it.
 //
 // Closing is close-write-then-linger: the peer sees FIN, never RST, and no
-// reply in flight is lost. [Caller.Close] inside OnBytes takes effect after
-// the returned reply is written.
+// reply in flight is lost. [Caller.Close] inside a callback (OnConnect
+// included) takes effect when the callback returns, inside OnBytes after the
+// returned reply is written. ListenerConfig.IdleTimeout (none by default)
+// closes a connection from which nothing was read for that long.
 //
 // # TLS
 //

@@ -52,6 +52,10 @@ type ListenerConfig struct {
 	// CloseTimeout bounds how long Caller.Close waits for the peer's EOF after
 	// shutting down the write side. If 0, 5 s.
 	CloseTimeout time.Duration
+	// IdleTimeout closes a connection (gracefully: FIN, linger, OnClose)
+	// when nothing was read from it for this long. If 0 or negative, none
+	// (the default, as in Ballerina).
+	IdleTimeout time.Duration
 	// AllowHalfClose keeps a connection open for writing after the peer's
 	// EOF, until Caller.Close. By default the peer's EOF ends the connection:
 	// OnClose runs and the socket is closed.
@@ -130,7 +134,7 @@ func (l *Listener) newFace(c *engine.Conn) engine.Face {
 	l.mu.Lock()
 	svc := l.svc
 	l.mu.Unlock()
-	s := &session{connect: svc}
+	s := &session{connect: svc, idle: max(l.cfg.IdleTimeout, 0)}
 	s.conn, s.obs = c, l.obs
 	if svc == nil {
 		s.connect = ServiceFunc(func(*Caller) (ConnectionService, error) { return nil, ErrNoService })

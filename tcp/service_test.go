@@ -465,3 +465,27 @@ func TestServeCustomListener(t *testing.T) {
 }
 
 var _ = io.EOF
+
+// Caller.Close inside OnConnect takes effect when OnConnect returns: the
+// peer reads EOF without sending anything, and OnClose runs. (Before, the
+// close waited for the peer's first bytes.)
+func TestCloseInOnConnect(t *testing.T) {
+	rec := newRecorder(nil)
+	l := listen(t, tcp.ServiceFunc(func(c *tcp.Caller) (tcp.ConnectionService, error) {
+		c.WriteBytes(context.Background(), []byte("hello"))
+		c.Close()
+		return rec, nil
+	}), nil)
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(nc)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read %q %v, want hello then EOF", got, err)
+	}
+	nc.Close()
+	rec.waitClosed(t)
+}

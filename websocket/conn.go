@@ -471,6 +471,15 @@ func (c *Conn) Close(ctx context.Context, code int, reason string) error {
 	return c.awaitEcho(ctx, code)
 }
 
+// CloseNow drops the connection without a close handshake (coder's
+// CloseNow): no close frame is sent, the TCP connection is closed at once,
+// OnClose runs with 1006 and blocked reads and writes return errors
+// matching ErrClosed. It is idempotent.
+func (c *Conn) CloseNow() error {
+	c.ec.Close(ErrClosed)
+	return nil
+}
+
 // awaitEcho waits for the peer's close after ours.
 func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 	var timeout <-chan time.Time

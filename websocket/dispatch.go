@@ -54,7 +54,7 @@ func (s *session) Open(ec *engine.Conn) error {
 		s.conn.ec = ec
 	}
 	s.lastRx = mono()
-	if s.handler != nil && !s.handler.track(s) {
+	if s.handler != nil && s.handler.stopped.Load() {
 		return ErrHandlerStopped
 	}
 	s.conn.cfg.obs.OpenKeyed(s.conn) // no-op for a client's, counted at its dial
@@ -161,6 +161,9 @@ func (s *session) dispatch(m wsproto.Message) error {
 		}
 		if _, err := c.sendClose(context.Background(), m.CloseCode, string(reason)); err != nil {
 			return s.ioFail(err)
+		}
+		if c.role == wsproto.RoleClient {
+			return engine.ErrAwaitPeerClose // RFC 6455 §7.1.1: the server closes first
 		}
 		return engine.ErrCloseGracefully
 	}
@@ -294,6 +297,22 @@ func (s *session) ioFail(err error) error {
 	return err
 }
 
+// Stopping implements engine.GracefulFace: the server stops gracefully.
+// The engine calls it on the connection's goroutine after the running
+// callback returned and the messages that already arrived were dispatched
+// (their replies written), so close 1001 follows every reply. The loop then
+// reads on until the peer's echo (or ConnectionClosureTimeout, or the
+// stop's ctx).
+func (s *session) Stopping(ec *engine.Conn) error {
+	if !s.closing && !s.conn.sent.Load() {
+		if _, err := s.conn.sendClose(context.Background(), wsproto.CloseGoingAway, ""); err != nil {
+			return s.ioFail(err)
+		}
+	}
+	s.armCloseTimer()
+	return nil
+}
+
 // NextTimer implements engine.TimerFace.
 func (s *session) NextTimer() (t timeT) {
 	c := s.conn
@@ -357,9 +376,6 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 	c := s.conn
 	c.cfg.obs.CloseKeyed(c, err)
 	c.ended()
-	if s.handler != nil {
-		s.handler.forget(s)
-	}
 	switch {
 	case s.failed != nil && s.failed.err != nil:
 		s.reportError(s.failed.err)

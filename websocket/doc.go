@@ -6,7 +6,13 @@
 //
 // # Serving
 //
-// A [Listener] is an http.Server inside: [Listener.Attach] routes an upgrade
+// A [Listener] is served by netkit's engine from accept to close (no
+// http.Server): a connection counts against MaxConnections as soon as it is
+// accepted, its TLS handshake is bounded by SecureSocket.HandshakeTimeout
+// (10 s), then its one HTTP/1.1 request by Timeout (10 s), and an upgrade
+// turns the same engine connection into the WebSocket. A plain request
+// (Fallback) gets one buffered response and Connection: close.
+// [Listener.Attach] routes an upgrade
 // path to an [UpgradeService], whose Upgrade decides each request and
 // returns the [Service] for the connection (or an error: *UpgradeError,
 // *AuthnError 401, *AuthzError 403, other 400, panic 500; an unknown path is
@@ -55,13 +61,31 @@
 // callback panic with 1011; OnError follows, after the closure. A callback
 // returning a [CloseFrame] closes with its code. [Conn.Close] inside a
 // callback never deadlocks: it sends the close frame and returns.
+// [Conn.CloseNow] drops the connection without a close handshake. A client
+// that echoes the server's close waits for the server to close the TCP
+// connection (RFC 6455 §7.1.1), at most 5 s.
+//
+// GracefulStop (of a Listener or a Handler) is the engine's: each
+// connection's running callback finishes and its writes go out, messages
+// that already arrived are dispatched, then close 1001 is sent from the
+// connection's own goroutine and the echo awaited (ConnectionClosureTimeout,
+// and the stop's ctx, by whose deadline GracefulStop returns). No message
+// that reached a callback loses its reply. ImmediateStop closes at once and
+// waits at most 1 s for callbacks to return. A Handler's upgraded
+// connections count against the open-file limit minus 64; beyond it an
+// upgrade gets 503.
 //
 // # Limits and waits
 //
 // MaxMessageSize (16 MiB) bounds a reassembled, decompressed message and
 // MaxFrameSize (default: the message limit) one frame, both checked from the
-// frame header before allocating. Waits and their defaults: the upgrade
-// request (Listener Timeout, 120 s), writes (30 s), the close echo
+// frame header before allocating; a compressed message is inflated into
+// pooled chunks and copied once, so a deflate bomb costs at most the limit
+// plus 256 KiB. Open connections per Listener: MaxConnections (the
+// open-file limit minus 64), counted from accept. Waits and their defaults:
+// a wss TLS handshake (SecureSocket.HandshakeTimeout, 10 s), the upgrade
+// request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
+// Ballerina's 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
 // (HandshakeTimeout, 300 s). Without a default: a client's ReadTimeout and
 // WriteTimeout (off, as Ballerina), IdleTimeout (off),
@@ -71,7 +95,8 @@
 //
 // # Errors
 //
-// Closed connections match net.ErrClosed, timeouts os.ErrDeadlineExceeded;
+// Closed connections match net.ErrClosed and [ErrClosed] (a *CloseError
+// too), timeouts os.ErrDeadlineExceeded;
 // a peer's close is a *CloseError; Ballerina's error kinds are the types
 // ConnectionClosureError, CorruptedFrameError, PayloadTooLargeError,
 // InvalidHandshakeError, ConnectionError, UpgradeError, AuthnError and

@@ -23,7 +23,7 @@ func (e *CloseError) Error() string {
 }
 
 // Is reports whether target is net.ErrClosed.
-func (e *CloseError) Is(target error) bool { return target == net.ErrClosed }
+func (e *CloseError) Is(target error) bool { return isClosed(target) }
 
 // ConnectionClosureError is Ballerina's ConnectionClosureError: an operation
 // failed because the connection is closing or closed (a write after Close,
@@ -44,7 +44,7 @@ func (e *ConnectionClosureError) Unwrap() error { return e.Err }
 
 // Is reports whether target is net.ErrClosed.
 func (e *ConnectionClosureError) Is(target error) bool {
-	return target == net.ErrClosed && !e.invalid
+	return isClosed(target) && !e.invalid
 }
 
 // Timeout reports whether the close handshake timed out.
@@ -68,7 +68,7 @@ func (e *CorruptedFrameError) Error() string {
 }
 
 // Is reports whether target is net.ErrClosed.
-func (e *CorruptedFrameError) Is(target error) bool { return target == net.ErrClosed }
+func (e *CorruptedFrameError) Is(target error) bool { return isClosed(target) }
 
 // PayloadTooLargeError is Ballerina's PayloadTooLargeError: an inbound frame
 // or message exceeded MaxFrameSize or MaxMessageSize (checked from the frame
@@ -82,7 +82,7 @@ type PayloadTooLargeError struct {
 func (e *PayloadTooLargeError) Error() string { return "PayloadTooLargeError: " + e.Reason }
 
 // Is reports whether target is net.ErrClosed.
-func (e *PayloadTooLargeError) Is(target error) bool { return target == net.ErrClosed }
+func (e *PayloadTooLargeError) Is(target error) bool { return isClosed(target) }
 
 // InvalidHandshakeError is Ballerina's InvalidHandshakeError: an opening
 // handshake failed. Status is the HTTP status answered (server side) or
@@ -132,11 +132,14 @@ func (e *ConnectionError) Error() string { return "ConnectionError: IO Error: " 
 func (e *ConnectionError) Unwrap() error { return e.Err }
 
 // Is reports whether target is net.ErrClosed.
-func (e *ConnectionError) Is(target error) bool { return target == net.ErrClosed }
+func (e *ConnectionError) Is(target error) bool { return isClosed(target) }
 
 var (
 	// ErrClosed is returned by operations on a closed connection. It
-	// matches net.ErrClosed.
+	// matches net.ErrClosed, and every error of the package that matches
+	// net.ErrClosed (a *CloseError, a *ConnectionClosureError, a stop's
+	// cause, ...) matches ErrClosed: errors.Is(err, ErrClosed) tests "the
+	// connection ended".
 	ErrClosed = engine.ErrConnClosed
 	// ErrSendQueueFull is returned by a write when MaxPendingWrites writers
 	// already wait on the connection, and by TrySend when any write is in
@@ -175,3 +178,7 @@ func (e *timeoutError) Error() string   { return e.msg }
 func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Unwrap() error   { return osErrDeadlineExceeded }
 func (e *timeoutError) Temporary() bool { return true }
+
+// isClosed reports whether target is one of the sentinels a closed
+// connection's error matches: net.ErrClosed or ErrClosed.
+func isClosed(target error) bool { return target == net.ErrClosed || target == ErrClosed }

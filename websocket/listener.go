@@ -16,14 +16,16 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 )
 
 // Defaults of ListenerConfig.
 const (
-	// DefaultTimeout bounds reading and answering the upgrade request.
-	DefaultTimeout = 120 * time.Second
+	// DefaultTimeout bounds reading and answering the upgrade request
+	// (DefaultUpgradeTimeout).
+	DefaultTimeout = DefaultUpgradeTimeout
 	// DefaultMaxURILength is the longest request URI accepted (414 beyond).
 	DefaultMaxURILength = 4096
 	// DefaultMaxHeaderSize bounds the upgrade request's header (431 beyond).
@@ -36,16 +38,23 @@ const (
 type ListenerConfig struct {
 	// Host is the address to bind. Default: every interface.
 	Host string
-	// SecureSocket enables TLS (wss), with the same types as tcp. The
-	// handshake is bounded by Timeout (and by its HandshakeTimeout).
+	// SecureSocket enables TLS (wss), with the same types as tcp. The TLS
+	// handshake is bounded by its HandshakeTimeout (0: 10 s; negative:
+	// none), then the upgrade request by Timeout.
 	SecureSocket *ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied
 	// on top). Setting it alone enables TLS too. ALPN offers http/1.1 only.
 	TLSConfig *tls.Config
-	// Timeout bounds reading the upgrade request (header and body) and
-	// writing the answer, so a client trickling its request cannot hold
-	// resources for long. 0: 120 s; negative: none.
+	// Timeout bounds reading the upgrade request (header and body, from the
+	// end of the TLS handshake) and writing the answer, so a client
+	// trickling its request cannot hold resources for long. 0: 10 s
+	// (Ballerina: 120 s); negative: none.
 	Timeout time.Duration
+	// MaxConnections pauses accepting while this many connections are open,
+	// counted from accept: connections still in the TLS handshake or the
+	// upgrade request count. 0: the process's open-file limit minus 64;
+	// negative: no cap.
+	MaxConnections int
 	// Server is the value of the Server header of responses; default none.
 	Server string
 	// MaxURILength: a longer request URI gets 414. 0: 4096.
@@ -58,7 +67,8 @@ type ListenerConfig struct {
 	DisableCompression bool
 	// Fallback serves plain (non-upgrade) HTTP requests, for example a page
 	// that opens the WebSocket. Nil: such requests get 404, or 426 on an
-	// attached path.
+	// attached path. Its response is buffered and sent with its
+	// Content-Length; the connection then closes (no keep-alive).
 	Fallback http.Handler
 	// ListenConfig binds the socket. Nil: net.ListenConfig's defaults.
 	ListenConfig *net.ListenConfig
@@ -73,22 +83,20 @@ type ListenerConfig struct {
 	TracerProvider trace.TracerProvider
 }
 
-// Listener is a WebSocket server: an http.Server that routes upgrade
-// requests by path to attached services. It may be stopped and started
-// again. Its methods are safe for concurrent use.
+// Listener is a WebSocket server that routes upgrade requests by path to
+// attached services. Its connections are the engine's from accept to
+// close (see the package doc). It may be stopped and started again. Its
+// methods are safe for concurrent use.
 type Listener struct {
 	port int
 	cfg  ListenerConfig
 	tls  *tls.Config
 	obs  *obs.Set
+	srv  *engine.Server
+	face httpFace
 
-	mu       sync.Mutex
-	routes   map[string]*Handler
-	detached []*Handler
-	hs       *http.Server
-	ln       net.Listener
-	done     chan struct{}
-	err      error
+	mu     sync.Mutex
+	routes map[string]*Handler
 }
 
 // NewListener returns a listener for port (0 picks a free port; Addr
@@ -114,6 +122,21 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 		tc.NextProtos = []string{"http/1.1"}
 		l.tls = tc
 	}
+	hs := tlsconf.HandshakeTimeout(0)
+	if l.cfg.SecureSocket != nil {
+		hs = tlsconf.HandshakeTimeout(l.cfg.SecureSocket.HandshakeTimeout)
+	}
+	l.face.l = l
+	l.srv = engine.NewServer(engine.Config{
+		Conn: engine.ConnConfig{
+			Logger:       l.cfg.Logger,
+			WriteTimeout: resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout),
+		},
+		MaxConnections:   l.cfg.MaxConnections,
+		TLS:              l.tls,
+		HandshakeTimeout: hs,
+		NewFace:          func(*engine.Conn) engine.Face { return &l.face },
+	})
 	return l, nil
 }
 
@@ -153,12 +176,10 @@ func (l *Listener) Detach(p string) error {
 	p = cleanPath(p)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	h, ok := l.routes[p]
-	if !ok {
+	if _, ok := l.routes[p]; !ok {
 		return errors.New("Error: Cannot detach service. Service has not been registered")
 	}
 	delete(l.routes, p)
-	l.detached = append(l.detached, h)
 	return nil
 }
 
@@ -194,91 +215,33 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Start binds Host:port and serves in the background; it returns once
 // bound.
 func (l *Listener) Start() error {
-	l.mu.Lock()
-	running := l.hs != nil
-	l.mu.Unlock()
-	if running {
+	err := l.srv.Listen(l.cfg.ListenConfig, "tcp", net.JoinHostPort(l.cfg.Host, strconv.Itoa(l.port)))
+	if errors.Is(err, engine.ErrAlreadyStarted) {
 		return ErrAlreadyStarted
 	}
-	lc := l.cfg.ListenConfig
-	if lc == nil {
-		lc = &net.ListenConfig{}
-	}
-	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(l.cfg.Host, strconv.Itoa(l.port)))
 	if err != nil {
 		return errors.New("failed to start the listener: " + err.Error())
 	}
-	if err := l.Serve(ln); err != nil {
-		ln.Close()
-		return err
-	}
+	l.obs.Bind(l.srv.Addr())
 	return nil
 }
 
 // Serve serves ln in the background (a custom transport). The listener owns
 // ln from now on.
 func (l *Listener) Serve(ln net.Listener) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.hs != nil {
-		return ErrAlreadyStarted
-	}
-	timeout := resolveDur(l.cfg.Timeout, DefaultTimeout)
-	maxHeader := l.cfg.MaxHeaderSize
-	if maxHeader <= 0 {
-		maxHeader = DefaultMaxHeaderSize
-	}
-	hs := &http.Server{
-		Handler:           l.observed(),
-		ReadHeaderTimeout: timeout,
-		ReadTimeout:       timeout,
-		WriteTimeout:      timeout,
-		IdleTimeout:       timeout,
-		MaxHeaderBytes:    maxHeader,
-		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
-		ErrorLog:          slog.NewLogLogger(l.cfg.Logger.Handler(), slog.LevelDebug),
-	}
-	if l.tls != nil {
-		ln = tls.NewListener(ln, l.tls)
-	}
-	for _, h := range l.handlersLocked() {
-		h.mu.Lock()
-		h.pausing = false
-		h.mu.Unlock()
-	}
-	l.hs, l.ln = hs, ln
 	l.obs.Bind(ln.Addr())
-	done := make(chan struct{})
-	l.done, l.err = done, nil
-	go func() {
-		err := hs.Serve(ln)
-		l.mu.Lock()
-		if !errors.Is(err, http.ErrServerClosed) {
-			l.err = err
+	if err := l.srv.Serve(ln); err != nil {
+		if errors.Is(err, engine.ErrAlreadyStarted) {
+			return ErrAlreadyStarted
 		}
-		l.mu.Unlock()
-		close(done)
-	}()
+		return err
+	}
 	return nil
 }
 
-func (l *Listener) handlersLocked() []*Handler {
-	out := make([]*Handler, 0, len(l.routes)+len(l.detached))
-	for _, h := range l.routes {
-		out = append(out, h)
-	}
-	return append(out, l.detached...)
-}
-
-// Addr returns the bound address, or nil when not listening.
-func (l *Listener) Addr() net.Addr {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ln == nil {
-		return nil
-	}
-	return l.ln.Addr()
-}
+// Addr returns the bound address; after a stop, the address it was bound
+// to; nil before the first start.
+func (l *Listener) Addr() net.Addr { return l.srv.Addr() }
 
 // Port returns the bound port, or 0.
 func (l *Listener) Port() int {
@@ -290,73 +253,36 @@ func (l *Listener) Port() int {
 
 // Done returns a channel closed when the listener stops serving (nil
 // before Start).
-func (l *Listener) Done() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.done
-}
+func (l *Listener) Done() <-chan struct{} { return l.srv.Done() }
 
 // Err returns the fatal error that stopped serving, if any.
-func (l *Listener) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
-}
+func (l *Listener) Err() error { return l.srv.Err() }
 
-// stopBegin detaches the http.Server and pauses the handlers.
-func (l *Listener) stopBegin() (*http.Server, chan struct{}, []*Handler, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.hs == nil {
-		return nil, nil, nil, ErrNotStarted
-	}
-	hs, done := l.hs, l.done
-	l.hs, l.ln = nil, nil
-	hl := l.handlersLocked()
-	l.detached = nil
-	for _, h := range hl {
-		h.mu.Lock()
-		h.pausing = true
-		h.mu.Unlock()
-	}
-	return hs, done, hl, nil
-}
+// Len returns the number of open connections, upgraded or not yet.
+func (l *Listener) Len() int { return l.srv.Len() }
 
-// GracefulStop stops accepting, lets upgrade requests in flight finish,
-// sends close 1001 to every WebSocket connection and waits for the echoes
-// and the connections' ends, up to ctx. When ctx ends first, the rest are
-// closed at once and ctx's error is returned. The listener may be started
-// again.
+// GracefulStop stops accepting and closes every connection gracefully
+// through the engine: a connection still reading its upgrade request is
+// closed; a WebSocket finishes its running callback and the replies it
+// writes, is sent close 1001 from its own goroutine, and is awaited until
+// the peer's echo (within ConnectionClosureTimeout). GracefulStop returns
+// nil when every connection ended, or ctx's error by ctx's deadline, the
+// rest then being closed at once. The listener may be started again.
 func (l *Listener) GracefulStop(ctx context.Context) error {
-	hs, done, handlers, err := l.stopBegin()
-	if err != nil {
-		return err
+	err := l.srv.GracefulStop(ctx)
+	if err == engine.ErrNotStarted {
+		return ErrNotStarted
 	}
 	l.obs.Stop(obs.StopGraceful)
-	if err := hs.Shutdown(ctx); err != nil {
-		hs.Close()
-	}
-	<-done
-	var first error
-	for _, h := range handlers {
-		if err := h.stopConns(ctx); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return err
 }
 
-// ImmediateStop stops accepting and closes every connection at once.
+// ImmediateStop stops accepting and closes every connection at once
+// (OnClose runs with 1006). See engine's stop contract in the package doc.
 func (l *Listener) ImmediateStop() error {
-	hs, done, handlers, err := l.stopBegin()
-	if err != nil {
-		return err
+	if err := l.srv.ImmediateStop(); err == engine.ErrNotStarted {
+		return ErrNotStarted
 	}
 	l.obs.Stop(obs.StopImmediate)
-	hs.Close()
-	<-done
-	for _, h := range handlers {
-		h.srv.ImmediateStop()
-	}
 	return nil
 }

@@ -1,13 +1,13 @@
 package websocket
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
@@ -47,27 +47,34 @@ func failKind(code int, err error) string {
 	return obs.KindProtocol
 }
 
-// observed returns the listener's HTTP handler: l itself, or with metrics
-// or traces on, l wrapped to count and trace each upgrade request (one
-// span per upgrade, its parent extracted from the request's headers).
-func (l *Listener) observed() http.Handler {
-	if l.obs == nil {
-		return l
+// upgradeObs is the observation of one upgrade request.
+type upgradeObs struct {
+	start time.Time
+	route string
+	span  trace.Span // nil: not observed
+}
+
+// observeUpgrade starts observing r when it is an upgrade request and the
+// listener has metrics or traces: the span (its parent extracted from r's
+// headers) and the start of the handshake. It returns r with the span's
+// context, so that an UpgradeService sees it.
+func (l *Listener) observeUpgrade(r *http.Request) (*http.Request, upgradeObs) {
+	if l.obs == nil || r.Header.Get("Upgrade") == "" {
+		return r, upgradeObs{}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") == "" {
-			l.ServeHTTP(w, r)
-			return
-		}
-		start := time.Now()
-		route := l.route(r)
-		r, span := l.obs.StartUpgrade(r, route)
-		rec := &upgradeRecorder{ResponseWriter: w}
-		l.ServeHTTP(rec, r)
-		status := rec.result()
-		obs.EndUpgrade(span, status)
-		l.obs.Upgrade(status, route, start)
-	})
+	o := upgradeObs{start: time.Now(), route: l.route(r)}
+	r, o.span = l.obs.StartUpgrade(r, o.route)
+	return r, o
+}
+
+// upgradeDone counts the upgrade request observed by o as answered with
+// status and ends its span.
+func (l *Listener) upgradeDone(o upgradeObs, status int) {
+	if o.span == nil {
+		return
+	}
+	obs.EndUpgrade(o.span, status)
+	l.obs.Upgrade(status, o.route, o.start)
 }
 
 // route returns the attached path r asks for, or "" (so that the
@@ -81,49 +88,6 @@ func (l *Listener) route(r *http.Request) string {
 		return ""
 	}
 	return p
-}
-
-// upgradeRecorder notes the status a handler answered, or that it took
-// the connection over (101).
-type upgradeRecorder struct {
-	http.ResponseWriter
-	status   int
-	hijacked bool
-}
-
-func (u *upgradeRecorder) WriteHeader(code int) {
-	if u.status == 0 {
-		u.status = code
-	}
-	u.ResponseWriter.WriteHeader(code)
-}
-
-func (u *upgradeRecorder) Write(p []byte) (int, error) {
-	if u.status == 0 {
-		u.status = http.StatusOK
-	}
-	return u.ResponseWriter.Write(p)
-}
-
-// Hijack is found by http.ResponseController before Unwrap.
-func (u *upgradeRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
-	if err == nil {
-		u.hijacked = true
-	}
-	return nc, brw, err
-}
-
-func (u *upgradeRecorder) Unwrap() http.ResponseWriter { return u.ResponseWriter }
-
-func (u *upgradeRecorder) result() int {
-	switch {
-	case u.hijacked && u.status == 0:
-		return http.StatusSwitchingProtocols
-	case u.status == 0:
-		return http.StatusOK
-	}
-	return u.status
 }
 
 // observeDial starts a dial's span and returns its context and the func

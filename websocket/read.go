@@ -100,6 +100,16 @@ func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageT
 				}
 				c.mr.Release()
 				c.releaseRead()
+				if c.role == wsproto.RoleClient {
+					// RFC 6455 §7.1.1: the server closes the TCP
+					// connection first; the client waits for it (up to
+					// the linger bound), so TIME_WAIT stays on the server.
+					c.readErr = cerr
+					c.ended()
+					c.ec.AwaitPeerClose()
+					c.putReader()
+					return 0, buf, cerr
+				}
 				c.finishPull(cerr)
 				return 0, buf, cerr
 			}

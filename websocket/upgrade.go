@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,9 +17,11 @@ import (
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
-// DefaultUpgradeTimeout bounds writing the 101 response of a standalone
-// Handler or Accept (a Listener uses its Timeout).
-const DefaultUpgradeTimeout = 120 * time.Second
+// DefaultUpgradeTimeout bounds reading the upgrade request of a Listener
+// and writing the 101 response (of a Listener, a standalone Handler and
+// Accept). Ballerina's is 120 s; netkit's is 10 s, as coder/websocket's and
+// the CIS guidance's, so that trickling clients cannot hold memory for long.
+const DefaultUpgradeTimeout = 10 * time.Second
 
 // Handler is an http.Handler that upgrades requests to WebSocket
 // connections served by an UpgradeService. Mount it on any mux. Since
@@ -39,10 +40,9 @@ type Handler struct {
 	// whose Service resolves to the same (sharedHooks).
 	lastHooks atomic.Pointer[hooks]
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	stopped  bool // permanent (the Handler's own stop)
-	pausing  bool // during a listener's stop
+	// stopped is permanent (the Handler's own stop). The connections are
+	// the engine server's: the Handler has no set or stop of its own.
+	stopped atomic.Bool
 }
 
 // NewHandler returns a Handler for s with sc (nil: defaults).
@@ -51,12 +51,14 @@ func NewHandler(s UpgradeService, sc *ServiceConfig) *Handler {
 }
 
 func newHandler(s UpgradeService, sc *ServiceConfig, logger *slog.Logger, timeout time.Duration) *Handler {
-	h := &Handler{up: s, timeout: timeout, sessions: make(map[*session]struct{})}
+	h := &Handler{up: s, timeout: timeout}
 	if sc != nil {
 		h.sc = *sc
 	}
 	h.cc = h.sc.resolve(logger)
-	h.srv = engine.NewServer(engine.Config{Conn: h.cc.engineConfig(), MaxConnections: -1})
+	// Upgraded connections count against MaxConnections (the open-file
+	// limit minus 64): at the limit, an upgrade gets 503.
+	h.srv = engine.NewServer(engine.Config{Conn: h.cc.engineConfig()})
 	return h
 }
 
@@ -72,28 +74,8 @@ func (h *Handler) sharedHooks(hk hooks) *hooks {
 	return p
 }
 
-func (h *Handler) track(s *session) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.stopped || h.pausing {
-		return false
-	}
-	h.sessions[s] = struct{}{}
-	return true
-}
-
-func (h *Handler) forget(s *session) {
-	h.mu.Lock()
-	delete(h.sessions, s)
-	h.mu.Unlock()
-}
-
 // Len returns the number of open connections.
-func (h *Handler) Len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.sessions)
-}
+func (h *Handler) Len() int { return h.srv.Len() }
 
 // refuse answers a failed upgrade with status and message.
 func refuse(w http.ResponseWriter, status int, msg string) {
@@ -131,11 +113,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.mu.Lock()
-	stopped := h.stopped || h.pausing
-	h.mu.Unlock()
-	if stopped {
+	if h.stopped.Load() {
 		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
+		return
+	}
+	if h.srv.Full() {
+		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
 		return
 	}
 	respHeader := http.Header{}
@@ -156,6 +139,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.server != "" {
 		respHeader.Set("Server", h.server)
+	}
+	if hw, ok := w.(*httpResponse); ok {
+		// A Listener's connection: the engine connection that read the
+		// request becomes the WebSocket, on the same goroutine.
+		c := newConn(wsproto.RoleServer, &h.cc, hs.sub, hw.c.TLS() != nil, hs.params, h.sc.Compression.deflate())
+		s := newSession(c, h.sharedHooks(hk), h)
+		if err := hw.upgrade(hs, respHeader, s, h.cc.engineConfig()); err != nil {
+			h.cc.logger.Debug("websocket: upgrade failed", slog.Any("err", err))
+		}
+		return
 	}
 	nc, buffered, err := hijack(w, r, hs, respHeader, h.timeout)
 	if err != nil {
@@ -180,80 +173,22 @@ func (h *Handler) callUpgrade(r *http.Request, respHeader http.Header) (svc Serv
 
 // GracefulStop closes every connection of h with close 1001 and waits for
 // the echoes and the connections' ends, up to ctx; then closes the rest at
-// once and returns ctx's error. Later upgrades get 503.
+// once and returns ctx's error (see the package doc on stops). Later
+// upgrades get 503.
 func (h *Handler) GracefulStop(ctx context.Context) error {
-	h.mu.Lock()
-	h.stopped = true
-	h.mu.Unlock()
-	return h.stopConns(ctx)
+	h.stopped.Store(true)
+	if err := h.srv.GracefulStop(ctx); err != engine.ErrNotStarted {
+		return err
+	}
+	return nil
 }
 
 // ImmediateStop closes every connection of h at once (their OnClose runs
 // with 1006). Later upgrades get 503.
 func (h *Handler) ImmediateStop() error {
-	h.mu.Lock()
-	h.stopped = true
-	h.mu.Unlock()
+	h.stopped.Store(true)
 	h.srv.ImmediateStop()
 	return nil
-}
-
-func (h *Handler) snapshot() []*session {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]*session, 0, len(h.sessions))
-	for s := range h.sessions {
-		out = append(out, s)
-	}
-	return out
-}
-
-// stopConns sends close 1001 to every connection and waits for them to
-// end, up to ctx; then closes the rest. Called from a connection's
-// callback, it does not wait for that connection, which finishes its close
-// handshake after the callback returns.
-func (h *Handler) stopConns(ctx context.Context) error {
-	sessions := h.snapshot()
-	var own *session
-	for _, s := range sessions {
-		sctx := ctx
-		if s.conn.ec.OnLoop() {
-			own = s
-			s.armCloseTimer() // on its loop: bound the wait for the echo
-			// Nobody waits for this one: its close frame must not depend
-			// on ctx, which the caller may cancel as soon as we return.
-			// WriteTimeout bounds the write.
-			sctx = context.WithoutCancel(ctx)
-		}
-		go s.conn.sendClose(sctx, wsproto.CloseGoingAway, "")
-	}
-	var err error
-	for _, s := range sessions {
-		if s == own {
-			continue
-		}
-		select {
-		case <-s.conn.ec.Done():
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if err != nil {
-			break
-		}
-	}
-	if err != nil {
-		for _, s := range sessions {
-			if s != own {
-				s.conn.ec.Close(ErrClosed)
-			}
-		}
-		for _, s := range sessions {
-			if s != own {
-				<-s.conn.ec.Done()
-			}
-		}
-	}
-	return err
 }
 
 // handshakeResult is a negotiated handshake.

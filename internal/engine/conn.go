@@ -43,6 +43,26 @@ type ConnFace interface {
 	Serve(c *Conn)
 }
 
+// GracefulFace is an optional extension of a [StreamFace] whose protocol
+// says goodbye on its own (WebSocket's close 1001). When the connection's
+// server stops gracefully, the engine lets the running callback finish,
+// hands the face the data that already arrived, then calls Stopping on the
+// connection's goroutine, never concurrently with another callback.
+// Returning nil keeps the connection reading and dispatching (the face ends
+// it by returning ErrCloseGracefully or an error from Data or Timer, and the
+// stop's ctx bounds the wait); ErrCloseGracefully asks for the engine's own
+// graceful close; another error closes at once.
+type GracefulFace interface {
+	Stopping(c *Conn) error
+}
+
+// ErrAwaitPeerClose, returned by [StreamFace.Data] or [TimerFace.Timer], is
+// the graceful close of a side that must not close first (a WebSocket
+// client after echoing the server's close, RFC 6455 §7.1.1): the write side
+// stays open, input is discarded until the peer's EOF or the linger
+// deadline, then the socket is closed.
+var ErrAwaitPeerClose = errors.New("netkit: close after the peer")
+
 // ErrCloseGracefully, returned by [StreamFace.Data], asks for the graceful
 // close: close-write, linger until the peer's EOF, then Closed.
 var ErrCloseGracefully = errors.New("netkit: close gracefully")
@@ -108,6 +128,8 @@ type Conn struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{} // closed when the loop has finished
 	attrs  map[string]any
+	// closedCh is closed by Close (made on demand by closedChan, under mu).
+	closedCh chan struct{}
 
 	class  int // read buffer size class
 	waitFn func(uintptr) bool
@@ -125,6 +147,14 @@ type Conn struct {
 	wrP     []byte
 	wrN     int
 	wrErr   error
+
+	// stopped: the stopping server's GracefulFace hook ran; faceStop: it
+	// returned nil, and the loop reads on until the face ends the
+	// connection (loop only).
+	stopped  bool
+	faceStop bool
+	keepW    bool       // ErrAwaitPeerClose: the graceful end keeps the write side
+	next     StreamFace // set by Become: the face after Serve returns
 
 	pre     []byte    // bytes read before adoption (adopt.go)
 	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)
@@ -361,18 +391,28 @@ func (c *Conn) closedErr() error {
 }
 
 // lockWrite takes the write lock, or fails with ErrSendQueueFull, ctx's
-// error, or a write timeout.
-func (c *Conn) lockWrite(ctx context.Context) error {
+// error, a write timeout, or (as soon as the connection is closed, by
+// anyone) the close cause, matching net.ErrClosed.
+func (c *Conn) lockWrite(ctx context.Context) error { return c.lockWriteWait(ctx, true) }
+
+// lockWriteWait is lockWrite; capped counts the caller against
+// MaxPendingWrites (CloseWrite is not).
+func (c *Conn) lockWriteWait(ctx context.Context, capped bool) error {
 	select {
 	case c.wlock <- struct{}{}:
 		return nil
 	default:
 	}
-	if int(c.waiting.Add(1)) > c.cfg.MaxPendingWrites {
-		c.waiting.Add(-1)
-		return ErrSendQueueFull
+	if c.state.Load() == stateClosed {
+		return c.closedErr()
 	}
-	defer c.waiting.Add(-1)
+	if capped {
+		if int(c.waiting.Add(1)) > c.cfg.MaxPendingWrites {
+			c.waiting.Add(-1)
+			return ErrSendQueueFull
+		}
+		defer c.waiting.Add(-1)
+	}
 	var timeout <-chan time.Time
 	if c.cfg.WriteTimeout > 0 {
 		t := time.NewTimer(c.cfg.WriteTimeout)
@@ -386,7 +426,23 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 		return ctx.Err()
 	case <-timeout:
 		return ErrWriteTimeout
+	case <-c.closedChan():
+		return c.closedErr()
 	}
+}
+
+// closedChan returns a channel closed when the connection is closed. It is
+// made on demand: only writers that wait for the write lock need it.
+func (c *Conn) closedChan() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closedCh == nil {
+		c.closedCh = make(chan struct{})
+		if c.state.Load() == stateClosed {
+			close(c.closedCh)
+		}
+	}
+	return c.closedCh
 }
 
 func (c *Conn) unlockWrite() { <-c.wlock }
@@ -481,10 +537,17 @@ func isTimeout(err error) bool {
 }
 
 // CloseWrite shuts down the write side (the peer sees FIN) after any write
-// in progress. Later writes fail with an error matching net.ErrClosed.
+// in progress. Later writes fail with an error matching net.ErrClosed. Its
+// wait for the write lock is bounded by WriteTimeout and ends as soon as the
+// connection is closed (the error then matches net.ErrClosed).
 func (c *Conn) CloseWrite() error {
-	c.wlock <- struct{}{}
+	if err := c.lockWriteWait(context.Background(), false); err != nil {
+		return err
+	}
 	defer c.unlockWrite()
+	if c.state.Load() == stateClosed {
+		return c.closedErr()
+	}
 	return c.closeWriteLocked()
 }
 
@@ -540,6 +603,9 @@ func (c *Conn) Close(cause error) error {
 	c.setCause(cause)
 	c.mu.Lock()
 	c.cond.Broadcast()
+	if c.closedCh != nil {
+		close(c.closedCh)
+	}
 	c.mu.Unlock()
 	return c.nc.Close()
 }
@@ -598,6 +664,17 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 		return n, c.closedErr()
 	}
 	return n, err
+}
+
+// AwaitPeerClose reads and discards until the peer's EOF (or an error, or
+// the Linger deadline), without closing the write side, then closes the
+// connection: for a pulled connection whose peer must close first. Only the
+// connection's reader calls it.
+func (c *Conn) AwaitPeerClose() {
+	if c.state.Load() != stateClosed {
+		c.lingerDiscard(time.Now().Add(c.cfg.Linger))
+	}
+	c.Close(ErrConnClosed)
 }
 
 // lingerDiscard reads and discards until EOF, an error, or the deadline.

@@ -1,30 +1,120 @@
-// Package engine is netkit's one connection lifecycle: accepting, tracking,
-// the read loop, callback dispatch, panic recovery, synchronous writes,
-// half-close, and graceful and immediate stop. It serves the tcp, websocket
-// and socket faces; none of them copies it.
+// Package engine is netkit's one connection lifecycle: accepting, limits,
+// handshake deadlines, tracking, the read loop, callback dispatch, panic
+// recovery, synchronous writes, half-close, and graceful and immediate stop.
+// It serves the tcp, websocket and socket faces; none of them keeps a
+// connection set, a stop or an accept loop of its own.
 //
-// A [Server] accepts from its listeners (or takes connections handed to it by
-// [Server.Adopt] after a TLS or HTTP handshake) and runs one goroutine per
-// connection. Two kinds of face plug in:
+// A [Server] accepts from its listener (or takes connections handed to it by
+// [Server.Adopt] after a handshake done elsewhere, such as an http.Handler's
+// hijack) and runs one goroutine per connection. Two kinds of face plug in:
 //
 //   - a [StreamFace] is pushed bytes: Open, Data(c, p) (consumed, err),
-//     Closed(c, err). It serves tcp and websocket.
+//     Closed(c, err). It serves tcp and websocket. Optional extensions: a
+//     [TimerFace] has timers run on the connection's goroutine; a
+//     [GracefulFace] says its own goodbye when the server stops gracefully.
 //   - a [ConnFace] owns its loop (Serve(c)) and pulls with [Conn.Read]. It
-//     serves socket 1.x's pull reads and net.Conn adapters.
+//     serves socket 1.x's pull reads, and the HTTP request of a websocket
+//     Listener's connection, which [Conn.Become] turns into a StreamFace on
+//     the same goroutine after the upgrade.
 //
-// Callbacks run on the connection's goroutine; the next read starts only when
-// a callback returns, so TCP flow control is the backpressure.
+// # States
+//
+// A connection is open, then closing gracefully ([Conn.Shutdown], a face's
+// [ErrCloseGracefully] or [ErrAwaitPeerClose], a graceful stop), then
+// closed ([Conn.Close], an error, the end of the graceful close). Each step
+// happens once; Close may skip the graceful state. After the socket is
+// closed the face's Closed runs exactly once (not after a failed Open or a
+// failed TLS handshake), and only then does the connection leave the
+// server's set and stop counting against MaxConnections.
+//
+// A server is idle, running (after Listen or Serve), stopping (one stop in
+// progress; others join it), then idle again: it may be started again.
+// Addr keeps the last bound address after a stop.
+//
+// # Goroutines
+//
+// The accept loop runs on one goroutine per server and never runs a
+// handshake or a callback. Each connection's goroutine runs, in order: the
+// TLS handshake (bounded by Config.HandshakeTimeout), the face's Open, its
+// Data, Timer and Stopping callbacks one at a time (the next read starts only
+// when a callback returns, so TCP flow control is the backpressure), and
+// Closed. The engine starts no other goroutine, except the ones the runtime
+// uses for a context.AfterFunc while a blocking call waits. Writes run on the
+// caller's goroutine.
+//
+// # Limits and waits
+//
+//   - MaxConnections (0: the open-file limit minus 64): accepting pauses at
+//     the cap; connections still in their TLS handshake or their HTTP
+//     request count. Waiting connections stay in the kernel's backlog and
+//     hold no descriptor of the process.
+//   - HandshakeTimeout: the TLS handshake; the face bounds its own
+//     handshake (the websocket upgrade request) after it.
+//   - MaxPendingWrites (64) writers wait for the write lock; one more gets
+//     [ErrSendQueueFull] at once. The wait is bounded by the write's ctx,
+//     WriteTimeout, and the connection's close (by anyone), after which it
+//     fails with an error matching net.ErrClosed. [Conn.CloseWrite] waits the
+//     same way (without the cap).
+//   - Linger (5 s): how long a graceful close waits for the peer's EOF.
+//   - [ImmediateStopWait] (1 s): how long ImmediateStop waits for callbacks
+//     to return once their sockets are closed.
+//
+// # Stops
+//
+// [Server.GracefulStop] stops accepting and shuts every connection down:
+// its running callback finishes and its writes go out; bytes that already
+// arrived are still handed to the face; then a [GracefulFace] says goodbye
+// from the connection's own goroutine (and the connection reads on until
+// the face ends it), or the write side is shut down and the connection
+// lingers for the peer's EOF. It returns nil once every connection ended,
+// or ctx's error by ctx's deadline, having closed the rest at once (their
+// Closed then runs after GracefulStop returned).
+//
+// [Server.ImmediateStop] closes every socket at once (faces are told, cause
+// [ErrListenerStopped]) and waits for the connections to end, for at most
+// ImmediateStopWait: a callback stuck on something other than its
+// connection is not awaited, and its connection leaves the set when it
+// finally returns.
+//
+// A stop that begins while another is in progress joins it: a graceful one
+// waits for it (bounded by its own ctx), an immediate one closes its
+// connections at once and waits for it (bounded by ImmediateStopWait).
+// Called from one of the server's callbacks, the first stop does not wait
+// for that callback's own connection (which closes when the callback
+// returns), and a joining stop does not wait at all; so two callbacks that
+// stop the server at once never wait for each other.
+//
+// # What a callback may do
+//
+// Write (to its own or any connection), CloseWrite, Shutdown or Close its
+// connection (the close takes effect when the callback returns; a write
+// after Close fails with an error matching net.ErrClosed), start or stop
+// the server. A panic in any callback is recovered and logged; the
+// connection is closed and the face's Closed is told a [*PanicError]; other
+// connections are unaffected.
+//
+// # Lock order
+//
+// Server.mu and Conn.mu are never held together. The write lock (a
+// one-slot channel) may be held while Conn.mu is taken (Close from a failed
+// write), never the reverse. Faces' own locks are taken outside both, or
+// (websocket's closeMu) as leaves. The websocket Listener has no lock
+// under which it calls a Handler.
+//
+// # Backends
+//
+// The goroutine-per-connection loop is the one backend today. The
+// contract above is what any backend must keep; contract_test.go runs it
+// against every backend listed there (a backend is a constructor of
+// Servers), with real loopback sockets only, so an event-loop backend adds
+// a row and passes the same tests.
+//
+// # Memory
 //
 // An idle connection holds no read buffer: the loop waits for readability
 // through syscall.RawConn without a buffer, then takes a pooled buffer from
-// internal/bufpool, reads, hands the bytes to the face and returns the buffer.
-// Buffer size classes grow when a read fills a buffer and shrink after short
-// reads. (TLS connections cannot wait without reading, and read with a buffer.)
-//
-// Writes are synchronous under a per-connection write lock; at most
-// MaxPendingWrites writers wait for it, one more gets [ErrSendQueueFull].
-//
-// Closing gracefully is close-write-then-linger: the write side is shut down
-// (the peer sees FIN, never RST), then the loop reads and discards until the
-// peer's EOF or the linger deadline, and only then closes the socket.
+// internal/bufpool, reads, hands the bytes to the face and returns the
+// buffer. Buffer size classes grow when a read fills a buffer and shrink
+// after short reads. (TLS connections cannot wait without reading, and read
+// with a buffer.)
 package engine

@@ -26,11 +26,16 @@ var (
 	ErrSendQueueFull = errors.New("netkit: send queue full")
 )
 
-// closedError is an error that matches net.ErrClosed.
+// closedError is an error that matches net.ErrClosed and ErrConnClosed.
 type closedError struct{ msg string }
 
 func (e *closedError) Error() string        { return e.msg }
-func (e *closedError) Is(target error) bool { return target == net.ErrClosed }
+func (e *closedError) Is(target error) bool { return isClosedTarget(target) }
+
+// isClosedTarget reports whether target is a sentinel that every closed
+// connection's error matches: net.ErrClosed or ErrConnClosed (which the
+// faces export as their own ErrClosed).
+func isClosedTarget(target error) bool { return target == net.ErrClosed || target == ErrConnClosed }
 
 // PanicError is the error a face is told about when one of its callbacks
 // panicked. The panic was recovered and logged; the connection was closed.
@@ -68,7 +73,7 @@ type partialWriteError struct {
 func (e *partialWriteError) Error() string {
 	return fmt.Sprintf("netkit: write failed after %d bytes, connection closed: %v", e.n, e.err)
 }
-func (e *partialWriteError) Unwrap() []error { return []error{e.err, net.ErrClosed} }
+func (e *partialWriteError) Unwrap() []error { return []error{e.err, ErrConnClosed} }
 
 // closedByError reports an operation on a connection that an earlier error
 // closed. It matches net.ErrClosed and names the cause; it unwraps to the
@@ -76,7 +81,7 @@ func (e *partialWriteError) Unwrap() []error { return []error{e.err, net.ErrClos
 type closedByError struct{ cause error }
 
 func (e *closedByError) Error() string        { return "netkit: connection closed: " + e.cause.Error() }
-func (e *closedByError) Is(target error) bool { return target == net.ErrClosed }
+func (e *closedByError) Is(target error) bool { return isClosedTarget(target) }
 func (e *closedByError) Unwrap() error {
 	if isTimeout(e.cause) {
 		return nil

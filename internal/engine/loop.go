@@ -78,8 +78,36 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 	if p := c.safely(func() { f.Serve(c) }); p != nil {
 		return p
 	}
+	if next := c.next; next != nil {
+		c.next = nil
+		c.face = next
+		return c.streamLoop(next)
+	}
 	c.gracefulEnd()
 	return nil
+}
+
+// Become hands the connection to f when the running [ConnFace.Serve]
+// returns: the engine then runs f (Open, Data with buffered first, Closed)
+// on the same goroutine, tracked, counted and stopped as before, with cfg
+// as the connection's settings (nil keeps them). It is how an HTTP upgrade
+// served by a ConnFace turns into a WebSocket. Call it only from Serve.
+func (c *Conn) Become(f StreamFace, buffered []byte, cfg *ConnConfig) {
+	c.next = f
+	c.SetBuffered(buffered)
+	if cfg != nil {
+		old := c.cfg
+		c.cfg = *cfg
+		if c.cfg.Logger == nil {
+			c.cfg.Logger = old.Logger
+		}
+		if c.cfg.MaxPendingWrites <= 0 {
+			c.cfg.MaxPendingWrites = DefaultMaxPendingWrites
+		}
+		if c.cfg.Linger <= 0 {
+			c.cfg.Linger = DefaultLinger
+		}
+	}
 }
 
 // streamLoop reads and pushes bytes to f until the connection ends.
@@ -103,9 +131,20 @@ func (c *Conn) streamLoop(f StreamFace) error {
 		}
 	}
 	tf, _ := f.(TimerFace)
+	gf, _ := f.(GracefulFace)
 	for {
 		switch c.state.Load() {
 		case stateGraceful:
+			if c.faceStop {
+				break // the face's own goodbye is under way: keep reading
+			}
+			if gf != nil && !c.stopped && errors.Is(c.Cause(), ErrListenerStopping) {
+				var err error
+				if buf, kept, err = c.stopFace(f, gf, buf, kept); err != nil {
+					return err
+				}
+				continue
+			}
 			b := buf
 			buf = nil // gracefulStream owns it now (and returns it to the pool)
 			return c.gracefulStream(f, b, kept)
@@ -113,14 +152,13 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			return nil
 		}
 		if tf != nil {
-			if err := c.runTimers(tf); err == ErrCloseGracefully {
-				c.Shutdown(ErrConnClosed)
+			if err := c.runTimers(tf); c.gracefulRequest(err) {
 				continue
 			} else if err != nil {
 				c.Close(err)
 				return err
 			}
-			if c.state.Load() != stateOpen {
+			if c.state.Load() != stateOpen && !c.faceStop {
 				continue
 			}
 		}
@@ -147,8 +185,7 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			total := kept + n
 			consumed, ferr := c.push(f, (*buf)[:total])
 			if ferr != nil {
-				if ferr == ErrCloseGracefully {
-					c.Shutdown(ErrConnClosed)
+				if c.gracefulRequest(ferr) {
 					continue
 				}
 				c.Close(ferr)
@@ -163,6 +200,54 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			}
 		}
 	}
+}
+
+// gracefulRequest starts the graceful close if err asks for it
+// (ErrCloseGracefully, ErrAwaitPeerClose) and reports whether it did.
+func (c *Conn) gracefulRequest(err error) bool {
+	if err != ErrCloseGracefully && err != ErrAwaitPeerClose {
+		return false
+	}
+	c.keepW = err == ErrAwaitPeerClose
+	c.closeGracefully()
+	return true
+}
+
+// closeGracefully is a face's request for the graceful close (its
+// ErrCloseGracefully); it also ends the face's own goodbye (faceStop).
+func (c *Conn) closeGracefully() {
+	c.faceStop = false
+	c.Shutdown(ErrConnClosed)
+}
+
+// stopFace runs a stopping server's hook on the connection's goroutine:
+// first the data that already arrived is handed to the face (so every
+// message the peer sent before the stop gets its reply), then the face's
+// Stopping. If that returns nil, the loop goes on reading (faceStop) until
+// the face ends the connection; ErrCloseGracefully asks for the engine's
+// close-write-and-linger, another error closes at once.
+//
+//go:noinline
+func (c *Conn) stopFace(f StreamFace, gf GracefulFace, buf *[]byte, kept int) (*[]byte, int, error) {
+	c.stopped = true
+	buf, kept, ferr := c.drainReadable(f, buf, kept)
+	if ferr == nil {
+		if p := c.safely(func() { ferr = gf.Stopping(c) }); p != nil {
+			ferr = p
+		}
+	}
+	switch {
+	case ferr == nil && c.state.Load() == stateGraceful:
+		c.faceStop = true
+		// Shutdown's wake-up deadline: clear it, the timers re-arm theirs.
+		c.nc.SetReadDeadline(time.Time{})
+		c.timerAt = time.Time{}
+	case ferr == nil, c.gracefulRequest(ferr):
+	default:
+		c.Close(ferr)
+		return buf, kept, ferr
+	}
+	return buf, kept, nil
 }
 
 // open runs the face's Open (not inlined: its frame stays off the parked stack).
@@ -180,9 +265,7 @@ func (c *Conn) open(f StreamFace) bool {
 //go:noinline
 func (c *Conn) pushBufferedOrClose(f StreamFace) (*[]byte, int, error) {
 	buf, kept, ferr := c.pushBuffered(f)
-	if ferr == ErrCloseGracefully {
-		c.Shutdown(ErrConnClosed)
-	} else if ferr != nil {
+	if !c.gracefulRequest(ferr) && ferr != nil {
 		c.Close(ferr)
 		return buf, kept, ferr
 	}
@@ -237,7 +320,9 @@ func (c *Conn) resize(buf *[]byte, kept, total int) (*[]byte, int) {
 func (c *Conn) readEnded(err error) error {
 	switch c.state.Load() {
 	case stateGraceful:
-		return nil
+		if !c.faceStop {
+			return nil
+		}
 	case stateClosed:
 		return nil
 	}
@@ -267,28 +352,26 @@ func (c *Conn) readEnded(err error) error {
 
 // gracefulStream ends a stream connection gracefully. When the listener is
 // stopping, data that already arrived is still handed to the face (so every
-// byte the peer sent before our FIN gets its reply), then the write side is
-// shut down and input is discarded until the peer's EOF. It takes ownership
-// of buf.
+// byte the peer sent before our FIN gets its reply; unless stopFace did so
+// already), then the write side is shut down and input is discarded until
+// the peer's EOF. It takes ownership of buf.
 func (c *Conn) gracefulStream(f StreamFace, buf *[]byte, kept int) error {
-	cause := c.Cause()
-	if errors.Is(cause, ErrListenerStopping) {
-		c.drainReadable(f, buf, kept)
-	} else if buf != nil {
+	if !c.stopped && errors.Is(c.Cause(), ErrListenerStopping) {
+		buf, _, _ = c.drainReadable(f, buf, kept)
+	}
+	if buf != nil {
 		bufpool.Put(buf)
 	}
 	c.gracefulEnd()
 	return nil
 }
 
-// drainReadable pushes what the socket already holds, without waiting. It
-// takes ownership of buf.
-func (c *Conn) drainReadable(f StreamFace, buf *[]byte, kept int) {
+// drainReadable pushes what the socket already holds, without waiting, and
+// returns the buffer still holding unconsumed bytes. It stops at the face's
+// first error (returned).
+func (c *Conn) drainReadable(f StreamFace, buf *[]byte, kept int) (*[]byte, int, error) {
 	if c.rc == nil {
-		if buf != nil {
-			bufpool.Put(buf)
-		}
-		return
+		return buf, kept, nil
 	}
 	c.nc.SetReadDeadline(time.Time{})
 	for i := 0; i < 64; i++ {
@@ -307,14 +390,16 @@ func (c *Conn) drainReadable(f StreamFace, buf *[]byte, kept int) {
 		total := kept + n
 		consumed, ferr := c.push(f, (*buf)[:total])
 		if ferr != nil {
-			break
+			return buf, kept, ferr
 		}
 		kept = total - consumed
 		buf, kept = c.resize(buf, kept, total)
 	}
-	if buf != nil {
+	if buf != nil && kept == 0 {
 		bufpool.Put(buf)
+		buf = nil
 	}
+	return buf, kept, nil
 }
 
 // gracefulEnd shuts down the write side and lingers until the peer's EOF.
@@ -322,7 +407,9 @@ func (c *Conn) gracefulEnd() {
 	if c.state.Load() == stateClosed {
 		return
 	}
-	c.CloseWrite()
+	if !c.keepW {
+		c.CloseWrite()
+	}
 	// The linger is bounded by Linger; a GracefulStop whose ctx ends sooner
 	// closes the connection itself.
 	c.lingerDiscard(time.Now().Add(c.cfg.Linger))

@@ -52,6 +52,8 @@ type Server struct {
 	stopping bool
 	ln       net.Listener
 	conns    map[*Conn]struct{}
+	stop     *stopOp  // the stop in progress, or nil
+	addr     net.Addr // the last bound address (kept after a stop)
 	acceptWG sync.WaitGroup
 	done     chan struct{}
 	err      error
@@ -77,7 +79,7 @@ func (s *Server) Logger() *slog.Logger { return s.cfg.Conn.Logger }
 // the background. It returns once bound.
 func (s *Server) Listen(lc *net.ListenConfig, network, address string) error {
 	s.mu.Lock()
-	running := s.running
+	running := s.running || s.stop != nil
 	s.mu.Unlock()
 	if running {
 		return ErrAlreadyStarted
@@ -106,25 +108,24 @@ func (s *Server) serve(ln net.Listener) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.running {
+	if s.running || s.stop != nil {
 		return ErrAlreadyStarted
 	}
 	s.running, s.stopping, s.err = true, false, nil
 	s.ln = ln
+	s.addr = ln.Addr()
 	s.done = make(chan struct{})
 	s.acceptWG.Add(1)
 	go s.acceptLoop(ln, s.done)
 	return nil
 }
 
-// Addr returns the bound address, or nil when not listening.
+// Addr returns the bound address. After a stop it is still the address the
+// server was bound to; it is nil only before the first start.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
+	return s.addr
 }
 
 // Done returns a channel closed when the server stops serving: after a stop
@@ -302,13 +303,31 @@ func (s *Server) Len() int {
 	return len(s.conns)
 }
 
+// ImmediateStopWait bounds how long ImmediateStop (and a GracefulStop whose
+// ctx ended, for the connections it force-closes) waits for callbacks to
+// return once their sockets are closed. A callback that does not return by
+// then (stuck on something other than its connection) is not awaited: its
+// connection leaves the server when it finally returns.
+const ImmediateStopWait = time.Second
+
+// stopOp is a stop in progress. Stops that begin while it runs join it.
+type stopOp struct {
+	conns []*Conn
+	done  chan struct{} // closed when the stop has finished
+}
+
 // beginStop marks the server stopping, closes its listener and returns the
-// open connections. ok is false if it was not running and has no connections.
-func (s *Server) beginStop() (conns []*Conn, ok bool) {
+// stop in progress: first is true for the caller that began it (it must
+// call endStop), false for one that joins it. ok is false if the server was
+// not running, has no connections and no stop is in progress.
+func (s *Server) beginStop() (op *stopOp, first, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stop != nil {
+		return s.stop, false, true
+	}
 	if !s.running && len(s.conns) == 0 {
-		return nil, false
+		return nil, false, false
 	}
 	s.stopping = true
 	s.cond.Broadcast()
@@ -316,73 +335,161 @@ func (s *Server) beginStop() (conns []*Conn, ok bool) {
 		s.ln.Close()
 		s.ln = nil
 	}
+	op = &stopOp{done: make(chan struct{}), conns: make([]*Conn, 0, len(s.conns))}
 	for c := range s.conns {
-		conns = append(conns, c)
+		op.conns = append(op.conns, c)
 	}
-	return conns, true
+	s.stop = op
+	return op, true, true
 }
 
-func (s *Server) endStop() {
-	s.acceptWG.Wait()
+func (s *Server) endStop(op *stopOp) {
+	s.acceptWG.Wait() // the listener is closed: the accept loop ends at once
 	s.mu.Lock()
 	if s.running {
 		s.running = false
 		close(s.done)
 	}
 	s.stopping = false
+	s.stop = nil
 	s.mu.Unlock()
+	close(op.done)
+}
+
+// onLoopOf reports whether the calling goroutine is the loop of one of
+// conns (a stop called from a callback), and which.
+func onLoopOf(conns []*Conn) (self *Conn) {
+	g := goid.Current()
+	for _, c := range conns {
+		if c.goid.Load() == g {
+			return c
+		}
+	}
+	return nil
 }
 
 // GracefulStop stops accepting, cancels every connection's context with
-// cause ErrListenerStopping and closes each gracefully: its current callback
-// and reply finish, data already received is still handed to its face, then
-// its write side is shut down and it lingers for the peer's EOF. When ctx
-// ends first, the rest are closed at once and ctx's error is returned.
-// Called from a connection's callback, it does not wait for that connection.
+// cause ErrListenerStopping and closes each gracefully: its running
+// callback finishes and its writes go out, data already received is still
+// handed to its face, then the face's [GracefulFace] hook (if any) runs on
+// the connection's goroutine, or its write side is shut down and it lingers
+// for the peer's EOF. It returns nil when every connection has ended. When
+// ctx ends first, the rest are closed at once (their Closed callbacks run
+// after GracefulStop returned) and ctx's error is returned: GracefulStop
+// returns by ctx's deadline.
+//
+// Called from one of the server's callbacks, it does not wait for that
+// connection, which closes when the callback returns. A stop that begins
+// while another is in progress joins it: it waits (bounded by its own ctx)
+// for that stop to finish, without waiting at all when called from a
+// callback, so that two callbacks stopping the server at once cannot wait
+// for each other.
 func (s *Server) GracefulStop(ctx context.Context) error {
-	conns, ok := s.beginStop()
+	op, first, ok := s.beginStop()
 	if !ok {
 		return ErrNotStarted
 	}
-	defer s.endStop()
-	for _, c := range conns {
+	if !first {
+		return s.join(ctx, op, false)
+	}
+	defer s.endStop(op)
+	for _, c := range op.conns {
 		c.Shutdown(ErrListenerStopping)
 	}
-	self := goid.Current()
-	for _, c := range conns {
-		if c.goid.Load() == self {
+	self := onLoopOf(op.conns)
+	for _, c := range op.conns {
+		if c == self {
 			continue
 		}
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			s.closeAll(conns, self)
+			for _, c := range op.conns {
+				c.Close(ErrListenerStopped)
+			}
 			return ctx.Err()
 		}
 	}
 	return nil
 }
 
-// ImmediateStop stops accepting and closes every connection at once (their
-// faces are told, with cause ErrListenerStopped). It waits for their
-// goroutines, except the caller's own if called from a callback.
+// ImmediateStop stops accepting and closes every connection's socket at
+// once (their faces are told, with cause ErrListenerStopped). It waits for
+// their goroutines to finish, except the caller's own if called from a
+// callback, for at most ImmediateStopWait: a callback that does not return
+// once its socket is closed is not awaited. A stop in progress is joined:
+// its connections are closed at once and ImmediateStop waits (as above) for
+// it to finish, or not at all from a callback.
 func (s *Server) ImmediateStop() error {
-	conns, ok := s.beginStop()
+	op, first, ok := s.beginStop()
 	if !ok {
 		return ErrNotStarted
 	}
-	defer s.endStop()
-	s.closeAll(conns, goid.Current())
+	if !first {
+		return s.join(nil, op, true)
+	}
+	defer s.endStop(op)
+	for _, c := range op.conns {
+		c.Close(ErrListenerStopped)
+	}
+	s.awaitClosed(op.conns, onLoopOf(op.conns))
 	return nil
 }
 
-func (s *Server) closeAll(conns []*Conn, self uint64) {
-	for _, c := range conns {
-		c.Close(ErrListenerStopped)
-	}
-	for _, c := range conns {
-		if c.goid.Load() != self {
-			<-c.done
+// join makes a second stop wait for the one in progress: bounded by ctx
+// (a graceful stop) or, after closing its connections, by
+// ImmediateStopWait (an immediate one). From a callback it does not wait.
+func (s *Server) join(ctx context.Context, op *stopOp, immediate bool) error {
+	if immediate {
+		for _, c := range op.conns {
+			c.Close(ErrListenerStopped)
 		}
 	}
+	if onLoopOf(op.conns) != nil {
+		return nil
+	}
+	var wait <-chan struct{}
+	if ctx != nil {
+		wait = ctx.Done()
+	}
+	var timeout <-chan time.Time
+	if immediate {
+		t := time.NewTimer(ImmediateStopWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-op.done:
+		return nil
+	case <-wait:
+		return ctx.Err()
+	case <-timeout:
+		return nil
+	}
+}
+
+// awaitClosed waits for the (closed) conns other than self to finish, for at
+// most ImmediateStopWait in all.
+func (s *Server) awaitClosed(conns []*Conn, self *Conn) {
+	t := time.NewTimer(ImmediateStopWait)
+	defer t.Stop()
+	for _, c := range conns {
+		if c == self {
+			continue
+		}
+		select {
+		case <-c.done:
+		case <-t.C:
+			s.cfg.Conn.Logger.Warn("netkit: stop did not wait for callbacks that do not return", "left", s.Len())
+			return
+		}
+	}
+}
+
+// Full reports whether the server holds MaxConnections connections: a face
+// that hands connections to Adopt (an HTTP upgrade) refuses them then.
+func (s *Server) Full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections
 }

@@ -4,6 +4,8 @@ import (
 	"compress/flate"
 	"io"
 	"sync"
+
+	"github.com/netkit-go/netkit/internal/bufpool"
 )
 
 // deflateTail is what RFC 7692 §7.2.1 strips from the end of every
@@ -298,33 +300,85 @@ func (d *Decompressor) decompress(out *buffer, msg []byte, max int64, pooled boo
 	if max >= 0 && int64(start)+max+1 <= int64(int(^uint(0)>>1)) {
 		limit = start + int(max) + 1
 	}
-	for {
-		if len(out.b) == cap(out.b) {
-			if pooled {
-				out.grow(1, limit)
-			} else {
-				growPlain(out, limit)
-			}
+	// Output is inflated in place while out fits the largest pooled size;
+	// beyond it, into a list of pooled chunks of that size, copied into out
+	// (sized once, exactly) at the end. So out never grows by doubling with
+	// copies and garbage: a deflate bomb stopped at the limit has cost at
+	// most max bytes of pooled chunks plus one chunk.
+	inPlace := bufpool.MaxSize
+	if limit >= 0 && limit < inPlace {
+		inPlace = limit
+	}
+	var (
+		chunks []*[]byte
+		cn     int // bytes in the last chunk
+		extra  int // bytes in all chunks
+	)
+	release := func() {
+		for _, c := range chunks {
+			bufpool.Put(c)
 		}
-		space := out.b[len(out.b):cap(out.b)]
-		if limit >= 0 && len(space) > limit-len(out.b) {
-			space = space[:limit-len(out.b)]
+		chunks = nil
+		f.src.reset(nil)
+	}
+	for {
+		var space []byte
+		switch {
+		case chunks == nil && len(out.b) < cap(out.b):
+			space = out.b[len(out.b):cap(out.b)]
+		case chunks == nil && cap(out.b) < inPlace:
+			if pooled {
+				out.grow(1, inPlace)
+			} else {
+				growPlain(out, inPlace)
+			}
+			space = out.b[len(out.b):cap(out.b)]
+		default:
+			if chunks == nil || cn == len(*chunks[len(chunks)-1]) {
+				chunks = append(chunks, bufpool.Get(bufpool.Classes-1))
+				cn = 0
+			}
+			space = (*chunks[len(chunks)-1])[cn:]
+		}
+		if room := limit - len(out.b) - extra; limit >= 0 && len(space) > room {
+			space = space[:room]
 		}
 		n, err := f.zr.Read(space)
-		out.b = out.b[:len(out.b)+n]
-		if limit >= 0 && len(out.b) >= limit {
-			f.src.reset(nil)
+		if chunks == nil {
+			out.b = out.b[:len(out.b)+n]
+		} else {
+			cn += n
+			extra += n
+		}
+		if limit >= 0 && len(out.b)+extra >= limit {
+			release()
 			return errDecompressTooBig
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			f.src.reset(nil)
+			release()
 			return errBadDeflate
 		}
 	}
-	f.src.reset(nil)
+	if chunks != nil {
+		if pooled {
+			out.reserve(extra)
+		} else {
+			nb := make([]byte, len(out.b), len(out.b)+extra)
+			copy(nb, out.b)
+			out.b = nb
+		}
+		for i, c := range chunks {
+			k := len(*c)
+			if i == len(chunks)-1 {
+				k = cn
+			}
+			out.b = append(out.b, (*c)[:k]...)
+		}
+	}
+	release()
 	if d.takeover {
 		d.keepWindow(out.b[start:])
 	}
