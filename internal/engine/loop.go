@@ -46,6 +46,9 @@ func (c *Conn) finish(err error) {
 		// After the face's Closed: a stop that waits for the connections
 		// returns only once their close callbacks have run.
 		defer c.server.forget(c)
+		if cs := c.server.cfg.ConnState; cs != nil {
+			defer cs(c, StateClosed)
+		}
 	}
 	if err == errNoClosed {
 		return
