@@ -115,6 +115,7 @@ func NewListener(localPort int, cfg *ListenerConfig) (*Listener, error) {
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          l.newFace,
+		HandshakeFailed:  func(*engine.Conn, error) { l.obs.Error(obs.KindTLS) },
 	})
 	return l, nil
 }

@@ -2,11 +2,15 @@ package tcp_test
 
 import (
 	"errors"
+	"io"
+	"net"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/netkit-go/netkit/internal/obs/obstest"
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
 )
 
@@ -96,5 +100,30 @@ func TestMetricsCountAKnownExchange(t *testing.T) {
 	}
 	if got := len(spans.Ended("tcp.dial")); got != n {
 		t.Errorf("%d dial spans, want %d", got, n)
+	}
+}
+
+// A failed TLS handshake on a listener counts as an error of type tls,
+// and as no connection (it never reached a service).
+func TestMetricsTLSHandshakeFailure(t *testing.T) {
+	srvM := obstest.NewMetrics(t)
+	stc, _ := netkittest.TLSPair(t)
+	l := listen(t, tcp.ServiceFunc(func(*tcp.Caller) (tcp.ConnectionService, error) {
+		return tcp.BytesFunc(func(_ *tcp.Caller, p []byte) ([]byte, error) { return p, nil }), nil
+	}), &tcp.ListenerConfig{TLSConfig: stc, MeterProvider: srvM.Provider})
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("not a ClientHello\r\n\r\n"))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, c) // the server closes after counting
+	s := srvM.Collect(t)
+	if got := s.Sum("netkit.errors", attribute.String("error.type", "tls")); got != 1 {
+		t.Errorf("tls errors = %d, want 1", got)
+	}
+	if got := s.Sum("netkit.connection.opened"); got != 0 {
+		t.Errorf("opened = %d, want 0", got)
 	}
 }

@@ -57,7 +57,7 @@ func (s *session) Open(ec *engine.Conn) error {
 	if s.handler != nil && s.handler.stopped.Load() {
 		return ErrHandlerStopped
 	}
-	s.conn.cfg.obs.OpenKeyed(s.conn) // no-op for a client's, counted at its dial
+	s.obsOpen(ec)
 	if s.h.open != nil {
 		if err := s.result(s.invoke(kindOpen, nil)); err != nil {
 			s.fail0(err)
@@ -374,7 +374,7 @@ func (s *session) Timer(ec *engine.Conn) error {
 
 func (s *session) Closed(ec *engine.Conn, err error) {
 	c := s.conn
-	c.cfg.obs.CloseKeyed(c, err)
+	s.obsClose(ec, err)
 	c.ended()
 	switch {
 	case s.failed != nil && s.failed.err != nil:

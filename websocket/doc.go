@@ -105,8 +105,9 @@
 // # Metrics and traces
 //
 // ListenerConfig and ClientConfig take an OpenTelemetry MeterProvider and
-// TracerProvider: connections, messages and bytes by type, upgrades by
-// status, handshake durations, close codes, compression ratios, TrySend
+// TracerProvider: connections (a listener's from accept, upgraded or not,
+// and the upgraded ones), messages and bytes by type, upgrades by status,
+// failed TLS handshakes, handshake durations, close codes, compression ratios, TrySend
 // drops, and one span per upgrade request (its parent taken from the
 // request's headers) and per dial. Nil, the default, costs nothing.
 // docs/metrics.md lists every instrument.

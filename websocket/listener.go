@@ -136,6 +136,8 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          func(*engine.Conn) engine.Face { return &l.face },
+		ConnState:        l.obsConnState(),
+		HandshakeFailed:  func(*engine.Conn, error) { l.obs.Error(obs.KindTLS) },
 	})
 	return l, nil
 }

@@ -3,7 +3,10 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"net"
 	"strconv"
 	"testing"
 
@@ -126,8 +129,9 @@ func TestMetricsCountAKnownExchange(t *testing.T) {
 	}
 	check("server", s, "netkit.websocket.upgrades", n+1, status(101), attribute.String("http.route", "/echo"))
 	check("server", s, "netkit.websocket.upgrades", 1, status(404))
-	check("server", s, "netkit.connection.opened", n+1)
-	check("server", s, "netkit.connection.closed", n+1)
+	// Connections count from accept, as Kestrel's do: the refused one too.
+	check("server", s, "netkit.connection.opened", n+2)
+	check("server", s, "netkit.connection.closed", n+2)
 	check("server", s, "netkit.active_connections", 0)
 	check("server", s, "netkit.upgraded_connections", 0)
 	check("server", s, "netkit.received.messages", n*m+2, text)
@@ -144,8 +148,8 @@ func TestMetricsCountAKnownExchange(t *testing.T) {
 	if got := s.Count("netkit.websocket.handshake.duration"); got != n+1 {
 		t.Errorf("server handshakes: %d, want %d", got, n+1)
 	}
-	if got := s.Count("netkit.connection.duration"); got != n+1 {
-		t.Errorf("server durations: %d, want %d", got, n+1)
+	if got := s.Count("netkit.connection.duration"); got != n+2 {
+		t.Errorf("server durations: %d, want %d", got, n+2)
 	}
 	if got := s.Count("netkit.websocket.compression.ratio"); got != 1 {
 		t.Errorf("server compressed messages: %d, want 1", got)
@@ -185,4 +189,99 @@ func TestMetricsCountAKnownExchange(t *testing.T) {
 			t.Errorf("upgrade span %v: parent %v is no dial span", u.SpanContext().SpanID(), u.Parent().SpanID())
 		}
 	}
+}
+
+// The listener counts its connections from accept (after TLS), upgraded or
+// not; netkit.upgraded_connections only the WebSockets; a failed TLS
+// handshake as an error of type tls (and no connection); a request without
+// Upgrade as no upgrade; a graceful stop, with its close 1001 sent from the
+// Stopping hook.
+func TestMetricsConnectionsFromAccept(t *testing.T) {
+	ctx := netkittest.Context(t)
+	srvM, cliM := obstest.NewMetrics(t), obstest.NewMetrics(t)
+	srvTLS, cliTLS := netkittest.TLSPair(t)
+	l, err := NewListener(0, &ListenerConfig{Host: "127.0.0.1", Logger: netkittest.DiscardLogger,
+		TLSConfig: srvTLS, MeterProvider: srvM.Provider})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Attach("/echo", Static(Echo), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.ImmediateStop() })
+	addr := l.Addr().String()
+
+	// One WebSocket, its open counted once an echo came back.
+	cl, err := Dial(ctx, "wss://"+addr+"/echo", &ClientConfig{TLSConfig: cliTLS, MeterProvider: cliM.Provider, Logger: netkittest.DiscardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.WriteTextMessage(ctx, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cl.Read(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A plain-text client on the TLS port: its handshake fails; counted
+	// before the server closes it.
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	io.Copy(io.Discard, raw)
+	raw.Close()
+	// A TLS client with a request that is no upgrade: 404, no upgrade.
+	tc, err := tls.Dial("tcp", addr, cliTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Write([]byte("GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n"))
+	resp, _ := io.ReadAll(tc)
+	tc.Close()
+	if !bytes.HasPrefix(resp, []byte("HTTP/1.1 404")) {
+		t.Fatalf("plain request: %q", resp)
+	}
+
+	s := srvM.Collect(t)
+	check := func(s obstest.Snapshot, name string, want int64, kv ...attribute.KeyValue) {
+		t.Helper()
+		if got := s.Sum(name, kv...); got != want {
+			t.Errorf("%s%v = %d, want %d", name, kv, got, want)
+		}
+	}
+	check(s, "netkit.connection.opened", 2)
+	check(s, "netkit.upgraded_connections", 1)
+	check(s, "netkit.errors", 1, attribute.String("error.type", "tls"))
+	check(s, "netkit.websocket.upgrades", 1)
+	check(s, "netkit.websocket.upgrades", 1, attribute.Int("http.response.status_code", 101))
+
+	// The client answers the stop's 1001 while it reads.
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := cl.Read(ctx, nil)
+		read <- err
+	}()
+	if err := l.GracefulStop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CloseError
+	if err := <-read; !errors.As(err, &ce) || ce.Code != 1001 {
+		t.Fatalf("client read after the stop: %v", err)
+	}
+	s = srvM.Collect(t)
+	check(s, "netkit.connection.opened", 2)
+	check(s, "netkit.connection.closed", 2)
+	check(s, "netkit.active_connections", 0)
+	check(s, "netkit.upgraded_connections", 0)
+	check(s, "netkit.stops", 1, attribute.String("netkit.stop.kind", "graceful"))
+	check(s, "netkit.websocket.close.sent", 1, attribute.Int("websocket.close.code", 1001))
+	check(s, "netkit.websocket.close.received", 1, attribute.Int("websocket.close.code", 1001))
+	if got := s.Count("netkit.connection.duration"); got != 2 {
+		t.Errorf("server durations: %d, want 2", got)
+	}
+	check(cliM.Collect(t), "netkit.websocket.close.received", 1, attribute.Int("websocket.close.code", 1001))
 }

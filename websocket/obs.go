@@ -47,6 +47,47 @@ func failKind(code int, err error) string {
 	return obs.KindProtocol
 }
 
+// obsConnState returns the listener's engine.Config.ConnState: with
+// metrics on, every accepted connection (after its TLS handshake) counts
+// as open until it closes, upgraded or not, as Kestrel counts its
+// connections; nil with metrics off.
+func (l *Listener) obsConnState() func(*engine.Conn, engine.ConnState) {
+	if !l.obs.Metrics() {
+		return nil
+	}
+	return func(c *engine.Conn, st engine.ConnState) {
+		switch st {
+		case engine.StateNew:
+			l.obs.OpenKeyed(c)
+		case engine.StateClosed:
+			l.obs.CloseKeyed(c, nil) // no-op if the session counted it, with its error
+		}
+	}
+}
+
+// obsOpen counts an opened session: a server's as upgraded (its
+// connection counted open since accept, or now if it was adopted without
+// the listener's engine), a client's as open (a no-op: counted at its
+// dial).
+func (s *session) obsOpen(ec *engine.Conn) {
+	o := s.conn.cfg.obs
+	if s.handler == nil {
+		o.OpenKeyed(s.conn)
+		return
+	}
+	o.OpenKeyed(ec)
+	o.UpgradedKeyed(ec)
+}
+
+// obsClose counts the session's close with err's kind.
+func (s *session) obsClose(ec *engine.Conn, err error) {
+	if s.handler == nil {
+		s.conn.cfg.obs.CloseKeyed(s.conn, err)
+		return
+	}
+	s.conn.cfg.obs.CloseKeyed(ec, err)
+}
+
 // upgradeObs is the observation of one upgrade request.
 type upgradeObs struct {
 	start time.Time

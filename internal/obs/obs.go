@@ -109,7 +109,6 @@ type Set struct {
 	counts     *meterState  // the message counters (counts.go)
 	tracer     trace.Tracer // nil: tracing off
 	prop       propagation.TextMapPropagator
-	upgraded   bool // also count netkit.upgraded_connections
 	v          atomic.Pointer[view]
 	marks      sync.Map // key -> *ConnMark, for OpenKeyed
 }
@@ -128,7 +127,6 @@ func New(c Config) *Set {
 		return nil
 	}
 	s := &Set{face: c.Face, role: c.Role, transport: c.Transport, prop: c.Propagator}
-	s.upgraded = c.Face == FaceWebSocket && c.Role == RoleServer
 	if c.MeterProvider != nil {
 		meter := c.MeterProvider.Meter(ScopeName)
 		s.m = newInstruments(meter)
@@ -231,9 +229,10 @@ func (v *view) with(kv ...attribute.KeyValue) metric.MeasurementOption {
 // between does not split the pair). A nil *ConnMark (metrics off) makes
 // ConnClosed a no-op; so does a second ConnClosed.
 type ConnMark struct {
-	start time.Time
-	v     *view
-	done  atomic.Bool
+	start    time.Time
+	v        *view
+	done     atomic.Bool
+	upgraded atomic.Bool // counted in netkit.upgraded_connections (UpgradedKeyed)
 }
 
 // ConnOpened counts an opened connection. It returns nil when metrics are
@@ -245,9 +244,6 @@ func (s *Set) ConnOpened() *ConnMark {
 	v := s.v.Load()
 	s.m.opened.Add(context.Background(), 1, v.add[MsgNone]...)
 	s.m.active.Add(context.Background(), 1, v.add[MsgNone]...)
-	if s.upgraded {
-		s.m.upgraded.Add(context.Background(), 1, v.add[MsgNone]...)
-	}
 	return &ConnMark{start: time.Now(), v: v}
 }
 
@@ -271,7 +267,7 @@ func (s *Set) ConnClosedKind(m *ConnMark, kind string) {
 	ctx := context.Background()
 	s.m.closed.Add(ctx, 1, v.add[MsgNone]...)
 	s.m.active.Add(ctx, -1, v.add[MsgNone]...)
-	if s.upgraded {
+	if m.upgraded.Load() {
 		s.m.upgraded.Add(ctx, -1, v.add[MsgNone]...)
 	}
 	s.m.duration.Record(ctx, time.Since(m.start).Seconds(), v.rec...)
@@ -291,6 +287,20 @@ func (s *Set) OpenKeyed(key any) {
 		return
 	}
 	s.marks.Store(key, s.ConnOpened()) // a face opens a connection on one goroutine
+}
+
+// UpgradedKeyed counts the connection opened with OpenKeyed under key as
+// upgraded (netkit.upgraded_connections) until its close; only once, and
+// nothing for a key not open.
+func (s *Set) UpgradedKeyed(key any) {
+	if s == nil || s.m == nil {
+		return
+	}
+	if m, ok := s.marks.Load(key); ok {
+		if m := m.(*ConnMark); m != nil && !m.done.Load() && !m.upgraded.Swap(true) {
+			s.m.upgraded.Add(context.Background(), 1, m.v.add[MsgNone]...)
+		}
+	}
 }
 
 // CloseKeyed is ConnClosed for a connection opened with OpenKeyed; it

@@ -129,6 +129,7 @@ func RecordEach(s *obs.Set) {
 	s.DialFailed(io.ErrClosedPipe)
 	s.Handshake(time.Now())
 	s.OpenKeyed(1)
+	s.UpgradedKeyed(1)
 	s.CloseKeyed(1, nil)
 	s.ConnClosed(m, nil)
 }
