@@ -11,6 +11,8 @@
 //     synchronous Client and the callback AsyncClient.
 //   - [github.com/netkit-go/netkit/socket]: the legacy socket 0.990 and 1.x
 //     APIs, as an adapter over the same engine.
+//   - [github.com/netkit-go/netkit/tlsconfig]: the TLS settings (Ballerina's
+//     SecureSocket records) that every face takes.
 //   - [github.com/netkit-go/netkit/netkittest]: test helpers.
 //
 // # One engine
@@ -90,8 +92,12 @@
 //
 // Closed connections match net.ErrClosed; timeouts match
 // os.ErrDeadlineExceeded and have Timeout() == true; end of stream is io.EOF.
-// Operation failures are typed (*tcp.Error) and unwrap to their causes, so
-// errors.Is(err, syscall.ECONNREFUSED) works.
+// Operation failures wrap their causes, so errors.Is(err,
+// syscall.ECONNREFUSED) and errors.Is(err, syscall.EADDRINUSE) work on every
+// face; kinds without data are sentinels (errors.Is), kinds with data types
+// (errors.As). The lifecycle errors (ErrAlreadyStarted, ErrServiceAttached)
+// and PanicError are one value and one type shared by every face.
+// docs/conventions.md lists the conventions every face follows.
 //
 // # Platform notes
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,7 +103,7 @@ func (c *Caller) Write(ctx context.Context, content []byte) (int, error) {
 //
 // Timeouts: when the read timeout (ClientConfig or ListenerConfig
 // ReadTimeout, default 300 s) passes without data the error is
-// [ErrReadTimedOut] (a *ReadTimedOutError matching os.ErrDeadlineExceeded).
+// [ErrReadTimedOut] (matching os.ErrDeadlineExceeded).
 // If ctx ends first the error is ctx's. Either way nothing is lost: bytes
 // that arrived are kept and returned first by the next Read. A closed
 // connection gives a *GenericError "socket is already closed" matching
@@ -295,18 +296,13 @@ func shutdownError(msg string, err error) error {
 	return &GenericError{Message: msg + ": " + causeText(err), Cause: err}
 }
 
-// ID returns the connection's process-unique id (Ballerina's id field).
-func (c *Caller) ID() uint64 { return c.conn.ID() }
+// ID returns the connection's process-unique id (Ballerina's id field), a
+// decimal string as on every netkit face.
+func (c *Caller) ID() string { return strconv.FormatUint(c.conn.ID(), 10) }
 
 // Context returns a context cancelled when the connection ends or begins
 // closing (Close, a listener stop); context.Cause says why.
 func (c *Caller) Context() context.Context { return c.conn.Context() }
-
-// RemoteAddr returns the peer's address.
-func (c *Caller) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
-
-// LocalAddr returns the local address.
-func (c *Caller) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
 // RemoteAddress returns the peer's IP address as text (Ballerina's
 // remoteAddress field; IPv4-mapped addresses unmapped).

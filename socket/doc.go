@@ -47,8 +47,8 @@
 //
 // # Errors
 //
-// Failures are a [*GenericError] or a [*ReadTimedOutError] (use errors.As)
-// carrying Ballerina's messages ("client socket close already.", "unable to
+// Failures are a [*GenericError] (use errors.As) or [ErrReadTimedOut] (use
+// errors.Is), carrying Ballerina's messages ("client socket close already.", "unable to
 // start the socket service: Address already in use", ...), and wrapping the
 // cause, so that errors.Is finds net.ErrClosed, os.ErrDeadlineExceeded,
 // syscall.ECONNREFUSED, syscall.EADDRINUSE. Where Ballerina panicked (a
@@ -63,8 +63,8 @@
 // value disables a timeout. A wait without a timeout: a connection's idle
 // time between OnReadReady calls (bounded only by the listener's stop).
 //
-// See docs/mapping-socket.md for the element-by-element mapping from
-// Ballerina and every deviation.
+// See docs/ballerina-mapping.md (its socket section) for the
+// element-by-element mapping from Ballerina and every deviation.
 //
 // Metrics: ListenerConfig and ClientConfig take an OpenTelemetry
 // MeterProvider (and ClientConfig a TracerProvider); docs/metrics.md lists

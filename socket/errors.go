@@ -32,37 +32,22 @@ func (e *GenericError) Unwrap() error { return e.Cause }
 // Timeout reports whether the cause is a timeout.
 func (e *GenericError) Timeout() bool { return errors.Is(e.Cause, os.ErrDeadlineExceeded) }
 
-// ReadTimedOutError is Ballerina's socket:ReadTimedOutError: a read
-// (Caller.Read or UdpClient.ReceiveFrom) waited ReadTimeout without getting
-// data. Nothing was lost: bytes received before the timeout stay buffered
-// for the next read, and the connection stays usable. It matches
-// os.ErrDeadlineExceeded and has Timeout() == true.
-type ReadTimedOutError struct {
-	// Message is the error's text, "read timed out".
-	Message string
-	// Cause is the underlying error; it may be nil.
-	Cause error
-}
+// readTimedOutError is the type of ErrReadTimedOut.
+type readTimedOutError struct{}
 
-// Error returns Message.
-func (e *ReadTimedOutError) Error() string { return e.Message }
-
-// Unwrap returns Cause.
-func (e *ReadTimedOutError) Unwrap() error { return e.Cause }
-
-// Is reports whether target is os.ErrDeadlineExceeded or [ErrReadTimedOut].
-func (e *ReadTimedOutError) Is(target error) bool {
-	return target == os.ErrDeadlineExceeded || target == ErrReadTimedOut
-}
-
-// Timeout returns true.
-func (e *ReadTimedOutError) Timeout() bool { return true }
+func (readTimedOutError) Error() string        { return "read timed out" }
+func (readTimedOutError) Unwrap() error        { return os.ErrDeadlineExceeded }
+func (readTimedOutError) Timeout() bool        { return true }
+func (readTimedOutError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
 
 var (
-	// ErrReadTimedOut is the error of a read that timed out (a
-	// *ReadTimedOutError, message "read timed out"); reads return this value,
-	// so reporting a timeout allocates nothing.
-	ErrReadTimedOut error = &ReadTimedOutError{Message: "read timed out", Cause: os.ErrDeadlineExceeded}
+	// ErrReadTimedOut is Ballerina's socket:ReadTimedOutError, message
+	// "read timed out": a read (Caller.Read or UdpClient.ReceiveFrom) waited
+	// ReadTimeout without getting data. Nothing was lost: bytes received
+	// before the timeout stay buffered for the next read, and the connection
+	// stays usable. It matches os.ErrDeadlineExceeded and has Timeout() ==
+	// true. Reads return this value, so a timeout allocates nothing.
+	ErrReadTimedOut error = readTimedOutError{}
 
 	// ErrInvalidLength is returned by Caller.Read and UdpClient.ReceiveFrom
 	// for a length below 1 other than ReadAvailable.
@@ -78,6 +63,9 @@ var (
 	// ErrAlreadyStarted is returned by Listener.Start on a running listener.
 	ErrAlreadyStarted = engine.ErrAlreadyStarted
 
+	// ErrServiceAttached is returned by Listener.Attach when a service is
+	// already attached. It is the same value in every face.
+	ErrServiceAttached = engine.ErrServiceAttached
 	// ErrNotStarted is returned by GracefulStop and ImmediateStop before Start.
 	ErrNotStarted = engine.ErrNotStarted
 

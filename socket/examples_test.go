@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/socket"
 )
 
@@ -28,10 +29,7 @@ func buildExamples(t *testing.T, names ...string) string {
 	if runtime.GOOS == "windows" {
 		t.Skip("the example tests stop servers with SIGINT")
 	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the examples")
-	}
+	gobin := netkittest.RequireTool(t, "go")
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

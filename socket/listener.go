@@ -97,7 +97,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 }
 
 // Attach sets the listener's service (Ballerina's __attach; one service per
-// listener, so a second Attach is an error). svc's style and hooks are
+// listener, so a second Attach is [ErrServiceAttached]). svc's style and hooks are
 // checked here: see [Service].
 func (l *Listener) Attach(svc Service) error {
 	h, err := resolve(svc)
@@ -107,7 +107,7 @@ func (l *Listener) Attach(svc Service) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.svc != nil {
-		return errors.New("socket: a service is already attached to the listener (one service per listener)")
+		return ErrServiceAttached
 	}
 	l.svc, l.h = svc, h
 	return nil

@@ -26,7 +26,7 @@ func (s *session) protect(msg string, f func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			perr := &PanicError{Value: r, Stack: debug.Stack()}
-			s.c.conn.Logger().Error("socket: panic in handler", slog.Uint64("conn.id", s.c.ID()),
+			s.c.conn.Logger().Error("socket: panic in handler", slog.Uint64("conn.id", s.c.conn.ID()),
 				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 			s.tellError(&GenericError{Message: msg, Cause: perr})
 			ok = false
@@ -44,7 +44,7 @@ func (s *session) tellError(err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.c.conn.Logger().Error("socket: panic in OnError", slog.Uint64("conn.id", s.c.ID()),
+			s.c.conn.Logger().Error("socket: panic in OnError", slog.Uint64("conn.id", s.c.conn.ID()),
 				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 		}
 	}()

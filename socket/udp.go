@@ -272,11 +272,9 @@ func (u *UdpClient) Close() error {
 	return udpCause(u.c.Close())
 }
 
-// ID returns the client's process-unique id (Ballerina's id field).
-func (u *UdpClient) ID() uint64 { return u.id }
-
-// LocalAddr returns the socket's local address.
-func (u *UdpClient) LocalAddr() net.Addr { return u.c.LocalAddr() }
+// ID returns the client's process-unique id (Ballerina's id field), a
+// decimal string as on every netkit face.
+func (u *UdpClient) ID() string { return strconv.FormatUint(u.id, 10) }
 
 // LocalPort returns the bound local port (Ballerina's localPort field).
 func (u *UdpClient) LocalPort() int { _, p := engine.HostPort(u.c.LocalAddr()); return p }

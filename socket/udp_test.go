@@ -147,8 +147,7 @@ func TestUDPTimeouts(t *testing.T) {
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: u.LocalPort()}
 	peer.WriteToUDP([]byte("half"), to)
 	_, _, _, err := u.ReceiveFrom(testCtx(t), 8)
-	var rt *socket.ReadTimedOutError
-	if !errors.As(err, &rt) || !errors.Is(err, os.ErrDeadlineExceeded) || err.Error() != "read timed out" {
+	if !errors.Is(err, socket.ErrReadTimedOut) || !errors.Is(err, os.ErrDeadlineExceeded) || err.Error() != "read timed out" {
 		t.Fatalf("ReceiveFrom timeout = %#v", err)
 	}
 	peer.WriteToUDP([]byte("full"), to)

@@ -17,6 +17,7 @@ import (
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // DefaultTimeout is the client's connect and read timeout, and its write
@@ -34,7 +35,7 @@ type ClientConfig struct {
 	// WriteTimeout bounds each write. If 0, 300 s; negative disables it.
 	WriteTimeout time.Duration
 	// SecureSocket enables TLS (unless its Disable is set).
-	SecureSocket *ClientSecureSocket
+	SecureSocket *tlsconfig.ClientSecureSocket
 	// TLSConfig is a base TLS configuration, cloned with SecureSocket's fields
 	// applied on top. Setting it without SecureSocket enables TLS too.
 	TLSConfig *tls.Config

@@ -29,7 +29,8 @@
 //
 // # TLS
 //
-// [ListenerSecureSocket] and [ClientSecureSocket] take Ballerina's fields
+// ListenerConfig.SecureSocket and ClientConfig.SecureSocket take the types of
+// package [github.com/netkit-go/netkit/tlsconfig], with Ballerina's fields
 // (PEM or PKCS#12 keys and trust stores, mutual TLS, versions, ciphers,
 // handshake timeout). A TLSConfig field is the escape hatch: it is cloned and
 // the SecureSocket fields are applied on top.

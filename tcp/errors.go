@@ -17,6 +17,10 @@ var (
 	ErrAlreadyStarted = engine.ErrAlreadyStarted
 	// ErrNotStarted is returned by GracefulStop and ImmediateStop before Start.
 	ErrNotStarted = engine.ErrNotStarted
+	// ErrServiceAttached is returned by Attach when a service is already
+	// attached (Detach first to replace it). It is the same value in every
+	// face.
+	ErrServiceAttached = engine.ErrServiceAttached
 	// ErrNoService is returned by Start when no service is attached.
 	ErrNoService = errors.New("tcp: no service attached to the listener")
 	// ErrListenerStopping is the context cause of connections whose listener

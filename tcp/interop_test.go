@@ -14,6 +14,7 @@ import (
 
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // interopData is a recognisable payload larger than socat's 8 KiB buffer.
@@ -62,7 +63,7 @@ func TestSocatDrivesListener(t *testing.T) {
 
 	t.Run("TLS", func(t *testing.T) {
 		certs := netkittest.NewCertificates(t)
-		l := tlsListen(t, &tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
+		l := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
 		// socat verifies the chain and 127.0.0.1 against the IP SAN.
 		addr := fmt.Sprintf("OPENSSL:127.0.0.1:%d,cafile=%s,verify=1", l.Port(), certs.CACert)
 		got := runSocatClient(t, data, "-", addr)
@@ -83,9 +84,9 @@ func TestSocatDrivesListener(t *testing.T) {
 	t.Run("MutualTLS", func(t *testing.T) {
 		certs := netkittest.NewCertificates(t)
 		peers := make(chan string, 1)
-		l := tlsListen(t, &tcp.ListenerSecureSocket{
-			CertKey:   &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-			MutualSSL: &tcp.MutualSSL{Cert: certs.CACert},
+		l := tlsListen(t, &tlsconfig.ListenerSecureSocket{
+			CertKey:   &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+			MutualSSL: &tlsconfig.MutualSSL{Cert: certs.CACert},
 		}, nil, tcp.ServiceFunc(func(c *tcp.Caller) (tcp.ConnectionService, error) {
 			peers <- c.TLS().PeerCertificates[0].Subject.CommonName
 			return tcp.Echo, nil
@@ -211,7 +212,7 @@ func TestClientAgainstSocatServer(t *testing.T) {
 		port := startSocatServer(t, "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,cert="+certs.ServerCert+",key="+certs.ServerKey+",verify=0")
 		c, err := tcp.NewClient(testCtx(t), "127.0.0.1", port, &tcp.ClientConfig{
 			Timeout:      10 * time.Second,
-			SecureSocket: &tcp.ClientSecureSocket{Cert: certs.CACert},
+			SecureSocket: &tlsconfig.ClientSecureSocket{Cert: certs.CACert},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -228,7 +229,7 @@ func TestClientAgainstSocatServer(t *testing.T) {
 		port := startSocatServer(t, "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,cert="+certs.ServerCert+",key="+certs.ServerKey+",verify=0")
 		_, err := tcp.NewClient(testCtx(t), "127.0.0.1", port, &tcp.ClientConfig{
 			Timeout:      10 * time.Second,
-			SecureSocket: &tcp.ClientSecureSocket{Cert: certs.OtherCACert},
+			SecureSocket: &tlsconfig.ClientSecureSocket{Cert: certs.OtherCACert},
 		})
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want a verification failure", err)

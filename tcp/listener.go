@@ -15,6 +15,7 @@ import (
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // DefaultListenerWriteTimeout is the listener's write timeout when
@@ -29,7 +30,7 @@ type ListenerConfig struct {
 	LocalHost string
 	// SecureSocket enables TLS. The handshake runs on each connection's
 	// goroutine, bounded by its HandshakeTimeout (default 10 s).
-	SecureSocket *ListenerSecureSocket
+	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (for example with GetCertificate
 	// for certificate rotation). It is cloned and SecureSocket's fields are
 	// applied on top. Setting it without SecureSocket enables TLS too.
@@ -143,9 +144,10 @@ func (l *Listener) newFace(c *engine.Conn) engine.Face {
 	return s
 }
 
-// Attach sets the service for connections accepted from now on (one service
-// per listener; a later Attach replaces it). A Service with a method named
-// On* other than OnConnect is an error, as is a nil service.
+// Attach sets the service for connections accepted from now on. A listener
+// has one service: attaching a second is [ErrServiceAttached] (Detach, then
+// Attach, replaces it; running connections keep theirs). A Service with a
+// method named On* other than OnConnect is an error, as is a nil service.
 func (l *Listener) Attach(s Service) error {
 	if s == nil {
 		return errors.New("tcp: nil service")
@@ -154,8 +156,11 @@ func (l *Listener) Attach(s Service) error {
 		return err
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.svc != nil {
+		return ErrServiceAttached
+	}
 	l.svc = s
-	l.mu.Unlock()
 	return nil
 }
 

@@ -15,11 +15,12 @@ import (
 
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // tlsListen starts a TLS echo listener on 127.0.0.1:0 with ss (and the
 // escape hatch base, if any), stopped at cleanup.
-func tlsListen(t testing.TB, ss *tcp.ListenerSecureSocket, base *tls.Config, svc tcp.Service) *tcp.Listener {
+func tlsListen(t testing.TB, ss *tlsconfig.ListenerSecureSocket, base *tls.Config, svc tcp.Service) *tcp.Listener {
 	t.Helper()
 	if svc == nil {
 		svc = tcp.EchoService
@@ -28,7 +29,7 @@ func tlsListen(t testing.TB, ss *tcp.ListenerSecureSocket, base *tls.Config, svc
 }
 
 // tlsDial connects to l with ss; the client is closed at cleanup.
-func tlsDial(t testing.TB, l *tcp.Listener, ss *tcp.ClientSecureSocket) (*tcp.Client, error) {
+func tlsDial(t testing.TB, l *tcp.Listener, ss *tlsconfig.ClientSecureSocket) (*tcp.Client, error) {
 	t.Helper()
 	host, port := hostPort(t, l.Addr())
 	c, err := tcp.NewClient(testCtx(t), host, port, &tcp.ClientConfig{SecureSocket: ss, Timeout: 10 * time.Second})
@@ -53,14 +54,14 @@ func TestTLSListenerPEMAndKeyStore(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	for _, tc := range []struct {
 		name string
-		ss   *tcp.ListenerSecureSocket
+		ss   *tlsconfig.ListenerSecureSocket
 	}{
-		{"CertKey", &tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}},
-		{"KeyStore", &tcp.ListenerSecureSocket{Key: &tcp.KeyStore{Path: certs.ServerKeyStore, Password: netkittest.StorePassword}}},
+		{"CertKey", &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}},
+		{"KeyStore", &tlsconfig.ListenerSecureSocket{Key: &tlsconfig.KeyStore{Path: certs.ServerKeyStore, Password: netkittest.StorePassword}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := tlsListen(t, tc.ss, nil, nil)
-			c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert})
+			c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,15 +76,15 @@ func TestTLSListenerPEMAndKeyStore(t *testing.T) {
 
 func TestTLSClientTrustPEMAndTrustStore(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
-	l := tlsListen(t, &tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
 	for _, tc := range []struct {
 		name string
-		ss   *tcp.ClientSecureSocket
+		ss   *tlsconfig.ClientSecureSocket
 		ok   bool
 	}{
-		{"Cert", &tcp.ClientSecureSocket{Cert: certs.CACert}, true},
-		{"TrustStore", &tcp.ClientSecureSocket{TrustStore: &tcp.TrustStore{Path: certs.TrustStore, Password: netkittest.StorePassword}}, true},
-		{"UnrelatedCA", &tcp.ClientSecureSocket{Cert: certs.OtherCACert}, false},
+		{"Cert", &tlsconfig.ClientSecureSocket{Cert: certs.CACert}, true},
+		{"TrustStore", &tlsconfig.ClientSecureSocket{TrustStore: &tlsconfig.TrustStore{Path: certs.TrustStore, Password: netkittest.StorePassword}}, true},
+		{"UnrelatedCA", &tlsconfig.ClientSecureSocket{Cert: certs.OtherCACert}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tlsDial(t, l, tc.ss)
@@ -109,17 +110,17 @@ func TestTLSMutual(t *testing.T) {
 		peers <- c.TLS()
 		return tcp.Echo, nil
 	})
-	l := tlsListen(t, &tcp.ListenerSecureSocket{
-		CertKey:   &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-		MutualSSL: &tcp.MutualSSL{Cert: certs.CACert},
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{
+		CertKey:   &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+		MutualSSL: &tlsconfig.MutualSSL{Cert: certs.CACert},
 	}, nil, svc)
 
 	for _, tc := range []struct {
 		name string
-		ss   *tcp.ClientSecureSocket
+		ss   *tlsconfig.ClientSecureSocket
 	}{
-		{"CertKey", &tcp.ClientSecureSocket{Cert: certs.CACert, CertKey: &tcp.CertKey{CertFile: certs.ClientCert, KeyFile: certs.ClientKey}}},
-		{"KeyStore", &tcp.ClientSecureSocket{Cert: certs.CACert, Key: &tcp.KeyStore{Path: certs.ClientKeyStore, Password: netkittest.StorePassword}}},
+		{"CertKey", &tlsconfig.ClientSecureSocket{Cert: certs.CACert, CertKey: &tlsconfig.CertKey{CertFile: certs.ClientCert, KeyFile: certs.ClientKey}}},
+		{"KeyStore", &tlsconfig.ClientSecureSocket{Cert: certs.CACert, Key: &tlsconfig.KeyStore{Path: certs.ClientKeyStore, Password: netkittest.StorePassword}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tlsDial(t, l, tc.ss)
@@ -144,14 +145,14 @@ func TestTLSMutual(t *testing.T) {
 	// handshake itself; with TLS 1.3 the client finishes its side first and
 	// the server's alert arrives with the first read.
 	t.Run("NoClientCertTLS12", func(t *testing.T) {
-		_, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert,
-			Protocol: &tcp.ProtocolConfig{Name: tcp.TLS, Versions: []string{"TLSv1.2"}}})
+		_, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert,
+			Protocol: &tlsconfig.ProtocolConfig{Name: tlsconfig.TLS, Versions: []string{"TLSv1.2"}}})
 		if err == nil {
 			t.Fatal("TLS 1.2 handshake without a client certificate succeeded")
 		}
 	})
 	t.Run("NoClientCertTLS13", func(t *testing.T) {
-		c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert})
+		c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert})
 		if err != nil {
 			t.Logf("refused in the handshake: %v", err)
 			return // fine too
@@ -174,12 +175,12 @@ func TestTLSMutual(t *testing.T) {
 // in NewClient.
 func TestTLS11ClientRefused(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
-	l := tlsListen(t, &tcp.ListenerSecureSocket{
-		CertKey:  &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-		Protocol: &tcp.ProtocolConfig{Name: tcp.TLS, Versions: []string{"TLSv1.2", "TLSv1.3"}},
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{
+		CertKey:  &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+		Protocol: &tlsconfig.ProtocolConfig{Name: tlsconfig.TLS, Versions: []string{"TLSv1.2", "TLSv1.3"}},
 	}, nil, nil)
-	_, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert,
-		Protocol: &tcp.ProtocolConfig{Name: tcp.TLS, Versions: []string{"TLSv1.1"}}})
+	_, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert,
+		Protocol: &tlsconfig.ProtocolConfig{Name: tlsconfig.TLS, Versions: []string{"TLSv1.1"}}})
 	if err == nil {
 		t.Fatal("TLSv1.1 client accepted by a TLSv1.2+ listener")
 	}
@@ -188,8 +189,8 @@ func TestTLS11ClientRefused(t *testing.T) {
 	}
 	t.Logf("TLSv1.1 client: %v", err)
 	// The same listener serves a TLSv1.2 client.
-	c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert,
-		Protocol: &tcp.ProtocolConfig{Name: tcp.TLS, Versions: []string{"TLSv1.2"}}})
+	c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert,
+		Protocol: &tlsconfig.ProtocolConfig{Name: tlsconfig.TLS, Versions: []string{"TLSv1.2"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,20 +203,20 @@ func TestTLS11ClientRefused(t *testing.T) {
 func TestTLSCipherMismatch(t *testing.T) {
 	certs := netkittest.NewCertificates(t) // ECDSA keys: ECDHE_ECDSA suites
 	const serverSuite = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
-	v12 := &tcp.ProtocolConfig{Name: tcp.TLS, Versions: []string{"TLSv1.2"}}
-	l := tlsListen(t, &tcp.ListenerSecureSocket{
-		CertKey:  &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+	v12 := &tlsconfig.ProtocolConfig{Name: tlsconfig.TLS, Versions: []string{"TLSv1.2"}}
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{
+		CertKey:  &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
 		Protocol: v12,
 		Ciphers:  []string{serverSuite},
 	}, nil, nil)
-	_, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert, Protocol: v12,
+	_, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert, Protocol: v12,
 		Ciphers: []string{"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"}})
 	if err == nil {
 		t.Fatal("handshake succeeded with disjoint cipher suites")
 	}
 	t.Logf("cipher mismatch: %v", err)
 	// The control: the server's suite works.
-	c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert, Protocol: v12, Ciphers: []string{serverSuite}})
+	c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert, Protocol: v12, Ciphers: []string{serverSuite}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,14 +229,14 @@ func TestTLSCipherMismatch(t *testing.T) {
 // Ballerina's SSLv3 test: the SSL protocol is refused (Go has no SSLv3).
 func TestTLSSSLv3Refused(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
-	ssl := &tcp.ProtocolConfig{Name: tcp.SSL, Versions: []string{"SSLv3"}}
-	_, err := tcp.NewListener(0, &tcp.ListenerConfig{SecureSocket: &tcp.ListenerSecureSocket{
-		CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}, Protocol: ssl}})
+	ssl := &tlsconfig.ProtocolConfig{Name: tlsconfig.SSL, Versions: []string{"SSLv3"}}
+	_, err := tcp.NewListener(0, &tcp.ListenerConfig{SecureSocket: &tlsconfig.ListenerSecureSocket{
+		CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}, Protocol: ssl}})
 	if err == nil {
 		t.Fatal("NewListener accepted SSLv3")
 	}
-	l := tlsListen(t, &tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
-	if _, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert, Protocol: ssl}); err == nil {
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
+	if _, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert, Protocol: ssl}); err == nil {
 		t.Fatal("NewClient accepted SSLv3")
 	} else {
 		t.Logf("SSLv3: %v", err)
@@ -246,7 +247,7 @@ func TestTLSSSLv3Refused(t *testing.T) {
 func TestTLSClientDisabledTalksPlain(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	l := listen(t, tcp.EchoService, nil)
-	c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Disable: true, Cert: certs.CACert})
+	c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Disable: true, Cert: certs.CACert})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,18 +267,18 @@ func TestTLSValidationMessages(t *testing.T) {
 	}
 	pw := netkittest.StorePassword
 	listenerCases := []struct {
-		ss   *tcp.ListenerSecureSocket
+		ss   *tlsconfig.ListenerSecureSocket
 		want string
 	}{
-		{&tcp.ListenerSecureSocket{Key: &tcp.KeyStore{Password: pw}}, "KeyStore file location must be provided for secure connection"},
-		{&tcp.ListenerSecureSocket{Key: &tcp.KeyStore{Path: certs.ServerKeyStore}}, "KeyStore password must be provided for secure connection"},
-		{&tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{KeyFile: certs.ServerKey}}, "Certificate file location must be provided for secure connection"},
-		{&tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert}}, "Private key file location must be provided for secure connection"},
-		{&tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-			MutualSSL: &tcp.MutualSSL{TrustStore: &tcp.TrustStore{Password: pw}}}, "TrustStore file location must be provided for secure connection"},
-		{&tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-			MutualSSL: &tcp.MutualSSL{TrustStore: &tcp.TrustStore{Path: certs.TrustStore}}}, "TrustStore password must be provided for secure connection"},
-		{&tcp.ListenerSecureSocket{Key: &tcp.KeyStore{Path: garbage, Password: pw}}, "Failed to initialize the SSL context"},
+		{&tlsconfig.ListenerSecureSocket{Key: &tlsconfig.KeyStore{Password: pw}}, "KeyStore file location must be provided for secure connection"},
+		{&tlsconfig.ListenerSecureSocket{Key: &tlsconfig.KeyStore{Path: certs.ServerKeyStore}}, "KeyStore password must be provided for secure connection"},
+		{&tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{KeyFile: certs.ServerKey}}, "Certificate file location must be provided for secure connection"},
+		{&tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert}}, "Private key file location must be provided for secure connection"},
+		{&tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+			MutualSSL: &tlsconfig.MutualSSL{TrustStore: &tlsconfig.TrustStore{Password: pw}}}, "TrustStore file location must be provided for secure connection"},
+		{&tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+			MutualSSL: &tlsconfig.MutualSSL{TrustStore: &tlsconfig.TrustStore{Path: certs.TrustStore}}}, "TrustStore password must be provided for secure connection"},
+		{&tlsconfig.ListenerSecureSocket{Key: &tlsconfig.KeyStore{Path: garbage, Password: pw}}, "Failed to initialize the SSL context"},
 	}
 	for _, tc := range listenerCases {
 		_, err := tcp.NewListener(0, &tcp.ListenerConfig{SecureSocket: tc.ss})
@@ -288,16 +289,16 @@ func TestTLSValidationMessages(t *testing.T) {
 
 	l := listen(t, tcp.EchoService, nil) // something to connect to
 	clientCases := []struct {
-		ss   *tcp.ClientSecureSocket
+		ss   *tlsconfig.ClientSecureSocket
 		want string
 	}{
-		{&tcp.ClientSecureSocket{TrustStore: &tcp.TrustStore{Password: pw}}, "TrustStore file location must be provided for secure connection"},
-		{&tcp.ClientSecureSocket{TrustStore: &tcp.TrustStore{Path: certs.TrustStore}}, "TrustStore password must be provided for secure connection"},
-		{&tcp.ClientSecureSocket{Cert: certs.CACert, Key: &tcp.KeyStore{Password: pw}}, "KeyStore file location must be provided for secure connection"},
-		{&tcp.ClientSecureSocket{Cert: certs.CACert, Key: &tcp.KeyStore{Path: certs.ClientKeyStore}}, "KeyStore password must be provided for secure connection"},
-		{&tcp.ClientSecureSocket{Cert: certs.CACert, CertKey: &tcp.CertKey{KeyFile: certs.ClientKey}}, "Certificate file location must be provided for secure connection"},
-		{&tcp.ClientSecureSocket{Cert: certs.CACert, CertKey: &tcp.CertKey{CertFile: certs.ClientCert}}, "Private key file location must be provided for secure connection"},
-		{&tcp.ClientSecureSocket{TrustStore: &tcp.TrustStore{Path: garbage, Password: pw}}, "Failed to initialize the SSL context"},
+		{&tlsconfig.ClientSecureSocket{TrustStore: &tlsconfig.TrustStore{Password: pw}}, "TrustStore file location must be provided for secure connection"},
+		{&tlsconfig.ClientSecureSocket{TrustStore: &tlsconfig.TrustStore{Path: certs.TrustStore}}, "TrustStore password must be provided for secure connection"},
+		{&tlsconfig.ClientSecureSocket{Cert: certs.CACert, Key: &tlsconfig.KeyStore{Password: pw}}, "KeyStore file location must be provided for secure connection"},
+		{&tlsconfig.ClientSecureSocket{Cert: certs.CACert, Key: &tlsconfig.KeyStore{Path: certs.ClientKeyStore}}, "KeyStore password must be provided for secure connection"},
+		{&tlsconfig.ClientSecureSocket{Cert: certs.CACert, CertKey: &tlsconfig.CertKey{KeyFile: certs.ClientKey}}, "Certificate file location must be provided for secure connection"},
+		{&tlsconfig.ClientSecureSocket{Cert: certs.CACert, CertKey: &tlsconfig.CertKey{CertFile: certs.ClientCert}}, "Private key file location must be provided for secure connection"},
+		{&tlsconfig.ClientSecureSocket{TrustStore: &tlsconfig.TrustStore{Path: garbage, Password: pw}}, "Failed to initialize the SSL context"},
 	}
 	for _, tc := range clientCases {
 		c, err := tlsDial(t, l, tc.ss)
@@ -315,7 +316,7 @@ func TestTLSValidationMessages(t *testing.T) {
 func TestPlainClientToTLSListener(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	var served atomic.Bool
-	l := tlsListen(t, &tcp.ListenerSecureSocket{CertKey: &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil,
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil,
 		tcp.ServiceFunc(func(*tcp.Caller) (tcp.ConnectionService, error) {
 			served.Store(true)
 			return tcp.Echo, nil
@@ -351,7 +352,7 @@ func TestTLSConfigGetCertificate(t *testing.T) {
 		return &certs.Server, nil
 	}}
 	l := tlsListen(t, nil, base, nil)
-	c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert, ServerName: "localhost"})
+	c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert, ServerName: "localhost"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +365,9 @@ func TestTLSConfigGetCertificate(t *testing.T) {
 	}
 
 	// SecureSocket fields apply on top of the base: mutual TLS required.
-	l2 := tlsListen(t, &tcp.ListenerSecureSocket{MutualSSL: &tcp.MutualSSL{Cert: certs.CACert}}, base, nil)
-	if c, err := tlsDial(t, l2, &tcp.ClientSecureSocket{Cert: certs.CACert,
-		CertKey: &tcp.CertKey{CertFile: certs.ClientCert, KeyFile: certs.ClientKey}}); err != nil {
+	l2 := tlsListen(t, &tlsconfig.ListenerSecureSocket{MutualSSL: &tlsconfig.MutualSSL{Cert: certs.CACert}}, base, nil)
+	if c, err := tlsDial(t, l2, &tlsconfig.ClientSecureSocket{Cert: certs.CACert,
+		CertKey: &tlsconfig.CertKey{CertFile: certs.ClientCert, KeyFile: certs.ClientKey}}); err != nil {
 		t.Fatal(err)
 	} else {
 		echoOnce(t, c, "base+mutual")
@@ -390,8 +391,8 @@ func TestTLSConfigGetCertificate(t *testing.T) {
 // meanwhile.
 func TestTLSHandshakeTimeout(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
-	ck := &tcp.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}
-	l := tlsListen(t, &tcp.ListenerSecureSocket{CertKey: ck, HandshakeTimeout: 100 * time.Millisecond}, nil, nil)
+	ck := &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: ck, HandshakeTimeout: 100 * time.Millisecond}, nil, nil)
 	host, port := hostPort(t, l.Addr())
 
 	silent, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
@@ -409,7 +410,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	}()
 
 	// Served meanwhile.
-	c, err := tlsDial(t, l, &tcp.ClientSecureSocket{Cert: certs.CACert})
+	c, err := tlsDial(t, l, &tlsconfig.ClientSecureSocket{Cert: certs.CACert})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +427,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 
 	// With a long handshake timeout the silent peers stay pending while
 	// clients are served: the handshake is not on the accept loop.
-	l2 := tlsListen(t, &tcp.ListenerSecureSocket{CertKey: ck, HandshakeTimeout: time.Minute}, nil, nil)
+	l2 := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: ck, HandshakeTimeout: time.Minute}, nil, nil)
 	host2, port2 := hostPort(t, l2.Addr())
 	var silents []net.Conn
 	for range 3 {
@@ -438,7 +439,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 		silents = append(silents, s)
 	}
 	for i := range 3 {
-		c, err := tlsDial(t, l2, &tcp.ClientSecureSocket{Cert: certs.CACert, HandshakeTimeout: 5 * time.Second})
+		c, err := tlsDial(t, l2, &tlsconfig.ClientSecureSocket{Cert: certs.CACert, HandshakeTimeout: 5 * time.Second})
 		if err != nil {
 			t.Fatalf("client %d behind silent peers: %v", i, err)
 		}

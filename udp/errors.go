@@ -3,9 +3,10 @@ package udp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"time"
+
+	"github.com/netkit-go/netkit/internal/engine"
 )
 
 // Sentinel errors. Match them with [errors.Is]; the errors returned by the
@@ -21,8 +22,8 @@ var (
 	ErrDatagramTooLarge = errors.New("udp: payload too large for one datagram")
 
 	// ErrAlreadyStarted is returned by [Listener.Start] and [Listener.Serve]
-	// while the listener is running.
-	ErrAlreadyStarted = errors.New("udp: listener already started")
+	// while the listener is running. It is the same value in every face.
+	ErrAlreadyStarted = engine.ErrAlreadyStarted
 
 	// ErrServiceNotAttached is returned by [Listener.Detach] when no service
 	// is attached, with Ballerina's message, and by [Listener.Start] when
@@ -30,8 +31,9 @@ var (
 	ErrServiceNotAttached = errors.New("service is not attached to the listener")
 
 	// ErrServiceAttached is returned by [Listener.Attach] when a service is
-	// already attached (a listener has one service, as in Ballerina).
-	ErrServiceAttached = errors.New("udp: a service is already attached to the listener")
+	// already attached (a listener has one service, as in Ballerina). It is
+	// the same value in every face.
+	ErrServiceAttached = engine.ErrServiceAttached
 
 	// ErrBothHandlers is returned by [Listener.Attach] for a service that
 	// implements both OnBytes and OnDatagram (Ballerina's compiler rule).
@@ -89,17 +91,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // configured Timeout or the context's deadline) passed.
 func (e *Error) Timeout() bool { return errors.Is(e.Err, os.ErrDeadlineExceeded) }
 
-// PanicError is passed to OnError when a handler panics. The listener
-// recovers the panic, logs it with Stack and keeps running.
-type PanicError struct {
-	// Value is the value passed to panic.
-	Value any
-	// Stack is the panicking goroutine's stack trace.
-	Stack []byte
-}
-
-// Error describes the panic.
-func (e *PanicError) Error() string { return fmt.Sprintf("udp: handler panic: %v", e.Value) }
+// PanicError is passed to OnError when a handler panics: its Value and
+// Stack. The listener recovers the panic, logs it and keeps running. It is
+// the same type in every face.
+type PanicError = engine.PanicError
 
 // readError turns a failed read into the package's error vocabulary: ctx's
 // own error when ctx was cancelled, "Read timed out" (os.ErrDeadlineExceeded,

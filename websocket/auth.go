@@ -13,7 +13,7 @@ import (
 
 // Authenticator adds credentials to a client's upgrade request
 // (ClientConfig.Auth). Authenticate runs once per dial (and redial); an
-// error fails Dial with an *AuthError.
+// error fails Dial with an [ErrAuth] error wrapping it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) error
 }

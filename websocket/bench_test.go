@@ -74,11 +74,11 @@ func BenchmarkCompressedEcho(b *testing.B) {
 
 // BenchmarkBroadcastTrySend: one prepared message to 16 connections.
 func BenchmarkBroadcastTrySend(b *testing.B) {
-	conns := make(chan *websocket.Caller, 16)
-	svc := &websocket.ServiceFuncs{OnOpen: func(c *websocket.Caller) error { conns <- c; return nil }}
+	conns := make(chan *websocket.Conn, 16)
+	svc := &websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error { conns <- c; return nil }}
 	l := serve(b, "/ws", websocket.Static(svc), &websocket.ServiceConfig{Compression: websocket.CompressionConfig{Disable: true}}, nil)
 	var clients []*rawClient
-	var callers []*websocket.Caller
+	var callers []*websocket.Conn
 	for i := 0; i < 16; i++ {
 		clients = append(clients, dialWS(b, addrOf(l), "/ws", nil))
 		callers = append(callers, <-conns)

@@ -21,14 +21,13 @@ import (
 // concurrent use; one Read runs at a time.
 //
 // With ClientConfig.Retry, a failed read or write reconnects (see
-// [RetryConfig]) and the embedded Conn is replaced by the new connection:
-// then use the Client's own methods (they always act on the current
-// connection), not the Conn field.
+// [RetryConfig]) and the connection is replaced by the new one; the Client's
+// methods always act on the current connection.
 type Client struct {
-	*Conn
+	conn *Conn // the current connection; replaced by Retry under mu
 
 	d          *dialer
-	mu         sync.RWMutex // guards Conn, resp, attrs
+	mu         sync.RWMutex // guards conn, resp, attrs
 	resp       *http.Response
 	attrs      map[string]any
 	reMu       sync.Mutex // serialises reconnections
@@ -37,12 +36,13 @@ type Client struct {
 }
 
 // Dial connects to a ws or wss URL and runs the opening handshake (bounded
-// by ctx and cfg.HandshakeTimeout, 300 s by default). Errors: a
-// *MalformedURLError for a URL that is not ws or wss; a *ConnectionError
-// (Ballerina's "ConnectionError: IO Error") when the connection fails or is
-// refused; a *HandshakeResponseError (also an *InvalidHandshakeError)
-// carrying the status and response when the server refuses the upgrade; a
-// *HandshakeTimedOutError; an *AuthError; a *ProxyError; a TLS error.
+// by ctx and cfg.HandshakeTimeout, 300 s by default). Errors match
+// [ErrMalformedURL] for a URL that is not ws or wss; [ErrConnection]
+// (Ballerina's ConnectionError, wrapping the cause such as
+// syscall.ECONNREFUSED) when the connection fails or is refused;
+// [ErrHandshakeTimedOut]; [ErrAuth]. An *[InvalidHandshakeError] carries
+// the status and response when the server refuses the upgrade; a
+// *[ProxyError] a proxy's refusal; TLS errors are crypto/tls's.
 func Dial(ctx context.Context, url string, cfg *ClientConfig) (*Client, error) {
 	d, err := newDialer(url, cfg)
 	if err != nil {
@@ -52,7 +52,7 @@ func Dial(ctx context.Context, url string, cfg *ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Conn: d.newPullConn(hs), d: d, resp: hs.resp}, nil
+	return &Client{conn: d.newPullConn(hs), d: d, resp: hs.resp}, nil
 }
 
 // newPullConn makes the client Conn of a completed handshake.
@@ -82,10 +82,15 @@ func (d *dialer) newConn(hs *handshake) *Conn {
 // current returns the current connection.
 func (cl *Client) current() *Conn {
 	cl.mu.RLock()
-	c := cl.Conn
+	c := cl.conn
 	cl.mu.RUnlock()
 	return c
 }
+
+// Conn returns the connection of the moment: after a Retry reconnection it
+// is a new one. It is for code that takes a *Conn, such as [NetConn]; the
+// Client's own methods follow reconnections and are the ones to use.
+func (cl *Client) Conn() *Conn { return cl.current() }
 
 // HandshakeResponse returns the server's 101 response to the opening
 // handshake (of the current connection, after a reconnect). Its Body is
@@ -107,8 +112,8 @@ func (cl *Client) Reconnects() int { return int(cl.reconnects.Load()) }
 // os.ErrDeadlineExceeded); nothing is lost and the next Read goes on. When
 // the server closes, Read echoes the close and returns a *CloseError whose
 // text is Ballerina's "reason: Status code: N". Reading after that (or
-// after Close) is a *ConnectionClosureError "Connection already closed"
-// wrapping the first error. With Retry, an abnormal closure or I/O error
+// after Close) is "Connection already closed" (matching
+// [ErrConnectionClosure]) wrapping the first error. With Retry, an abnormal closure or I/O error
 // reconnects and the read goes on on the new connection.
 func (cl *Client) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
 	for {
@@ -142,7 +147,7 @@ func (cl *Client) readOnce(ctx context.Context, c *Conn, buf []byte) (MessageTyp
 	}
 	defer func() { <-c.rsem }()
 	if c.readErr != nil {
-		return 0, buf, &ConnectionClosureError{Message: "Connection already closed", Err: c.readErr}
+		return 0, buf, closureErr("Connection already closed", c.readErr)
 	}
 	typ, out, err := c.readHeld(rctx, buf, false)
 	if err != nil && rctx != ctx && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
@@ -180,14 +185,13 @@ func (cl *Client) shouldRetry(c *Conn, err error) bool {
 	return true
 }
 
-// ReadTextMessage reads the next message as a string (allocating it). As
-// Ballerina's readTextMessage, the message type is not checked.
-func (cl *Client) ReadTextMessage(ctx context.Context) (string, error) {
-	_, p, err := cl.Read(ctx, nil)
-	if err != nil {
-		return "", err
-	}
-	return string(p), nil
+// ReadTextMessage reads the next message into a new slice. As Ballerina's
+// readTextMessage, the message type is not checked. Text is []byte on every
+// path, as WriteTextMessage takes and OnTextMessage gets it: the payload is
+// returned as read, with no copy into a string (string(text) makes one when
+// wanted), and Read(ctx, buf) reuses a buffer.
+func (cl *Client) ReadTextMessage(ctx context.Context) ([]byte, error) {
+	return cl.ReadBinaryMessage(ctx)
 }
 
 // ReadBinaryMessage reads the next message into a new slice. As
@@ -356,6 +360,3 @@ func (cl *Client) Attribute(key string) any {
 	defer cl.mu.RUnlock()
 	return cl.attrs[key]
 }
-
-// RemoveAttribute removes the value stored under key.
-func (cl *Client) RemoveAttribute(key string) { cl.SetAttribute(key, nil) }

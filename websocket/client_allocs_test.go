@@ -12,7 +12,7 @@ import (
 // TestClientAllocs: without compression, a Client's Write* and Read(ctx,
 // buf) allocate nothing per message (the netkit echo server included).
 func TestClientAllocs(t *testing.T) {
-	url := clServe(t, "/echo", websocket.EchoService, &websocket.ServiceConfig{Compression: websocket.CompressionConfig{Disable: true}})
+	url := clServe(t, "/echo", websocket.Static(websocket.Echo), &websocket.ServiceConfig{Compression: websocket.CompressionConfig{Disable: true}})
 	c := clDial(t, url, &websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}})
 	ctx := context.Background()
 	for _, size := range []int{16, 1000, 8000, 100000} {

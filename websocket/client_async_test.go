@@ -44,32 +44,32 @@ func (e *clEvents) next(t *testing.T) string {
 // TestAsyncClient: the service's callbacks run as on the server side.
 func TestAsyncClient(t *testing.T) {
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			switch string(text) {
 			case "ping me":
 				return c.Ping(context.Background(), []byte("srv-ping"))
 			case "close me":
-				return websocket.CloseFrame{Code: 4001, Reason: "asked"}
+				return &websocket.CloseError{Code: 4001, Reason: "asked"}
 			}
 			return c.WriteTextMessage(context.Background(), text)
 		},
-		OnBinaryMessage: func(c *websocket.Caller, data []byte) error {
+		OnBinaryMessage: func(c *websocket.Conn, data []byte) error {
 			return c.WriteBinaryMessage(context.Background(), data)
 		},
 	})
 	url := clServe(t, "/async", up, nil)
 	ev := newCLEvents()
 	svc := &websocket.ServiceFuncs{
-		OnOpen:          func(c *websocket.Caller) error { ev.add("open"); return nil },
-		OnTextMessage:   func(c *websocket.Caller, text []byte) error { ev.add("text " + string(text)); return nil },
-		OnBinaryMessage: func(c *websocket.Caller, data []byte) error { ev.add("binary " + string(data)); return nil },
-		OnPing: func(c *websocket.Caller, data []byte) error {
+		OnOpen:          func(c *websocket.Conn) error { ev.add("open"); return nil },
+		OnTextMessage:   func(c *websocket.Conn, text []byte) error { ev.add("text " + string(text)); return nil },
+		OnBinaryMessage: func(c *websocket.Conn, data []byte) error { ev.add("binary " + string(data)); return nil },
+		OnPing: func(c *websocket.Conn, data []byte) error {
 			ev.add("ping " + string(data))
 			return c.Pong(context.Background(), data)
 		},
-		OnPong:  func(c *websocket.Caller, data []byte) error { ev.add("pong " + string(data)); return nil },
-		OnClose: func(c *websocket.Caller, code int, reason string) { ev.add("close " + itoa(code) + " " + reason) },
-		OnError: func(c *websocket.Caller, err error) { ev.add("error " + err.Error()) },
+		OnPong:  func(c *websocket.Conn, data []byte) error { ev.add("pong " + string(data)); return nil },
+		OnClose: func(c *websocket.Conn, code int, reason string) { ev.add("close " + itoa(code) + " " + reason) },
+		OnError: func(c *websocket.Conn, err error) { ev.add("error " + err.Error()) },
 	}
 	ctx := testCtx(t)
 	ac, err := websocket.DialAsync(ctx, url, svc, nil)
@@ -122,7 +122,7 @@ func TestAsyncClientCloseAndDrop(t *testing.T) {
 	ctx := testCtx(t)
 	ev := newCLEvents()
 	svc := &websocket.ServiceFuncs{
-		OnClose: func(c *websocket.Caller, code int, reason string) { ev.add("close " + itoa(code)) },
+		OnClose: func(c *websocket.Conn, code int, reason string) { ev.add("close " + itoa(code)) },
 	}
 	ac, err := websocket.DialAsync(ctx, clEchoURL(t), svc, nil)
 	if err != nil {
@@ -155,7 +155,7 @@ func TestAsyncClientCloseAndDrop(t *testing.T) {
 
 type clBadService struct{}
 
-func (*clBadService) OnText(c *websocket.Caller, text []byte) error { return nil }
+func (*clBadService) OnText(c *websocket.Conn, text []byte) error { return nil }
 
 // TestAsyncClientIdleTimeout: OnIdleTimeout runs when nothing was read or
 // written for IdleTimeout.
@@ -163,7 +163,7 @@ func TestAsyncClientIdleTimeout(t *testing.T) {
 	ctx := testCtx(t)
 	ev := newCLEvents()
 	svc := &websocket.ServiceFuncs{
-		OnIdleTimeout: func(c *websocket.Caller) error { ev.add("idle"); return websocket.NormalClosure },
+		OnIdleTimeout: func(c *websocket.Conn) error { ev.add("idle"); return websocket.NormalClosure },
 	}
 	ac, err := websocket.DialAsync(ctx, clEchoURL(t), svc, &websocket.ClientConfig{IdleTimeout: 100 * time.Millisecond})
 	if err != nil {
@@ -184,7 +184,7 @@ func TestAsyncClientIdleTimeout(t *testing.T) {
 func TestNetConn(t *testing.T) {
 	c := clDial(t, clEchoURL(t), nil)
 	ctx := testCtx(t)
-	nc := websocket.NetConn(ctx, c.Conn, websocket.BinaryMessage)
+	nc := websocket.NetConn(ctx, c.Conn(), websocket.BinaryMessage)
 	if nc.RemoteAddr() == nil || nc.LocalAddr() == nil {
 		t.Fatal("addresses")
 	}
@@ -231,13 +231,13 @@ func TestNetConn(t *testing.T) {
 
 	// EOF when the server closes normally.
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Caller) error {
+		OnOpen: func(c *websocket.Conn) error {
 			c.WriteTextMessage(context.Background(), []byte("last words"))
 			return websocket.NormalClosure
 		},
 	})
 	c2 := clDial(t, clServe(t, "/bye", up, nil), nil)
-	nc2 := websocket.NetConn(ctx, c2.Conn, websocket.TextMessage)
+	nc2 := websocket.NetConn(ctx, c2.Conn(), websocket.TextMessage)
 	all, err := io.ReadAll(nc2)
 	if err != nil || string(all) != "last words" {
 		t.Fatalf("ReadAll %q %v", all, err)

@@ -19,7 +19,7 @@ func BenchmarkClientEcho(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				cc := websocket.CompressionConfig{Disable: !comp}
-				url := clServe(b, "/echo", websocket.EchoService, &websocket.ServiceConfig{Compression: cc})
+				url := clServe(b, "/echo", websocket.Static(websocket.Echo), &websocket.ServiceConfig{Compression: cc})
 				c, err := websocket.Dial(context.Background(), url, &websocket.ClientConfig{Compression: cc})
 				if err != nil {
 					b.Fatal(err)
@@ -65,7 +65,7 @@ func BenchmarkClientWrite(b *testing.B) {
 
 // BenchmarkDial: a full connect + opening handshake + close handshake.
 func BenchmarkDial(b *testing.B) {
-	url := clServe(b, "/echo", websocket.EchoService, nil)
+	url := clServe(b, "/echo", websocket.Static(websocket.Echo), nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

@@ -27,14 +27,14 @@ func ExampleDial() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(reply)
+	fmt.Println(string(reply))
 }
 
 // ExampleDialAsync serves a client connection with callbacks.
 func ExampleDialAsync() {
 	ctx := context.Background()
 	c, err := websocket.DialAsync(ctx, "ws://127.0.0.1:21003/echo", &websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			fmt.Printf("received %s\n", text)
 			return c.Close(context.Background(), 1000, "done")
 		},

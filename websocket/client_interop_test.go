@@ -1,9 +1,8 @@
 package websocket_test
 
 import (
-	"bufio"
 	"bytes"
-	"os"
+	"context"
 	"os/exec"
 	"strings"
 	"testing"
@@ -50,38 +49,12 @@ async def main():
 asyncio.run(main())
 `
 
-// clStartPeer runs a peer server and returns its ws URL; the process is
-// killed at cleanup.
+// clStartPeer runs a peer server that prints its port and returns its ws
+// URL; the process is killed at cleanup.
 func clStartPeer(t *testing.T, cmd *exec.Cmd) string {
 	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	port := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		port <- strings.TrimSpace(line)
-	}()
-	select {
-	case p := <-port:
-		if p == "" {
-			t.Fatalf("peer did not start: %s", stderr.String())
-		}
-		return "ws://127.0.0.1:" + p + "/"
-	case <-time.After(15 * time.Second):
-		t.Fatalf("peer did not start within 15 s: %s", stderr.String())
-	}
-	return ""
+	p := netkittest.StartPeer(t, cmd, 15*time.Second)
+	return "ws://127.0.0.1:" + p.FirstLine + "/"
 }
 
 func clInterop(t *testing.T, url string) {
@@ -100,12 +73,12 @@ func clInterop(t *testing.T, url string) {
 		t.Fatalf("binary: %v %v %v", typ, p, err)
 	}
 	c.WriteTextMessage(ctx, []byte("fragment-me"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "fragmented" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "fragmented" {
 		t.Fatalf("fragmented from the server: %q %v", s, err)
 	}
 	z := strings.Repeat("z", 100000)
 	c.WriteTextMessage(ctx, []byte(z))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != z {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != z {
 		t.Fatalf("compressed: %d %v", len(s), err)
 	}
 	big := make([]byte, 1<<20)
@@ -120,7 +93,7 @@ func clInterop(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	c.WriteTextMessage(ctx, []byte("after ping"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "after ping" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "after ping" {
 		t.Fatalf("after ping: %q %v", s, err)
 	}
 	if err := c.Close(ctx, 1000, "done"); err != nil {
@@ -131,7 +104,7 @@ func clInterop(t *testing.T, url string) {
 	c2 := clDial(t, url, &websocket.ClientConfig{FragmentSize: 1000, Compression: websocket.CompressionConfig{Disable: true}})
 	long := strings.Repeat("fragmented by the client ", 400)
 	c2.WriteTextMessage(ctx, []byte(long))
-	if s, err := c2.ReadTextMessage(ctx); err != nil || s != long {
+	if s, err := c2.ReadTextMessage(ctx); err != nil || string(s) != long {
 		t.Fatalf("client-fragmented: %d %v", len(s), err)
 	}
 	c2.WriteBinaryMessage(ctx, big)
@@ -144,18 +117,11 @@ func clInterop(t *testing.T, url string) {
 }
 
 func TestClientInteropNodeServer(t *testing.T) {
-	node := netkittest.RequireTool(t, "node")
-	cmd := exec.Command(node, "-e", clNodeServer)
-	cmd.Env = append(os.Environ(), "NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs")
-	clInterop(t, clStartPeer(t, cmd))
+	node := netkittest.RequireNode(t, "ws")
+	clInterop(t, clStartPeer(t, node.Command(context.Background(), "-e", clNodeServer)))
 }
 
 func TestClientInteropPythonServer(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		netkittest.RequireTool(t, "python3-websockets-missing")
-	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import websockets").Run(); err != nil {
-		netkittest.RequireTool(t, "python3-websockets")
-	}
-	clInterop(t, clStartPeer(t, exec.Command("/usr/bin/python3", "-c", clPythonServer)))
+	python := netkittest.RequirePython(t, "websockets")
+	clInterop(t, clStartPeer(t, exec.Command(python, "-c", clPythonServer)))
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/netkit-go/netkit/netkittest"
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -131,7 +132,7 @@ func TestClientProxy(t *testing.T) {
 	wsURL := clEchoURL(t)
 	c := clDial(t, wsURL, &websocket.ClientConfig{Proxy: http.ProxyURL(proxy.url)})
 	c.WriteTextMessage(ctx, []byte("via proxy"))
-	if s, err := c.ReadTextMessage(ctx); err != nil || s != "via proxy" {
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "via proxy" {
 		t.Fatalf("%q %v", s, err)
 	}
 	c.WriteBinaryMessage(ctx, []byte{9, 8, 7})
@@ -161,7 +162,7 @@ func TestClientProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Attach("/secure", websocket.EchoService, &websocket.ServiceConfig{Logger: quietLogger}); err != nil {
+	if err := l.Attach("/secure", websocket.Static(websocket.Echo), &websocket.ServiceConfig{Logger: quietLogger}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Start(); err != nil {
@@ -171,7 +172,7 @@ func TestClientProxy(t *testing.T) {
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	secureURL := "wss://localhost:" + port + "/secure"
 	// The proxy dials "localhost": make sure it reaches 127.0.0.1.
-	sc := &websocket.ClientSecureSocket{Cert: certs.CACert}
+	sc := &tlsconfig.ClientSecureSocket{Cert: certs.CACert}
 	cs := clDial(t, secureURL, &websocket.ClientConfig{Proxy: http.ProxyURL(proxy.url), SecureSocket: sc})
 	h := <-hellos
 	if h.sni != "localhost" || len(h.alpn) != 1 || h.alpn[0] != "http/1.1" {
@@ -181,7 +182,7 @@ func TestClientProxy(t *testing.T) {
 		t.Fatal("not secure")
 	}
 	cs.WriteTextMessage(ctx, []byte("secret"))
-	if s, err := cs.ReadTextMessage(ctx); err != nil || s != "secret" {
+	if s, err := cs.ReadTextMessage(ctx); err != nil || string(s) != "secret" {
 		t.Fatalf("%q %v", s, err)
 	}
 
@@ -192,7 +193,7 @@ func TestClientProxy(t *testing.T) {
 		t.Fatal("ws through an https proxy reported secure")
 	}
 	ch.WriteTextMessage(ctx, []byte("https proxy"))
-	if s, err := ch.ReadTextMessage(ctx); err != nil || s != "https proxy" {
+	if s, err := ch.ReadTextMessage(ctx); err != nil || string(s) != "https proxy" {
 		t.Fatalf("%q %v", s, err)
 	}
 	if r := hp.requests(); len(r) != 1 || !strings.HasPrefix(r[0], target+"|") {
@@ -215,9 +216,9 @@ func TestClientProxy(t *testing.T) {
 func TestClientTLS(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", Logger: quietLogger,
-		SecureSocket: &websocket.ListenerSecureSocket{
-			CertKey:   &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-			MutualSSL: &websocket.MutualSSL{Verify: websocket.Optional, Cert: certs.CACert},
+		SecureSocket: &tlsconfig.ListenerSecureSocket{
+			CertKey:   &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+			MutualSSL: &tlsconfig.MutualSSL{Verify: tlsconfig.Optional, Cert: certs.CACert},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +237,7 @@ func TestClientTLS(t *testing.T) {
 	t.Cleanup(func() { l.ImmediateStop() })
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	ctx := testCtx(t)
-	roundTrip := func(url string, ss *websocket.ClientSecureSocket) error {
+	roundTrip := func(url string, ss *tlsconfig.ClientSecureSocket) error {
 		c, err := websocket.Dial(ctx, url, &websocket.ClientConfig{SecureSocket: ss})
 		if err != nil {
 			return err
@@ -248,39 +249,39 @@ func TestClientTLS(t *testing.T) {
 		if err := c.WriteTextMessage(ctx, []byte("tls")); err != nil {
 			return err
 		}
-		if s, err := c.ReadTextMessage(ctx); err != nil || s != "tls" {
+		if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "tls" {
 			t.Errorf("%q %v", s, err)
 		}
 		return nil
 	}
 	local := "wss://localhost:" + port + "/tls"
-	if err := roundTrip(local, &websocket.ClientSecureSocket{Cert: certs.CACert}); err != nil {
+	if err := roundTrip(local, &tlsconfig.ClientSecureSocket{Cert: certs.CACert}); err != nil {
 		t.Fatalf("PEM trust: %v", err)
 	}
 	if n := <-peer; n != 0 {
 		t.Fatalf("client cert sent without one configured: %d", n)
 	}
-	if err := roundTrip(local, &websocket.ClientSecureSocket{TrustStore: &websocket.TrustStore{Path: certs.TrustStore, Password: netkittest.StorePassword}}); err != nil {
+	if err := roundTrip(local, &tlsconfig.ClientSecureSocket{TrustStore: &tlsconfig.TrustStore{Path: certs.TrustStore, Password: netkittest.StorePassword}}); err != nil {
 		t.Fatalf("PKCS#12 trust store: %v", err)
 	}
 	<-peer
-	if err := roundTrip(local, &websocket.ClientSecureSocket{Cert: certs.CACert,
-		CertKey: &websocket.CertKey{CertFile: certs.ClientCert, KeyFile: certs.ClientKey}}); err != nil {
+	if err := roundTrip(local, &tlsconfig.ClientSecureSocket{Cert: certs.CACert,
+		CertKey: &tlsconfig.CertKey{CertFile: certs.ClientCert, KeyFile: certs.ClientKey}}); err != nil {
 		t.Fatalf("mutual TLS: %v", err)
 	}
 	if n := <-peer; n != 1 {
 		t.Fatalf("server saw %d client certificates", n)
 	}
 	// The certificate is for localhost and 127.0.0.1, not for this name.
-	misnamed := &websocket.ClientSecureSocket{Cert: certs.CACert, ServerName: "other.example"}
+	misnamed := &tlsconfig.ClientSecureSocket{Cert: certs.CACert, ServerName: "other.example"}
 	if err := roundTrip(local, misnamed); err == nil {
 		t.Fatal("host-name verification passed for another name")
 	}
-	if err := roundTrip(local, &websocket.ClientSecureSocket{Cert: certs.CACert, ServerName: "other.example", SkipHostNameVerification: true}); err != nil {
+	if err := roundTrip(local, &tlsconfig.ClientSecureSocket{Cert: certs.CACert, ServerName: "other.example", SkipHostNameVerification: true}); err != nil {
 		t.Fatalf("SkipHostNameVerification: %v", err)
 	}
 	<-peer
-	if err := roundTrip(local, &websocket.ClientSecureSocket{Cert: certs.OtherCACert}); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := roundTrip(local, &tlsconfig.ClientSecureSocket{Cert: certs.OtherCACert}); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("unknown CA: %v", err)
 	}
 	// No SecureSocket: the system roots, which do not know the test CA.
@@ -288,13 +289,13 @@ func TestClientTLS(t *testing.T) {
 		t.Fatalf("system roots: %v", err)
 	}
 	// Disable: plain TCP against a TLS server fails the handshake.
-	if err := roundTrip(local, &websocket.ClientSecureSocket{Disable: true}); err == nil {
+	if err := roundTrip(local, &tlsconfig.ClientSecureSocket{Disable: true}); err == nil {
 		t.Fatal("plain TCP to a TLS server worked")
 	}
 }
 
 // TestClientOAuth2: the client-credentials token is fetched from the token
-// endpoint and sent as a bearer token; a failing endpoint is an AuthError.
+// endpoint and sent as a bearer token; a failing endpoint is ErrAuth.
 func TestClientOAuth2(t *testing.T) {
 	var tokenRequests int
 	var mu sync.Mutex
@@ -337,13 +338,12 @@ func TestClientOAuth2(t *testing.T) {
 	}
 	bad := &websocket.OAuth2ClientCredentials{TokenURL: ts.URL, ClientID: "cid", ClientSecret: "wrong", HTTPClient: ts.Client()}
 	_, err := websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: bad})
-	var ae *websocket.AuthError
-	if !errors.As(err, &ae) {
+	if !errors.Is(err, websocket.ErrAuth) || !strings.HasPrefix(err.Error(), "websocket: auth failed: ") {
 		t.Fatalf("bad credentials: %v", err)
 	}
 	// A wrong bearer token gets 401 in the handshake.
 	_, err = websocket.Dial(testCtx(t), url, &websocket.ClientConfig{Auth: websocket.BearerAuth{Token: "nope"}})
-	var he *websocket.HandshakeResponseError
+	var he *websocket.InvalidHandshakeError
 	if !errors.As(err, &he) || he.Status != 401 {
 		t.Fatalf("wrong token: %v", err)
 	}

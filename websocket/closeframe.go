@@ -1,38 +1,24 @@
 package websocket
 
-import (
-	"os"
-	"strconv"
-)
+import "os"
 
 var osErrDeadlineExceeded = os.ErrDeadlineExceeded
 
-// CloseFrame, returned from a Service callback (it implements error), starts
-// the close handshake with Code and Reason and waits for the echo up to the
-// ServiceConfig's ConnectionClosureTimeout. It is Ballerina's CloseFrame
-// record: the predefined values below are its predefined close frames, any
-// other code in 1000-4999 a CustomCloseFrame. An invalid code is logged and
-// the TCP connection is closed.
-type CloseFrame struct {
-	Code   int
-	Reason string
-}
-
-// Error describes the close frame.
-func (f CloseFrame) Error() string {
-	return "websocket: close frame " + strconv.Itoa(f.Code) + " " + f.Reason
-}
-
-// The predefined close frames of Ballerina's close_frame_return_types.bal.
+// The predefined close frames of Ballerina's close_frame_return_types.bal,
+// as *CloseError values. Returned from a Service callback, each starts the
+// close handshake with its code and reason (any other &CloseError{Code,
+// Reason} with a code in 1000-4999 is Ballerina's CustomCloseFrame).
+// errors.Is(err, GoingAway) reports whether err is a close with code 1001,
+// whatever its reason. Do not modify them.
 var (
-	NormalClosure       = CloseFrame{Code: 1000}
-	GoingAway           = CloseFrame{Code: 1001}
-	ProtocolError       = CloseFrame{Code: 1002, Reason: "Connection closed due to protocol error"}
-	UnsupportedData     = CloseFrame{Code: 1003, Reason: "Endpoint received unsupported frame"}
-	InvalidPayload      = CloseFrame{Code: 1007, Reason: "Payload does not match the expected format or encoding"}
-	PolicyViolation     = CloseFrame{Code: 1008, Reason: "Received message violates its policy"}
-	MessageTooBig       = CloseFrame{Code: 1009, Reason: "The received message exceeds the allowed size limit"}
-	InternalServerError = CloseFrame{Code: 1011, Reason: "Internal server error occurred"}
+	NormalClosure       = &CloseError{Code: 1000}
+	GoingAway           = &CloseError{Code: 1001}
+	ProtocolError       = &CloseError{Code: 1002, Reason: "Connection closed due to protocol error"}
+	UnsupportedData     = &CloseError{Code: 1003, Reason: "Endpoint received unsupported frame"}
+	InvalidPayload      = &CloseError{Code: 1007, Reason: "Payload does not match the expected format or encoding"}
+	PolicyViolation     = &CloseError{Code: 1008, Reason: "Received message violates its policy"}
+	MessageTooBig       = &CloseError{Code: 1009, Reason: "The received message exceeds the allowed size limit"}
+	InternalServerError = &CloseError{Code: 1011, Reason: "Internal server error occurred"}
 )
 
 // validLocalCloseCode reports whether a local Close may send code:

@@ -72,7 +72,7 @@ func TestCompressionNegotiation(t *testing.T) {
 // TestUpgradeTimeoutResetAfterHandshake: the listener's request timeout
 // does not apply to the WebSocket connection.
 func TestUpgradeTimeoutResetAfterHandshake(t *testing.T) {
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{Timeout: 200 * time.Millisecond})
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Timeout: 200 * time.Millisecond})
 	c := dialWS(t, addrOf(l), "/ws", nil)
 	c.expectNothing(500 * time.Millisecond) // idle past the request timeout
 	c.sendText("still open")

@@ -39,7 +39,7 @@ type ServiceConfig struct {
 	// MaxFrameSize bounds one inbound frame's payload, checked from its
 	// header. 0: MaxMessageSize (browsers, Node and Python send a large
 	// message as one frame; Ballerina's 65536 is one line away).
-	// Negative: no limit. Over it: close 1009 and PayloadTooLargeError.
+	// Negative: no limit. Over it: close 1009 and ErrPayloadTooLarge.
 	MaxFrameSize int64
 	// MaxMessageSize bounds a reassembled, decompressed message. 0: 16 MiB;
 	// negative: no limit. Over it: close 1009.
@@ -48,7 +48,7 @@ type ServiceConfig struct {
 	// many payload bytes. 0 or negative: one frame per message.
 	FragmentSize int
 	// ConnectionClosureTimeout bounds the wait for the peer's close echo
-	// (Caller.Close, a returned CloseFrame, GracefulStop). 0: 60 s;
+	// (Conn.Close, a returned *CloseError, GracefulStop). 0: 60 s;
 	// negative: wait forever (Ballerina's -1).
 	ConnectionClosureTimeout time.Duration
 	// WriteTimeout bounds each write, so a peer that stops reading costs
@@ -74,6 +74,13 @@ type ServiceConfig struct {
 	// Logger receives handler errors and panics. Nil: the listener's, or
 	// slog.Default().
 	Logger *slog.Logger
+	// ExposeUpgradeErrors sends the text of an error returned by
+	// UpgradeService.Upgrade as the refusal's body, as Ballerina does. By
+	// default the body is the status text ("Bad Request"), so that an
+	// internal error's text does not reach the peer; the error is logged at
+	// Debug level. The Message of an *UpgradeError, *AuthnError or
+	// *AuthzError is always the body: it was written for the peer.
+	ExposeUpgradeErrors bool
 }
 
 // CompressionConfig configures permessage-deflate (RFC 7692). The zero value

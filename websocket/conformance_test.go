@@ -1,12 +1,9 @@
 package websocket_test
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -350,71 +347,12 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `
 
-// nodePath returns NODE_PATH for Debian's node-ws.
-func nodePath() string {
-	var dirs []string
-	for _, d := range []string{"/usr/share/nodejs", "/usr/lib/nodejs", "/usr/lib/node_modules"} {
-		if _, err := os.Stat(d + "/ws"); err == nil {
-			dirs = append(dirs, d)
-		}
-	}
-	if p := os.Getenv("NODE_PATH"); p != "" {
-		dirs = append(dirs, p)
-	}
-	return strings.Join(dirs, ":")
-}
-
-// startNode runs a node script that prints its port on the first line; it
-// is stopped at cleanup.
+// startNode runs a node script (with Node's ws module) that prints its
+// port on the first line; it is stopped at cleanup.
 func startNode(t *testing.T, script string) string {
 	t.Helper()
-	node := netkittest.RequireTool(t, "node")
-	cmd := exec.Command(node, "-e", script)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath())
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case port, ok := <-lines:
-		if !ok {
-			t.Fatalf("node exited: %s", stderr.String())
-		}
-		return port
-	case <-time.After(10 * time.Second):
-		t.Fatalf("node did not start: %s", stderr.String())
-	}
-	return ""
+	node := netkittest.RequireNode(t, "ws")
+	return netkittest.StartPeer(t, node.Command(context.Background(), "-e", script), 10*time.Second).FirstLine
 }
 
 func TestConformanceNodeWS(t *testing.T) {

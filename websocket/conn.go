@@ -36,12 +36,9 @@ func (t MessageType) String() string {
 	return "MessageType(" + strconv.Itoa(int(t)) + ")"
 }
 
-// Caller is a connection as seen from a Service's callbacks: the same
-// [Conn] (Ballerina's websocket:Caller).
-type Caller = Conn
-
-// Conn is one WebSocket connection, on the server or the client side. Its
-// write methods, Close and the getters are safe for concurrent use; Read is
+// Conn is one WebSocket connection, on the server or the client side.
+// Ballerina's websocket:Caller is a *Conn: every Service callback gets one.
+// Its write methods, Close and the getters are safe for concurrent use; Read is
 // for one reader at a time.
 //
 // A Conn is either served by a Service (callbacks, run by the connection's
@@ -212,15 +209,13 @@ func (c *Conn) RemoteAddr() net.Addr { return c.ec.RemoteAddr() }
 // LocalAddr returns the local address.
 func (c *Conn) LocalAddr() net.Addr { return c.ec.LocalAddr() }
 
-// SetAttribute stores a per-connection value; a nil value removes it. Unlike
-// Ballerina, values are stored as they are, not cloned.
+// SetAttribute stores a per-connection value; a nil value removes it
+// (Ballerina's removeAttribute is SetAttribute(key, nil)). Unlike Ballerina,
+// values are stored as they are, not cloned.
 func (c *Conn) SetAttribute(key string, value any) { c.ec.SetAttr(key, value) }
 
 // Attribute returns the value stored under key, or nil.
 func (c *Conn) Attribute(key string) any { v, _ := c.ec.Attr(key); return v }
-
-// RemoveAttribute removes the value stored under key.
-func (c *Conn) RemoveAttribute(key string) { c.ec.SetAttr(key, nil) }
 
 // WriteTextMessage sends text as one text message (split into frames of
 // FragmentSize when set). It returns when the kernel accepted every byte;
@@ -281,7 +276,7 @@ func (c *Conn) sentErr(op wsproto.Opcode) error {
 	if op == wsproto.OpText {
 		msg = "Close frame already sent. Cannot push text data!"
 	}
-	return &ConnectionClosureError{Message: msg, Err: net.ErrClosed}
+	return closureErr(msg, net.ErrClosed)
 }
 
 // writeMessageHeld writes one data message; the caller holds the write lock.
@@ -403,7 +398,7 @@ func (c *Conn) writeControl(ctx context.Context, op wsproto.Opcode, p []byte) er
 	}
 	defer c.ec.UnlockWrite()
 	if c.sent.Load() {
-		return &ConnectionClosureError{Message: "Close frame already sent. Cannot send " + op.String() + ".", Err: net.ErrClosed}
+		return closureErr("Close frame already sent. Cannot send "+op.String()+".", net.ErrClosed)
 	}
 	return c.writeFrameHeld(ctx, wsproto.Header{Fin: true, Opcode: op, Length: int64(len(p))}, p)
 }
@@ -441,9 +436,9 @@ func (c *Conn) sendClose(ctx context.Context, code int, reason string) (first bo
 }
 
 // Close starts the close handshake with code and reason (Ballerina's
-// close): code must be 1000-1003, 1007-1011 or 3000-4999, else a
-// ConnectionClosureError "Failed to execute close. Invalid status code: N".
-// A second Close is a ConnectionClosureError too.
+// close): code must be 1000-1003, 1007-1011 or 3000-4999, else an
+// [ErrConnectionClosure] error "Failed to execute close. Invalid status
+// code: N". A second Close is an ErrConnectionClosure error too.
 //
 // Called from one of the connection's own callbacks, Close sends the close
 // frame, marks the connection closed (IsOpen false) and returns; the read
@@ -454,11 +449,11 @@ func (c *Conn) sendClose(ctx context.Context, code int, reason string) (first bo
 // echoing, or the wait timed out (the TCP connection is then closed).
 func (c *Conn) Close(ctx context.Context, code int, reason string) error {
 	if !validLocalCloseCode(code) {
-		return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + strconv.Itoa(code), invalid: true}
+		return invalidCloseCodeErr(code)
 	}
 	first, err := c.sendClose(ctx, code, reason)
 	if !first {
-		return &ConnectionClosureError{Message: "Close frame already sent. Cannot send close frame again.", Err: net.ErrClosed}
+		return closureErr("Close frame already sent. Cannot send close frame again.", net.ErrClosed)
 	}
 	if err != nil {
 		c.ec.Close(err)
@@ -503,7 +498,7 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 		case <-recvDone:
 		case <-ctx.Done():
 			c.ec.Close(ctx.Err())
-			return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
+			return closeInterrupted(ctx.Err())
 		case <-timeout:
 			c.ec.Close(ErrClosed)
 			return c.closeTimeoutErr()
@@ -514,7 +509,7 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 	case <-recvDone:
 	case <-ctx.Done():
 		c.ec.Close(ctx.Err())
-		return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
+		return closeInterrupted(ctx.Err())
 	case <-timeout:
 		c.ec.Close(ErrClosed)
 		return c.closeTimeoutErr()
@@ -522,12 +517,16 @@ func (c *Conn) awaitEcho(ctx context.Context, code int) error {
 	return c.echoResult(code)
 }
 
+// closeInterrupted reports a close handshake cut short by the caller's ctx
+// (whose error it wraps), before ConnectionClosureTimeout.
+func closeInterrupted(ctxErr error) error {
+	return closureErr("websocket: close handshake interrupted: "+ctxErr.Error(), ctxErr)
+}
+
 func (c *Conn) closeTimeoutErr() error {
-	return &ConnectionClosureError{
-		Message: "Could not receive a WebSocket close frame from remote endpoint within " +
-			strconv.FormatFloat(c.cfg.closeTimeout.Seconds(), 'f', -1, 64) + " seconds",
-		Err: &timeoutError{"websocket: close handshake timed out"},
-	}
+	return closureErr("Could not receive a WebSocket close frame from remote endpoint within "+
+		strconv.FormatFloat(c.cfg.closeTimeout.Seconds(), 'f', -1, 64)+" seconds",
+		&timeoutError{"websocket: close handshake timed out"})
 }
 
 // echoResult judges the close echo after a local close with code.
@@ -537,10 +536,10 @@ func (c *Conn) echoResult(code int) error {
 	c.closeMu.Unlock()
 	switch {
 	case !got:
-		return &ConnectionClosureError{Message: "Connection is closed by remote endpoint without echoing a close frame", Err: net.ErrClosed}
+		return closureErr("Connection is closed by remote endpoint without echoing a close frame", net.ErrClosed)
 	case rc != code:
-		return &ConnectionClosureError{Message: "Expected status code " + strconv.Itoa(code) + " but found " +
-			strconv.Itoa(rc) + " in echoed close frame from remote endpoint", Err: &CloseError{Code: rc}}
+		return closureErr("Expected status code "+strconv.Itoa(code)+" but found "+
+			strconv.Itoa(rc)+" in echoed close frame from remote endpoint", &CloseError{Code: rc})
 	}
 	return nil
 }
@@ -613,10 +612,16 @@ func closePayloadReason(p []byte) []byte {
 func protocolErr(err error) (code int, reason string, out error) {
 	var pe *wsproto.ProtocolError
 	if !errors.As(err, &pe) {
-		return wsproto.CloseProtocolError, "protocol error", &CorruptedFrameError{Code: wsproto.CloseProtocolError, Reason: err.Error()}
+		return wsproto.CloseProtocolError, "protocol error", corruptedErr(wsproto.CloseProtocolError, err.Error(), err)
 	}
 	if pe.Code == wsproto.CloseMessageTooBig {
-		return pe.Code, pe.Reason, &PayloadTooLargeError{Reason: pe.Reason}
+		return pe.Code, pe.Reason, &kindError{kind: ErrPayloadTooLarge, msg: "websocket: payload too large: " + pe.Reason, err: err, closed: true}
 	}
-	return pe.Code, pe.Reason, &CorruptedFrameError{Code: pe.Code, Reason: pe.Reason}
+	return pe.Code, pe.Reason, corruptedErr(pe.Code, pe.Reason, err)
+}
+
+// corruptedErr is an ErrCorruptedFrame error: the connection was closed
+// with code.
+func corruptedErr(code int, reason string, cause error) error {
+	return &kindError{kind: ErrCorruptedFrame, msg: "websocket: corrupted frame: " + reason + " (close " + strconv.Itoa(code) + ")", err: cause, closed: true}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 	"github.com/netkit-go/netkit/internal/wsproto"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // DefaultHandshakeTimeout bounds a client's opening handshake (TCP
@@ -47,7 +48,7 @@ type ClientConfig struct {
 	Cookies []*http.Cookie
 	// Auth adds credentials to the upgrade request: [BasicAuth],
 	// [BearerAuth], [OAuth2ClientCredentials] or any [Authenticator].
-	// Failing to obtain them is an *AuthError. Default: none.
+	// Failing to obtain them is an [ErrAuth] error. Default: none.
 	Auth Authenticator
 	// ReadTimeout bounds each read of a [Client] (Ballerina's readTimeout):
 	// when it passes, the read returns ErrReadTimedOut, nothing is lost and
@@ -57,25 +58,25 @@ type ClientConfig struct {
 	// write returns ErrWriteTimedOut. 0 or negative: none (Ballerina's -1).
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds the opening handshake: connecting, the proxy
-	// CONNECT, TLS and the HTTP upgrade. When it passes Dial returns a
-	// *HandshakeTimedOutError. 0: 300 s; negative: bounded by ctx only.
+	// CONNECT, TLS and the HTTP upgrade. When it passes Dial returns an
+	// [ErrHandshakeTimedOut] error. 0: 300 s; negative: bounded by ctx only.
 	HandshakeTimeout time.Duration
 	// ConnectionClosureTimeout bounds Close's wait for the server's echo.
 	// 0: 60 s; negative: wait forever.
 	ConnectionClosureTimeout time.Duration
-	// SecureSocket configures TLS for wss URLs, with the same types as tcp
+	// SecureSocket configures TLS for wss URLs, with the tlsconfig types, as tcp
 	// (trust a PEM cert or PKCS#12 store, mutual TLS, host-name
 	// verification unless SkipHostNameVerification, a session cache shared
 	// by every dial with the same *ClientSecureSocket, retries included).
 	// Nil: the system roots. ALPN offers http/1.1 only. Ignored for ws URLs.
-	SecureSocket *ClientSecureSocket
+	SecureSocket *tlsconfig.ClientSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied on
 	// top). Nil: none.
 	TLSConfig *tls.Config
 	// MaxFrameSize bounds one inbound frame's payload, checked from its
 	// header before allocating. 0: MaxMessageSize (Ballerina's 65536 is one
 	// line away). Negative: no limit. Over it: close 1009 and
-	// *PayloadTooLargeError.
+	// [ErrPayloadTooLarge].
 	MaxFrameSize int64
 	// MaxMessageSize bounds a reassembled, decompressed message. 0: 16 MiB;
 	// negative: no limit.
@@ -126,73 +127,6 @@ type ClientConfig struct {
 // NoProxy is a ClientConfig.Proxy that never uses a proxy.
 func NoProxy(*http.Request) (*url.URL, error) { return nil, nil }
 
-// MalformedURLError is returned by Dial for a URL it cannot use
-// (Ballerina's "Malformed URL").
-type MalformedURLError struct {
-	URL string
-	Err error
-}
-
-// Error returns the message.
-func (e *MalformedURLError) Error() string {
-	msg := "Error: Malformed URL: " + e.URL
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-// Unwrap returns the cause.
-func (e *MalformedURLError) Unwrap() error { return e.Err }
-
-// HandshakeTimedOutError is returned by Dial when HandshakeTimeout (or
-// ctx's deadline) passed before the handshake completed (Ballerina's
-// "Handshake timed out"). It matches os.ErrDeadlineExceeded.
-type HandshakeTimedOutError struct{ Err error }
-
-// Error returns the message.
-func (e *HandshakeTimedOutError) Error() string { return "Error: Handshake timed out" }
-
-// Timeout reports true.
-func (e *HandshakeTimedOutError) Timeout() bool { return true }
-
-// Is reports whether target is os.ErrDeadlineExceeded.
-func (e *HandshakeTimedOutError) Is(target error) bool { return target == osErrDeadlineExceeded }
-
-// Unwrap returns the cause.
-func (e *HandshakeTimedOutError) Unwrap() error { return e.Err }
-
-// HandshakeResponseError is returned by Dial when the server answered the
-// upgrade request with something other than a valid 101 response
-// (Ballerina's "InvalidHandshakeError: Invalid handshake response
-// getStatus: 404 Not Found"). errors.As also finds an
-// *InvalidHandshakeError with the same Status and Message. Response is the
-// server's response, its body read (up to 64 KiB) and replayable.
-type HandshakeResponseError struct {
-	Status   int
-	Message  string
-	Response *http.Response
-}
-
-// Error returns the message.
-func (e *HandshakeResponseError) Error() string { return "InvalidHandshakeError: " + e.Message }
-
-// Unwrap returns the equivalent *InvalidHandshakeError.
-func (e *HandshakeResponseError) Unwrap() error {
-	return &InvalidHandshakeError{Status: e.Status, Message: e.Message}
-}
-
-// AuthError is returned by Dial when ClientConfig.Auth could not produce
-// credentials (Ballerina's AuthError), for example a failed OAuth2 token
-// request.
-type AuthError struct{ Err error }
-
-// Error returns the message.
-func (e *AuthError) Error() string { return "AuthError: " + e.Err.Error() }
-
-// Unwrap returns the cause.
-func (e *AuthError) Unwrap() error { return e.Err }
-
 // ProxyError is returned by Dial when the CONNECT proxy refused or failed
 // the tunnel. Status is the proxy's answer (0 if none).
 type ProxyError struct {
@@ -216,6 +150,11 @@ func (e *ProxyError) Error() string {
 // Unwrap returns the cause.
 func (e *ProxyError) Unwrap() error { return e.Err }
 
+// malformedURLErr is an ErrMalformedURL error for raw.
+func malformedURLErr(raw, why string, cause error) error {
+	return &kindError{kind: ErrMalformedURL, msg: "websocket: malformed URL " + strconv.Quote(raw) + ": " + why, err: cause}
+}
+
 // maxErrorBody bounds the body of a refused handshake kept in the error.
 const maxErrorBody = 64 << 10
 
@@ -231,29 +170,29 @@ type dialer struct {
 	deflate  *wsproto.DeflateConfig
 	hsTime   time.Duration // 0: none
 	pingPong hooks
-	ss       *ClientSecureSocket // SecureSocket, or a default one
+	ss       *tlsconfig.ClientSecureSocket // SecureSocket, or a default one
 }
 
 // parseURL checks a ws or wss URL.
 func parseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &MalformedURLError{URL: raw, Err: err}
+		return nil, malformedURLErr(raw, err.Error(), err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "ws", "wss":
 	default:
-		return nil, &MalformedURLError{URL: raw, Err: errors.New("the scheme must be ws or wss")}
+		return nil, malformedURLErr(raw, "the scheme must be ws or wss", nil)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return nil, &MalformedURLError{URL: raw, Err: errors.New("no host")}
+		return nil, malformedURLErr(raw, "no host", nil)
 	}
 	if u.Fragment != "" {
-		return nil, &MalformedURLError{URL: raw, Err: errors.New("a WebSocket URL has no fragment")}
+		return nil, malformedURLErr(raw, "a WebSocket URL has no fragment", nil)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return nil, &MalformedURLError{URL: raw, Err: errors.New("invalid port " + p)}
+			return nil, malformedURLErr(raw, "invalid port "+p, nil)
 		}
 	}
 	return u, nil
@@ -281,7 +220,7 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 	if d.ss == nil && d.cfg.TLSConfig == nil {
 		// The system roots, with a session cache shared by this client's
 		// redials (the cache is per *ClientSecureSocket).
-		d.ss = &ClientSecureSocket{}
+		d.ss = &tlsconfig.ClientSecureSocket{}
 	}
 	sc := ServiceConfig{
 		MaxFrameSize:             d.cfg.MaxFrameSize,
@@ -310,7 +249,7 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 		h, err := resolveHooks(d.cfg.PingPongHandler)
 		if err != nil || (h.ping == nil && h.pong == nil) || h.open != nil || h.text != nil ||
 			h.binary != nil || h.idle != nil || h.close != nil || h.err != nil {
-			return nil, errors.New("Error: The callback service should be a PingPongService")
+			return nil, errors.New("websocket: the callback service should be a PingPongService")
 		}
 		d.pingPong = h
 	}
@@ -347,7 +286,7 @@ func (d *dialer) dial(ctx context.Context) (hs *handshake, err error) {
 		}
 		// The socket deadline is ctx's: it may fire just before ctx's timer.
 		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, &HandshakeTimedOutError{Err: err}
+			return nil, &kindError{kind: ErrHandshakeTimedOut, msg: "websocket: handshake timed out: " + err.Error(), err: err, timeout: true}
 		}
 		return nil, err
 	}
@@ -394,7 +333,7 @@ func (d *dialer) dialCtx(ctx context.Context) (*handshake, error) {
 	}
 	if d.cfg.Auth != nil {
 		if err := d.cfg.Auth.Authenticate(ctx, req); err != nil {
-			return nil, &AuthError{Err: err}
+			return nil, &kindError{kind: ErrAuth, msg: "websocket: auth failed: " + err.Error(), err: err}
 		}
 	}
 	ch := &wsproto.ClientHandshake{Key: wsproto.NewClientKey(), Subprotocols: d.cfg.SubProtocols, Deflate: d.deflate}
@@ -428,13 +367,13 @@ func (d *dialer) dialCtx(ctx context.Context) (*handshake, error) {
 	stop := bindDeadline(ctx, nc)
 	if err := req.Write(nc); err != nil {
 		stop()
-		return nil, &ConnectionError{Err: err}
+		return nil, connErr(err)
 	}
 	br := bufio.NewReaderSize(nc, 4096)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		stop()
-		return nil, &ConnectionError{Err: err}
+		return nil, connErr(err)
 	}
 	res, err := wsproto.CheckResponse(resp, ch)
 	if err != nil {
@@ -466,17 +405,19 @@ func bindDeadline(ctx context.Context, nc net.Conn) (stop func() bool) {
 	return after
 }
 
-// handshakeFailed turns a refused upgrade into a *HandshakeResponseError,
+// handshakeFailed turns a refused upgrade into an *InvalidHandshakeError,
 // keeping the response and its (bounded) body.
 func handshakeFailed(resp *http.Response, err error) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	msg := "Invalid handshake response getStatus: " + resp.Status
+	msg := "the server answered " + resp.Status
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		msg = err.Error()
+	} else {
+		err = nil
 	}
-	return &HandshakeResponseError{Status: resp.StatusCode, Message: msg, Response: resp}
+	return &InvalidHandshakeError{Status: resp.StatusCode, Message: msg, Response: resp, Err: err}
 }
 
 // tlsClient wraps nc in TLS towards host (SNI and verification use the
@@ -511,7 +452,7 @@ func (d *dialer) connect(ctx context.Context, req *http.Request) (net.Conn, erro
 	if pu == nil {
 		nc, err := d.netDialer().DialContext(ctx, "tcp", d.hostPort)
 		if err != nil {
-			return nil, &ConnectionError{Err: err}
+			return nil, connErr(err)
 		}
 		return nc, nil
 	}

@@ -224,7 +224,7 @@ func (c *Conn) recvCodeLocked() int {
 }
 
 // result applies a callback's outcome: a panic closes with 1011, a
-// CloseFrame starts the close handshake, another error goes to OnError.
+// *CloseError starts the close handshake, another error goes to OnError.
 func (s *session) result(err error, perr *engine.PanicError) error {
 	c := s.conn
 	if perr != nil {
@@ -233,12 +233,15 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 	if err == nil {
 		return nil
 	}
-	var cf CloseFrame
+	var cf *CloseError
 	if errors.As(err, &cf) {
+		if cf == nil { // a typed nil *CloseError: nothing to close with
+			return nil
+		}
 		if !validLocalCloseCode(cf.Code) {
-			c.cfg.logger.Error("websocket: returned CloseFrame has an invalid status code; closing the connection",
+			c.cfg.logger.Error("websocket: returned close frame has an invalid status code; closing the connection",
 				slog.String("conn.id", c.ID()), slog.Int("code", cf.Code))
-			return &ConnectionClosureError{Message: "Failed to execute close. Invalid status code: " + itoa(cf.Code), invalid: true}
+			return invalidCloseCodeErr(cf.Code)
 		}
 		if _, werr := c.sendClose(context.Background(), cf.Code, cf.Reason); werr != nil {
 			return s.ioFail(werr)
@@ -385,11 +388,10 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 	case errors.Is(err, net.ErrClosed):
 		// closed locally (stop, Close after a timeout): nothing to report
 	default:
-		var cce *ConnectionClosureError
-		if errors.As(err, &cce) {
+		if errors.Is(err, ErrConnectionClosure) {
 			s.reportError(err)
 		} else {
-			s.reportError(&ConnectionError{Err: err})
+			s.reportError(connErr(err))
 		}
 	}
 	if !s.reported && s.h.close != nil {

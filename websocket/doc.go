@@ -1,6 +1,6 @@
 // Package websocket is Ballerina's websocket module in Go: a WebSocket
 // (RFC 6455, RFC 7692 permessage-deflate) server with Ballerina's Listener,
-// upgrade service, Service callbacks and Caller, and its clients (the
+// upgrade service, Service callbacks and Caller (a *[Conn]), and its clients (the
 // synchronous Client and the callback AsyncClient), all built on netkit's one
 // connection engine and one message loop.
 //
@@ -31,15 +31,17 @@
 //
 // # Clients
 //
-// [Dial] returns a [Client] that embeds the same [Conn] as the server side:
-// [Conn.Read] appends the next whole message into a caller's buffer without
-// allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage (JSON) are
-// conveniences. [DialAsync] runs a [Service] over the connection with the
+// [Dial] returns a [Client] over the same [Conn] as the server side:
+// [Client.Read] appends the next whole message into a caller's buffer
+// without allocating; ReadTextMessage, ReadBinaryMessage and ReadMessage
+// (JSON) are conveniences. Text is []byte on every path (WriteTextMessage,
+// OnTextMessage, ReadTextMessage): the payload is never copied into a
+// string behind the caller's back. [DialAsync] runs a [Service] over the connection with the
 // server's dispatcher ([AsyncClient]). ClientConfig covers subprotocols,
 // custom headers, cookies, Auth (Basic, Bearer, OAuth2 client credentials),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
-// target), TLS with the tcp SecureSocket types, limits, compression (offered
-// by default) and Retry: after an abnormal closure or an I/O error a Client
+// target), TLS with the SecureSocket types of package tlsconfig, limits,
+// compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
@@ -59,11 +61,11 @@
 // a dropped connection is OnClose(1006, ""). Protocol violations close with
 // 1002, invalid UTF-8 with 1007, oversized frames or messages with 1009, a
 // callback panic with 1011; OnError follows, after the closure. A callback
-// returning a [CloseFrame] closes with its code. [Conn.Close] inside a
-// callback never deadlocks: it sends the close frame and returns.
-// [Conn.CloseNow] drops the connection without a close handshake. A client
-// that echoes the server's close waits for the server to close the TCP
-// connection (RFC 6455 §7.1.1), at most 5 s.
+// returning a *[CloseError] (such as [NormalClosure]) closes with its code.
+// [Conn.Close] inside a callback never deadlocks: it sends the close frame
+// and returns. [Conn.CloseNow] drops the connection without a close
+// handshake. A client that echoes the server's close waits for the server
+// to close the TCP connection (RFC 6455 §7.1.1), at most 5 s.
 //
 // GracefulStop (of a Listener or a Handler) is the engine's: each
 // connection's running callback finishes and its writes go out, messages
@@ -96,19 +98,23 @@
 // # Errors
 //
 // Closed connections match net.ErrClosed and [ErrClosed] (a *CloseError
-// too), timeouts os.ErrDeadlineExceeded;
-// a peer's close is a *CloseError; Ballerina's error kinds are the types
-// ConnectionClosureError, CorruptedFrameError, PayloadTooLargeError,
-// InvalidHandshakeError, ConnectionError, UpgradeError, AuthnError and
-// AuthzError.
+// too), timeouts os.ErrDeadlineExceeded; a peer's close is a *CloseError.
+// Ballerina's error kinds without data of their own are sentinels for
+// errors.Is: ErrConnectionClosure, ErrConnection, ErrCorruptedFrame,
+// ErrPayloadTooLarge, ErrHandshakeTimedOut, ErrMalformedURL, ErrAuth; the
+// kinds that carry data are types: InvalidHandshakeError (status,
+// response), UpgradeError (status), AuthnError, AuthzError, ProxyError,
+// PayloadBindingError. Texts are lower case and prefixed "websocket: ",
+// except Ballerina's messages that docs/ballerina-mapping.md promises
+// (close handshake, validation).
 //
 // # Metrics and traces
 //
 // ListenerConfig and ClientConfig take an OpenTelemetry MeterProvider and
 // TracerProvider: connections (a listener's from accept, upgraded or not,
 // and the upgraded ones), messages and bytes by type, upgrades by status,
-// failed TLS handshakes, handshake durations, close codes, compression ratios, TrySend
-// drops, and one span per upgrade request (its parent taken from the
-// request's headers) and per dial. Nil, the default, costs nothing.
-// docs/metrics.md lists every instrument.
+// failed TLS handshakes, handshake durations, close codes, compression
+// ratios, TrySend drops, and one span per upgrade request (its parent
+// taken from the request's headers) and per dial. Nil, the default, costs
+// nothing. docs/metrics.md lists every instrument.
 package websocket

@@ -20,7 +20,7 @@ func ExampleListener() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := l.Attach("/ws", websocket.EchoService, nil); err != nil {
+	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
 		log.Fatal(err)
 	}
 	if err := l.Start(); err != nil {
@@ -34,7 +34,7 @@ func ExampleListener() {
 // NewHandler mounts a WebSocket service on any mux.
 func ExampleNewHandler() {
 	chat := &websocket.ServiceFuncs{
-		OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			if strings.TrimSpace(string(text)) == "bye" {
 				return websocket.NormalClosure
 			}

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/netkit-go/netkit/netkittest"
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -49,7 +51,7 @@ func TestUpgradeStatus(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"error", 400, "cancelled by the service"},
+		{"error", 400, "Bad Request"},
 		{"upgrade418", 418, "teapot"},
 		{"upgrade200", 400, "not a failure status"},
 		{"authn", 401, "who are you"},
@@ -69,6 +71,20 @@ func TestUpgradeStatus(t *testing.T) {
 			}
 		})
 	}
+	// A plain error's text stays on the server unless ExposeUpgradeErrors.
+	t.Run("error text not sent", func(t *testing.T) {
+		c := dialRaw(t, addrOf(l), "/ws?case=error", nil)
+		if body := readBody(t, c); strings.Contains(body, "cancelled") {
+			t.Fatalf("body %q leaks the error's text", body)
+		}
+	})
+	t.Run("ExposeUpgradeErrors", func(t *testing.T) {
+		le := serve(t, "/ws", up, &websocket.ServiceConfig{ExposeUpgradeErrors: true}, nil)
+		c := dialRaw(t, addrOf(le), "/ws?case=error", nil)
+		if body := readBody(t, c); c.resp.StatusCode != 400 || !strings.Contains(body, "cancelled by the service") {
+			t.Fatalf("status %d, body %q", c.resp.StatusCode, body)
+		}
+	})
 	t.Run("unknown path", func(t *testing.T) {
 		c := dialRaw(t, addrOf(l), "/other", nil)
 		if c.resp.StatusCode != 404 || !strings.Contains(readBody(t, c), "No service found") {
@@ -108,7 +124,7 @@ func TestUpgradeStatus(t *testing.T) {
 
 type misspelled struct{}
 
-func (*misspelled) OnText(c *websocket.Caller, text []byte) error { return nil }
+func (*misspelled) OnText(c *websocket.Conn, text []byte) error { return nil }
 
 func TestMisspelledCallbackIsAnError(t *testing.T) {
 	type wrongSig struct{ misspelled }
@@ -125,14 +141,14 @@ func TestMisspelledCallbackIsAnError(t *testing.T) {
 
 type badSig struct{}
 
-func (*badSig) OnTextMessage(c *websocket.Caller, text string) error { return nil }
+func (*badSig) OnTextMessage(c *websocket.Conn, text string) error { return nil }
 
 func TestSubprotocolAndCustomHeaders(t *testing.T) {
 	got := make(chan string, 1)
 	up := websocket.UpgradeFunc(func(r *http.Request, h http.Header) (websocket.Service, error) {
 		h.Set("X-some-header", "some-value")
 		h.Add("Set-Cookie", "session=abc")
-		return &websocket.ServiceFuncs{OnOpen: func(c *websocket.Caller) error {
+		return &websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error {
 			got <- c.NegotiatedSubProtocol()
 			return nil
 		}}, nil
@@ -184,7 +200,7 @@ func TestOriginCheck(t *testing.T) {
 			t.Errorf("origin %q: status %d, want %d", tc.origin, c.resp.StatusCode, tc.status)
 		}
 	}
-	l2 := serve(t, "/ws", websocket.EchoService, &websocket.ServiceConfig{CheckOrigin: func(r *http.Request) bool {
+	l2 := serve(t, "/ws", websocket.Static(websocket.Echo), &websocket.ServiceConfig{CheckOrigin: func(r *http.Request) bool {
 		return r.Header.Get("Origin") == "https://app.example"
 	}}, nil)
 	if c := dialRaw(t, addrOf(l2), "/ws", http.Header{"Origin": {"https://app.example"}}); c.resp.StatusCode != 101 {
@@ -194,7 +210,7 @@ func TestOriginCheck(t *testing.T) {
 
 func TestFallbackServesPlainHTTP(t *testing.T) {
 	fb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.Path) })
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{Fallback: fb})
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Fallback: fb})
 	resp, err := http.Get("http://" + addrOf(l) + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -241,10 +257,10 @@ func TestFramesBufferedWithTheRequest(t *testing.T) {
 func TestTLS(t *testing.T) {
 	srvTLS, cliTLS := netkittest.TLSPair(t)
 	secure := make(chan bool, 1)
-	up := websocket.Static(&websocket.ServiceFuncs{OnOpen: func(c *websocket.Caller) error {
+	up := websocket.Static(&websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error {
 		secure <- c.IsSecure() && c.TLS() != nil && c.TLS().NegotiatedProtocol == "http/1.1"
 		return nil
-	}, OnTextMessage: func(c *websocket.Caller, text []byte) error { return c.WriteTextMessage(c.Context(), text) }})
+	}, OnTextMessage: func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(c.Context(), text) }})
 	l := serve(t, "/wss", up, nil, &websocket.ListenerConfig{TLSConfig: srvTLS})
 	cfg := cliTLS.Clone()
 	cfg.NextProtos = []string{"h2", "http/1.1"}
@@ -275,8 +291,8 @@ func TestTLS(t *testing.T) {
 
 func TestSecureSocketCertKey(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{
-		SecureSocket: &websocket.ListenerSecureSocket{CertKey: &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}},
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{
+		SecureSocket: &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}},
 	})
 	tc, err := tls.Dial("tcp", addrOf(l), &tls.Config{RootCAs: certs.CAPool, ServerName: "localhost"})
 	if err != nil {
@@ -291,7 +307,31 @@ func TestSecureSocketCertKey(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 101 ")) {
 		t.Fatalf("%v %q", err, buf[:n])
 	}
-	if _, err := websocket.NewListener(0, &websocket.ListenerConfig{SecureSocket: &websocket.ListenerSecureSocket{CertKey: &websocket.CertKey{}}}); err == nil {
+	if _, err := websocket.NewListener(0, &websocket.ListenerConfig{SecureSocket: &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{}}}); err == nil {
 		t.Fatal("empty CertKey accepted")
+	}
+}
+
+// TestAcceptKeepsCause: when Accept cannot take over the connection (here
+// an http.ResponseWriter that cannot be hijacked) the *InvalidHandshakeError
+// wraps the cause, and the 500 answered to the peer does not carry it.
+func TestAcceptKeepsCause(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Sec-WebSocket-Version", "13")
+	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	w := httptest.NewRecorder()
+	c, err := websocket.Accept(w, r, nil)
+	if err == nil {
+		c.Close(netkittest.Context(t), 1000, "")
+		t.Fatal("Accept on a recorder succeeded")
+	}
+	var he *websocket.InvalidHandshakeError
+	if !errors.As(err, &he) || he.Status != http.StatusInternalServerError || !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("Accept: %v", err)
+	}
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "hijack") {
+		t.Fatalf("answered %d %q", w.Code, w.Body.String())
 	}
 }

@@ -101,6 +101,12 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// answeredLinger bounds the wait for a client's EOF after an answer that
+// is not an upgrade (Connection: close), as net/http's 500 ms: the client
+// has its answer, and a client that keeps its socket open must not hold a
+// slot, or a GracefulStop, for the engine's full Linger.
+const answeredLinger = 500 * time.Millisecond
+
 // writeStatus answers with a bare status and closes.
 func writeStatus(ctx context.Context, c *engine.Conn, status int) {
 	w := &httpResponse{c: c, ctx: ctx, header: make(http.Header)}
@@ -181,6 +187,7 @@ func (w *httpResponse) finish() {
 		b = append(b, w.body.Bytes()...)
 	}
 	w.c.Write(w.ctx, b)
+	w.c.SetLinger(answeredLinger)
 }
 
 // upgrade writes the 101 response and hands the connection to s when the

@@ -26,7 +26,7 @@ func TestIdleFootprint(t *testing.T) {
 // Service with other hooks gets its own.
 func TestSharedHooks(t *testing.T) {
 	h := NewHandler(Static(Echo), nil)
-	text := func(*Caller, []byte) error { return nil }
+	text := func(*Conn, []byte) error { return nil }
 	sf := &ServiceFuncs{OnTextMessage: text}
 	hk1, err := resolveHooks(sf)
 	if err != nil {
@@ -49,8 +49,8 @@ func TestSharedHooks(t *testing.T) {
 func TestIdleServiceConnHoldsNoReader(t *testing.T) {
 	held := make(chan bool, 1)
 	svc := &ServiceFuncs{
-		OnTextMessage: func(c *Caller, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
-		OnIdleTimeout: func(c *Caller) error {
+		OnTextMessage: func(c *Conn, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
+		OnIdleTimeout: func(c *Conn) error {
 			select {
 			case held <- c.mr != nil:
 			default:
@@ -70,10 +70,10 @@ func TestIdleServiceConnHoldsNoReader(t *testing.T) {
 	if err := cl.WriteTextMessage(ctx, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := cl.ReadTextMessage(ctx); err != nil || s != "hello" {
+	if s, err := cl.ReadTextMessage(ctx); err != nil || string(s) != "hello" {
 		t.Fatalf("echo: %q, %v", s, err)
 	}
-	if cl.Conn.mr != nil {
+	if cl.conn.mr != nil {
 		t.Error("an idle client connection holds its message reader")
 	}
 	select {

@@ -47,8 +47,8 @@ func TestIdleMemory(t *testing.T) {
 	sc := &websocket.ServiceConfig{Logger: quietLogger}
 	sc.Compression.Disable = !deflate
 	svc := &websocket.ServiceFuncs{
-		OnTextMessage:   func(c *websocket.Caller, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
-		OnBinaryMessage: func(c *websocket.Caller, p []byte) error { return c.WriteBinaryMessage(context.Background(), p) },
+		OnTextMessage:   func(c *websocket.Conn, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
+		OnBinaryMessage: func(c *websocket.Conn, p []byte) error { return c.WriteBinaryMessage(context.Background(), p) },
 	}
 	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", Logger: quietLogger})
 	if err != nil {

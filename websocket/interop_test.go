@@ -2,7 +2,6 @@ package websocket_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -66,36 +65,30 @@ asyncio.run(asyncio.wait_for(main(sys.argv[1]), 10))
 `
 
 func TestInteropNodeClient(t *testing.T) {
-	node := netkittest.RequireTool(t, "node")
+	node := netkittest.RequireNode(t, "ws")
 	l := serveEcho(t, nil)
-	cmd := exec.Command(node, "-e", nodeClient, wsURL(l, "/ws"))
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath())
-	out, err := runWithEnv(cmd)
+	out, err := runPeer(func(ctx context.Context) *exec.Cmd { return node.Command(ctx, "-e", nodeClient, wsURL(l, "/ws")) })
 	if err != nil || strings.TrimSpace(out) != "OK" {
 		t.Fatalf("node client: %v\n%s", err, out)
 	}
 }
 
 func TestInteropPythonClient(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		netkittest.RequireTool(t, "python3-websockets-missing")
-	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import websockets").Run(); err != nil {
-		netkittest.RequireTool(t, "python3-websockets")
-	}
+	python := netkittest.RequirePython(t, "websockets")
 	l := serveEcho(t, &websocket.ServiceConfig{FragmentSize: 64 << 10})
-	out, err := runWithEnv(exec.Command("/usr/bin/python3", "-c", pythonClient, wsURL(l, "/ws")))
+	out, err := runPeer(func(ctx context.Context) *exec.Cmd {
+		return exec.CommandContext(ctx, python, "-c", pythonClient, wsURL(l, "/ws"))
+	})
 	if err != nil || strings.TrimSpace(out) != "OK" {
 		t.Fatalf("python client: %v\n%s", err, out)
 	}
 }
 
-// runWithEnv runs cmd with a 20 s bound and returns its combined output.
-func runWithEnv(cmd *exec.Cmd) (string, error) {
+// runPeer runs the command made by mk with a 20 s bound and returns its
+// combined output.
+func runPeer(mk func(context.Context) *exec.Cmd) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-	c.Env = cmd.Env
-	out, err := c.CombinedOutput()
+	out, err := mk(ctx).CombinedOutput()
 	return string(out), err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -189,8 +190,8 @@ func TestWSSHandshakeTimeouts(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	secure := func(hs, timeout time.Duration) *websocket.Listener {
 		return serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{
-			SecureSocket: &websocket.ListenerSecureSocket{
-				CertKey:          &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+			SecureSocket: &tlsconfig.ListenerSecureSocket{
+				CertKey:          &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
 				HandshakeTimeout: hs,
 			},
 			Timeout: timeout,
@@ -291,21 +292,6 @@ func TestHandlerStopAfterRunningCallback(t *testing.T) {
 	c.expectClose(1001)
 	if err := recv(t, stopped); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// websocket.ErrClosed is the package's own test for "the connection
-// ended": every error that matches net.ErrClosed matches it.
-func TestErrClosedMatchesEveryClosedError(t *testing.T) {
-	for _, err := range []error{
-		&websocket.CloseError{Code: 1001, Reason: "going away"},
-		&websocket.ConnectionClosureError{Message: "x"},
-		&websocket.CorruptedFrameError{Code: 1002},
-		&websocket.PayloadTooLargeError{},
-	} {
-		if !errors.Is(err, net.ErrClosed) || !errors.Is(err, websocket.ErrClosed) {
-			t.Errorf("%T %v: net.ErrClosed %v, ErrClosed %v", err, err, errors.Is(err, net.ErrClosed), errors.Is(err, websocket.ErrClosed))
-		}
 	}
 }
 
@@ -416,5 +402,37 @@ func TestListenerHTTPRequests(t *testing.T) {
 	}
 	if got := exchange("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.HasSuffix(got, "\r\n\r\n") {
 		t.Fatalf("fallback HEAD: %q", got)
+	}
+}
+
+// TestAnsweredConnectionDoesNotHoldAStop: a client that got a non-upgrade
+// answer (404 here) and keeps its socket open must not hold a GracefulStop
+// for the engine's 5 s linger. It failed before the answered connection's
+// linger was shortened: the stop with a 2 s ctx returned DeadlineExceeded.
+func TestAnsweredConnectionDoesNotHoldAStop(t *testing.T) {
+	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer l.ImmediateStop()
+	d := dialRaw(t, addrOf(l), "/other", nil)
+	if d.resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", d.resp.StatusCode)
+	}
+	// The server's FIN: its side is now lingering for ours. The raw client
+	// keeps its socket open (closed only at cleanup).
+	if _, err := io.Copy(io.Discard, d.br); err != nil {
+		t.Fatalf("reading to the server's FIN: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := l.GracefulStop(ctx); err != nil {
+		t.Fatalf("GracefulStop: %v (the answered connection held the stop)", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 
 	"log/slog"
 	"net"
@@ -19,13 +20,11 @@ import (
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
+	"github.com/netkit-go/netkit/tlsconfig"
 )
 
 // Defaults of ListenerConfig.
 const (
-	// DefaultTimeout bounds reading and answering the upgrade request
-	// (DefaultUpgradeTimeout).
-	DefaultTimeout = DefaultUpgradeTimeout
 	// DefaultMaxURILength is the longest request URI accepted (414 beyond).
 	DefaultMaxURILength = 4096
 	// DefaultMaxHeaderSize bounds the upgrade request's header (431 beyond).
@@ -38,10 +37,10 @@ const (
 type ListenerConfig struct {
 	// Host is the address to bind. Default: every interface.
 	Host string
-	// SecureSocket enables TLS (wss), with the same types as tcp. The TLS
-	// handshake is bounded by its HandshakeTimeout (0: 10 s; negative:
+	// SecureSocket enables TLS (wss), with the tlsconfig types, as tcp. The
+	// TLS handshake is bounded by its HandshakeTimeout (0: 10 s; negative:
 	// none), then the upgrade request by Timeout.
-	SecureSocket *ListenerSecureSocket
+	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied
 	// on top). Setting it alone enables TLS too. ALPN offers http/1.1 only.
 	TLSConfig *tls.Config
@@ -153,7 +152,8 @@ func cleanPath(p string) string {
 }
 
 // Attach serves upgrade requests for path (cleaned; "" is "/") with s and
-// sc. Paths match exactly. Attaching a path twice is an error.
+// sc. Paths match exactly. Attaching a path twice is an error matching
+// [ErrServiceAttached].
 func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	if s == nil {
 		return errors.New("websocket: nil UpgradeService")
@@ -162,9 +162,9 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.routes[p]; ok {
-		return errors.New("websocket: a service is already attached at " + p)
+		return &kindError{kind: ErrServiceAttached, msg: "websocket: a service is already attached at " + p}
 	}
-	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultTimeout))
+	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
 	h.cc.obs = l.obs
@@ -179,7 +179,7 @@ func (l *Listener) Detach(p string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.routes[p]; !ok {
-		return errors.New("Error: Cannot detach service. Service has not been registered")
+		return errors.New("websocket: cannot detach service: no service is registered at " + p)
 	}
 	delete(l.routes, p)
 	return nil
@@ -215,14 +215,15 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start binds Host:port and serves in the background; it returns once
-// bound.
+// bound. A bind failure wraps the cause ("websocket: failed to start the
+// listener: ..."): a port in use matches syscall.EADDRINUSE.
 func (l *Listener) Start() error {
 	err := l.srv.Listen(l.cfg.ListenConfig, "tcp", net.JoinHostPort(l.cfg.Host, strconv.Itoa(l.port)))
-	if errors.Is(err, engine.ErrAlreadyStarted) {
-		return ErrAlreadyStarted
+	if errors.Is(err, ErrAlreadyStarted) {
+		return err
 	}
 	if err != nil {
-		return errors.New("failed to start the listener: " + err.Error())
+		return fmt.Errorf("websocket: failed to start the listener: %w", err)
 	}
 	l.obs.Bind(l.srv.Addr())
 	return nil
@@ -232,13 +233,7 @@ func (l *Listener) Start() error {
 // ln from now on.
 func (l *Listener) Serve(ln net.Listener) error {
 	l.obs.Bind(ln.Addr())
-	if err := l.srv.Serve(ln); err != nil {
-		if errors.Is(err, engine.ErrAlreadyStarted) {
-			return ErrAlreadyStarted
-		}
-		return err
-	}
-	return nil
+	return l.srv.Serve(ln)
 }
 
 // Addr returns the bound address; after a stop, the address it was bound

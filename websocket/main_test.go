@@ -56,7 +56,7 @@ func serve(t testing.TB, path string, up websocket.UpgradeService, sc *websocket
 
 // serveEcho starts an echo listener at /ws.
 func serveEcho(t testing.TB, sc *websocket.ServiceConfig) *websocket.Listener {
-	return serve(t, "/ws", websocket.EchoService, sc, nil)
+	return serve(t, "/ws", websocket.Static(websocket.Echo), sc, nil)
 }
 
 func addrOf(l *websocket.Listener) string { return l.Addr().String() }

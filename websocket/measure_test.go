@@ -17,6 +17,7 @@ import (
 
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -97,8 +98,8 @@ func TestMeasureSilentWSSDropped(t *testing.T) {
 	certs := netkittest.NewCertificates(t)
 	const hs, n = time.Second, 200
 	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{
-		SecureSocket: &websocket.ListenerSecureSocket{
-			CertKey:          &websocket.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+		SecureSocket: &tlsconfig.ListenerSecureSocket{
+			CertKey:          &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
 			HandshakeTimeout: hs,
 		},
 	})

@@ -16,7 +16,7 @@ func metricsEcho(tb testing.TB, on bool) *websocket.Listener {
 		lc.MeterProvider = obstest.NewMetrics(tb).Provider
 		lc.TracerProvider = obstest.NewSpans(tb).Provider
 	}
-	return serve(tb, "/ws", websocket.EchoService, &websocket.ServiceConfig{Compression: websocket.CompressionConfig{Disable: true}}, lc)
+	return serve(tb, "/ws", websocket.Static(websocket.Echo), &websocket.ServiceConfig{Compression: websocket.CompressionConfig{Disable: true}}, lc)
 }
 
 // The message path allocates nothing with metrics off (no MeterProvider);

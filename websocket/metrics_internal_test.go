@@ -98,7 +98,7 @@ func TestMetricsCountAKnownExchange(t *testing.T) {
 		}
 	}
 	// One refused upgrade.
-	var hre *HandshakeResponseError
+	var hre *InvalidHandshakeError
 	if _, err := Dial(ctx, base+"/nope", ccfg); !errors.As(err, &hre) {
 		t.Fatalf("dial /nope: %v", err)
 	}

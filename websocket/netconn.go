@@ -26,8 +26,8 @@ import (
 // to that call only if neither ctx nor the call had a deadline before
 // (otherwise from the next call on). Close runs the close handshake with 1000,
 // bounded by ctx and the connection's ConnectionClosureTimeout. With
-// ClientConfig.Retry, pass the Client's Conn of the moment: the adapter does
-// not follow reconnections.
+// ClientConfig.Retry, pass the Client's Conn() of the moment: the adapter
+// does not follow reconnections.
 //
 // Read and Write may be called concurrently with each other, as net.Conn
 // requires; one Read at a time and one Write at a time.
@@ -191,8 +191,7 @@ func (n *netConn) Write(p []byte) (int, error) {
 func (n *netConn) Close() error {
 	n.closeOnce.Do(func() {
 		err := n.c.Close(n.ctx, wsproto.CloseNormalClosure, "")
-		var cce *ConnectionClosureError
-		if err != nil && errors.As(err, &cce) && !n.c.ec.IsOpen() {
+		if err != nil && errors.Is(err, ErrConnectionClosure) && !n.c.ec.IsOpen() {
 			err = nil // the connection was already closing or closed
 		}
 		n.closeErr = err

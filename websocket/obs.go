@@ -152,7 +152,7 @@ func (d *dialer) observeDial(ctx context.Context) (context.Context, func(error))
 
 // dialKind is the error.type of a failed dial.
 func dialKind(err error) string {
-	var hre *HandshakeResponseError
+	var hre *InvalidHandshakeError
 	if errors.As(err, &hre) {
 		return obs.KindHandshake
 	}

@@ -36,7 +36,7 @@ func (d *dialer) connectProxy(ctx context.Context, pu *url.URL) (net.Conn, error
 	paddr := net.JoinHostPort(pu.Hostname(), port)
 	nc, err := d.netDialer().DialContext(ctx, "tcp", paddr)
 	if err != nil {
-		return nil, &ProxyError{Proxy: pu.Redacted(), Err: &ConnectionError{Err: err}}
+		return nil, &ProxyError{Proxy: pu.Redacted(), Err: connErr(err)}
 	}
 	ok := false
 	defer func() {
@@ -74,14 +74,14 @@ func (d *dialer) connectProxy(ctx context.Context, pu *url.URL) (net.Conn, error
 	stop := bindDeadline(ctx, nc)
 	defer stop()
 	if err := req.Write(nc); err != nil {
-		return nil, &ProxyError{Proxy: pu.Redacted(), Err: &ConnectionError{Err: err}}
+		return nil, &ProxyError{Proxy: pu.Redacted(), Err: connErr(err)}
 	}
 	// Read the answer byte-exactly: nothing past its header may be
 	// consumed, since the tunnel's bytes follow.
 	br := bufio.NewReaderSize(&oneByteReader{nc}, 1)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		return nil, &ProxyError{Proxy: pu.Redacted(), Err: &ConnectionError{Err: err}}
+		return nil, &ProxyError{Proxy: pu.Redacted(), Err: connErr(err)}
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, &ProxyError{Proxy: pu.Redacted(), Status: resp.StatusCode}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
@@ -20,9 +21,9 @@ import (
 // lost (a partly received message stays buffered) and the next Read goes on.
 // When the peer closes, Read echoes the close and returns a *CloseError
 // (1006 when the TCP connection dropped without a close frame); after a
-// protocol violation it closes with the right code and returns a
-// *CorruptedFrameError or *PayloadTooLargeError. Both match net.ErrClosed
-// and are returned again by later calls.
+// protocol violation it closes with the right code and returns an
+// error matching [ErrCorruptedFrame] or [ErrPayloadTooLarge]. Both match
+// net.ErrClosed and are returned again by later calls.
 //
 // Read is for connections from Accept (and clients); on a connection served
 // by a Service it returns ErrCallbackMode. One Read runs at a time; a
@@ -185,7 +186,7 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 		return cerr
 	}
 	if !errors.Is(err, net.ErrClosed) {
-		err = &ConnectionError{Err: err}
+		err = connErr(err)
 	}
 	c.ended()
 	c.readErr = err
@@ -222,9 +223,12 @@ func (c *Conn) finishPull(err error) {
 // pullUntilClose reads (dropping data) until the peer's close frame or the
 // timeout; the caller holds rsem.
 func (c *Conn) pullUntilClose(ctx context.Context, timeout <-chan time.Time) error {
+	callerDL, callerHasDL := ctx.Deadline()
+	var closeDL time.Time
 	if c.cfg.closeTimeout > 0 {
+		closeDL = time.Now().Add(c.cfg.closeTimeout)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.closeTimeout)
+		ctx, cancel = context.WithDeadline(ctx, closeDL)
 		defer cancel()
 	}
 	for {
@@ -236,12 +240,17 @@ func (c *Conn) pullUntilClose(ctx context.Context, timeout <-chan time.Time) err
 		switch {
 		case errors.As(err, &ce):
 			return nil
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+			// The read may see ctx's deadline pass just before ctx's timer.
 			c.ec.Close(ErrClosed)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return c.closeTimeoutErr()
+			cerr := ctx.Err()
+			if errors.Is(cerr, context.Canceled) || callerHasDL && (closeDL.IsZero() || callerDL.Before(closeDL)) {
+				if cerr == nil {
+					cerr = context.DeadlineExceeded
+				}
+				return closeInterrupted(cerr) // the caller's ctx, not ConnectionClosureTimeout
 			}
-			return &ConnectionClosureError{Message: "Close handshake interrupted: " + ctx.Err().Error(), Err: ctx.Err()}
+			return c.closeTimeoutErr()
 		}
 		return nil // the connection ended: echoResult tells
 	}

@@ -31,8 +31,8 @@ const (
 // timeout, ctx ending and a local Close never cause a reconnect.
 type RetryConfig struct {
 	// MaxCount is the number of reconnection attempts per failure; when
-	// they all fail, the read or write returns a *RetryError wrapping the
-	// last dial error. 0: unlimited, bounded only by the call's ctx
+	// they all fail, the read or write returns an [ErrConnection] error
+	// wrapping the last dial error. 0: unlimited, bounded only by the call's ctx
 	// (Ballerina's maxCount 0).
 	MaxCount int
 	// Interval is the wait before the first attempt. 0: 1 s; negative: 1 s
@@ -86,35 +86,12 @@ func retryable(err error) bool {
 	if errors.As(err, &ce) {
 		return ce.Code == wsproto.CloseAbnormalClosure
 	}
-	var cce *ConnectionClosureError
-	var cfe *CorruptedFrameError
-	var pte *PayloadTooLargeError
-	if errors.As(err, &cce) || errors.As(err, &cfe) || errors.As(err, &pte) {
+	if errors.Is(err, ErrConnectionClosure) || errors.Is(err, ErrCorruptedFrame) || errors.Is(err, ErrPayloadTooLarge) {
 		return false
 	}
 	var ne net.Error
-	var ioe *ConnectionError
-	return errors.As(err, &ioe) || errors.As(err, &ne) || errors.Is(err, net.ErrClosed)
+	return errors.Is(err, ErrConnection) || errors.As(err, &ne) || errors.Is(err, net.ErrClosed)
 }
-
-// RetryError is returned when every reconnection attempt of a Client failed
-// (Ballerina's "ConnectionError: IO Error" after maxCount). It matches
-// net.ErrClosed, and unwraps to the last attempt's error.
-type RetryError struct {
-	Attempts int
-	Err      error
-}
-
-// Error returns the message.
-func (e *RetryError) Error() string {
-	return "ConnectionError: IO Error: reconnection failed after " + strconv.Itoa(e.Attempts) + " attempts: " + e.Err.Error()
-}
-
-// Unwrap returns the last attempt's error.
-func (e *RetryError) Unwrap() error { return e.Err }
-
-// Is reports whether target is net.ErrClosed.
-func (e *RetryError) Is(target error) bool { return target == net.ErrClosed }
 
 // reconnect replaces the failed connection old. Concurrent callers that
 // saw the same failure share one reconnection.
@@ -165,7 +142,7 @@ func (cl *Client) redial(ctx context.Context, old *Conn, cause error) (hooked bo
 			return false, cause
 		}
 		cl.mu.Lock()
-		cl.Conn, cl.resp = c, hs.resp
+		cl.conn, cl.resp = c, hs.resp
 		cl.mu.Unlock()
 		cl.reconnects.Add(1)
 		return true, nil
@@ -173,5 +150,6 @@ func (cl *Client) redial(ctx context.Context, old *Conn, cause error) (hooked bo
 	if last == nil {
 		last = cause
 	}
-	return false, &RetryError{Attempts: rc.MaxCount, Err: last}
+	return false, &kindError{kind: ErrConnection, err: last, closed: true,
+		msg: "websocket: connection error: reconnection failed after " + strconv.Itoa(rc.MaxCount) + " attempts: " + last.Error()}
 }

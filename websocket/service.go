@@ -36,7 +36,7 @@ func Static(s Service) UpgradeService {
 // connection run one at a time on its read goroutine; the next frame is not
 // dispatched until the callback returns. A []byte passed to a callback is
 // borrowed until it returns. A method named On* that matches none of the
-// callbacks is an error at upgrade time. Returning a [CloseFrame] starts the
+// callbacks is an error at upgrade time. Returning a *[CloseError] starts the
 // close handshake with its code; another error is logged and passed to
 // OnError, and the connection stays open.
 type Service any
@@ -44,40 +44,40 @@ type Service any
 // OpenHandler is the optional OnOpen callback: it runs after the handshake,
 // before any frame is read.
 type OpenHandler interface {
-	OnOpen(c *Caller) error
+	OnOpen(c *Conn) error
 }
 
 // TextMessageHandler is the optional OnTextMessage callback: a complete text
 // message (fragments reassembled, decompressed, valid UTF-8). Without it,
 // text messages are dropped.
 type TextMessageHandler interface {
-	OnTextMessage(c *Caller, text []byte) error
+	OnTextMessage(c *Conn, text []byte) error
 }
 
 // BinaryMessageHandler is the optional OnBinaryMessage callback: a complete
 // binary message. Without it, binary messages are dropped.
 type BinaryMessageHandler interface {
-	OnBinaryMessage(c *Caller, data []byte) error
+	OnBinaryMessage(c *Conn, data []byte) error
 }
 
 // PingHandler is the optional OnPing callback. Without it, every ping is
 // answered with a pong carrying its payload; with it, the callback answers
 // (c.Pong) if it wants to.
 type PingHandler interface {
-	OnPing(c *Caller, data []byte) error
+	OnPing(c *Conn, data []byte) error
 }
 
 // PongHandler is the optional OnPong callback; without it pongs are ignored.
 type PongHandler interface {
-	OnPong(c *Caller, data []byte) error
+	OnPong(c *Conn, data []byte) error
 }
 
 // IdleTimeoutHandler is the optional OnIdleTimeout callback: nothing was
 // read or written for ServiceConfig.IdleTimeout (keepalive pings and pongs
 // do not count). It runs again every period while the connection stays
-// idle; the connection is not closed unless it returns a CloseFrame.
+// idle; the connection is not closed unless it returns a *CloseError.
 type IdleTimeoutHandler interface {
-	OnIdleTimeout(c *Caller) error
+	OnIdleTimeout(c *Conn) error
 }
 
 // CloseHandler is the optional OnClose callback. It runs exactly once per
@@ -86,7 +86,7 @@ type IdleTimeoutHandler interface {
 // connection ends otherwise, with the code it closed with (1006 and "" when
 // the TCP connection dropped without a close frame).
 type CloseHandler interface {
-	OnClose(c *Caller, code int, reason string)
+	OnClose(c *Conn, code int, reason string)
 }
 
 // ErrorHandler is the optional OnError callback: errors returned by other
@@ -94,37 +94,34 @@ type CloseHandler interface {
 // and panics (after the connection was closed: the error matches
 // net.ErrClosed).
 type ErrorHandler interface {
-	OnError(c *Caller, err error)
+	OnError(c *Conn, err error)
 }
 
 // ServiceFuncs is a Service made of functions, as http.HandlerFunc is a
 // Handler; nil fields are absent callbacks (a nil OnPing keeps the
 // automatic pong).
 type ServiceFuncs struct {
-	OnOpen          func(c *Caller) error
-	OnTextMessage   func(c *Caller, text []byte) error
-	OnBinaryMessage func(c *Caller, data []byte) error
-	OnPing          func(c *Caller, data []byte) error
-	OnPong          func(c *Caller, data []byte) error
-	OnIdleTimeout   func(c *Caller) error
-	OnClose         func(c *Caller, code int, reason string)
-	OnError         func(c *Caller, err error)
+	OnOpen          func(c *Conn) error
+	OnTextMessage   func(c *Conn, text []byte) error
+	OnBinaryMessage func(c *Conn, data []byte) error
+	OnPing          func(c *Conn, data []byte) error
+	OnPong          func(c *Conn, data []byte) error
+	OnIdleTimeout   func(c *Conn) error
+	OnClose         func(c *Conn, code int, reason string)
+	OnError         func(c *Conn, err error)
 }
 
 // Echo is a Service that sends every text and binary message back.
 var Echo Service = &ServiceFuncs{
-	OnTextMessage:   func(c *Caller, text []byte) error { return c.WriteTextMessage(context.Background(), text) },
-	OnBinaryMessage: func(c *Caller, data []byte) error { return c.WriteBinaryMessage(context.Background(), data) },
+	OnTextMessage:   func(c *Conn, text []byte) error { return c.WriteTextMessage(context.Background(), text) },
+	OnBinaryMessage: func(c *Conn, data []byte) error { return c.WriteBinaryMessage(context.Background(), data) },
 }
 
-// EchoService is an UpgradeService whose connections echo.
-var EchoService UpgradeService = Static(Echo)
-
 type (
-	openFunc   func(c *Caller) error
-	dataFunc   func(c *Caller, p []byte) error
-	closeFunc  func(c *Caller, code int, reason string)
-	errorFunc  func(c *Caller, err error)
+	openFunc   func(c *Conn) error
+	dataFunc   func(c *Conn, p []byte) error
+	closeFunc  func(c *Conn, code int, reason string)
+	errorFunc  func(c *Conn, err error)
 	textFunc   dataFunc
 	binaryFunc dataFunc
 	pingFunc   dataFunc
@@ -132,14 +129,14 @@ type (
 	idleFunc   openFunc
 )
 
-func (f openFunc) OnOpen(c *Caller) error                      { return f(c) }
-func (f textFunc) OnTextMessage(c *Caller, p []byte) error     { return f(c, p) }
-func (f binaryFunc) OnBinaryMessage(c *Caller, p []byte) error { return f(c, p) }
-func (f pingFunc) OnPing(c *Caller, p []byte) error            { return f(c, p) }
-func (f pongFunc) OnPong(c *Caller, p []byte) error            { return f(c, p) }
-func (f idleFunc) OnIdleTimeout(c *Caller) error               { return f(c) }
-func (f closeFunc) OnClose(c *Caller, code int, reason string) { f(c, code, reason) }
-func (f errorFunc) OnError(c *Caller, err error)               { f(c, err) }
+func (f openFunc) OnOpen(c *Conn) error                      { return f(c) }
+func (f textFunc) OnTextMessage(c *Conn, p []byte) error     { return f(c, p) }
+func (f binaryFunc) OnBinaryMessage(c *Conn, p []byte) error { return f(c, p) }
+func (f pingFunc) OnPing(c *Conn, p []byte) error            { return f(c, p) }
+func (f pongFunc) OnPong(c *Conn, p []byte) error            { return f(c, p) }
+func (f idleFunc) OnIdleTimeout(c *Conn) error               { return f(c) }
+func (f closeFunc) OnClose(c *Conn, code int, reason string) { f(c, code, reason) }
+func (f errorFunc) OnError(c *Conn, err error)               { f(c, err) }
 
 // hooks are a Service's callbacks, resolved once per connection (the method
 // check is cached per dynamic type).

@@ -8,7 +8,7 @@ import (
 // like a *ServiceFuncs; it used to resolve to no hooks at all.
 func TestServiceFuncsByValueHasHooks(t *testing.T) {
 	called := false
-	h, err := resolveHooks(ServiceFuncs{OnTextMessage: func(*Caller, []byte) error { called = true; return nil }})
+	h, err := resolveHooks(ServiceFuncs{OnTextMessage: func(*Conn, []byte) error { called = true; return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

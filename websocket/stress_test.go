@@ -19,12 +19,12 @@ import (
 // deadline, and the stalled connection is reported (and dropped by the
 // broadcaster, as a hub would) instead of holding everyone up.
 func TestStalledReaderDoesNotDelayOthers(t *testing.T) {
-	conns := make(chan *websocket.Caller, 4)
-	svc := &websocket.ServiceFuncs{OnOpen: func(c *websocket.Caller) error { conns <- c; return nil }}
+	conns := make(chan *websocket.Conn, 4)
+	svc := &websocket.ServiceFuncs{OnOpen: func(c *websocket.Conn) error { conns <- c; return nil }}
 	l := serve(t, "/ws", websocket.Static(svc), &websocket.ServiceConfig{Compression: websocket.CompressionConfig{Disable: true}}, nil)
 	const rounds, size = 60, 256 << 10
 	var clients []*rawClient
-	var callers []*websocket.Caller
+	var callers []*websocket.Conn
 	for i := 0; i < 4; i++ {
 		clients = append(clients, dialWS(t, addrOf(l), "/ws", nil))
 		callers = append(callers, recv(t, conns))
@@ -104,7 +104,7 @@ func TestTricklingUpgradesDoNotBlockOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 2000 sockets")
 	}
-	l := serve(t, "/ws", websocket.EchoService, nil, &websocket.ListenerConfig{Timeout: 1500 * time.Millisecond})
+	l := serve(t, "/ws", websocket.Static(websocket.Echo), nil, &websocket.ListenerConfig{Timeout: 1500 * time.Millisecond})
 	var trick []net.Conn
 	defer func() {
 		for _, c := range trick {

@@ -83,22 +83,28 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
-// upgradeStatus maps an Upgrade error to the HTTP status to answer.
-func upgradeStatus(err error) int {
+// upgradeRefusal maps an Upgrade error to the HTTP status and body to
+// answer: the refusal types pick the status and their Message (written for
+// the peer) is the body; any other error is a 400 whose body is the status
+// text, or the error's text if expose.
+func upgradeRefusal(err error, expose bool) (status int, body string) {
 	var ue *UpgradeError
 	var an *AuthnError
 	var az *AuthzError
 	switch {
 	case errors.As(err, &an):
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, an.Message
 	case errors.As(err, &az):
-		return http.StatusForbidden
+		return http.StatusForbidden, az.Message
 	case errors.As(err, &ue):
 		if ue.Status >= 400 && ue.Status <= 599 {
-			return ue.Status
+			return ue.Status, ue.Message
 		}
+		return http.StatusBadRequest, ue.Message
+	case expose:
+		return http.StatusBadRequest, err.Error()
 	}
-	return http.StatusBadRequest
+	return http.StatusBadRequest, http.StatusText(http.StatusBadRequest)
 }
 
 // ServeHTTP upgrades r. Refusals: 400/405/426 for an invalid handshake,
@@ -128,7 +134,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		refuse(w, upgradeStatus(err), err.Error())
+		status, body := upgradeRefusal(err, h.sc.ExposeUpgradeErrors)
+		h.cc.logger.Debug("websocket: upgrade refused", slog.Int("status", status), slog.Any("err", err))
+		refuse(w, status, body)
 		return
 	}
 	hk, err := resolveHooks(svc)
@@ -248,7 +256,7 @@ func negotiate(w http.ResponseWriter, r *http.Request, sc *ServiceConfig, noDefl
 func hijack(w http.ResponseWriter, r *http.Request, hs handshakeResult, respHeader http.Header, timeout time.Duration) (net.Conn, []byte, error) {
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		refuse(w, http.StatusInternalServerError, "websocket: cannot hijack the connection: "+err.Error())
+		refuse(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 		return nil, nil, err
 	}
 	var buffered []byte
@@ -295,7 +303,7 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	respHeader := w.Header().Clone()
 	nc, buffered, err := hijack(w, r, hs, respHeader, DefaultUpgradeTimeout)
 	if err != nil {
-		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error()}
+		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error(), Err: err}
 	}
 	cc := cfg.resolve(nil)
 	c := newConn(wsproto.RoleServer, &cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/examples/internal/peer"
 	"github.com/netkit-go/netkit/internal/leakcheck"
 )
 
@@ -33,12 +34,10 @@ func (s *syncBuf) String() string {
 }
 
 func TestSample(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
 	out := &syncBuf{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, "127.0.0.1", 0, out, ready) }()
-	addr := <-ready
+	addr, stop := peer.Server(t, func(ctx context.Context, host string, port int, ready chan<- net.Addr) error {
+		return run(ctx, host, port, out, ready)
+	})
 	conn, err := net.Dial("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +51,7 @@ func TestSample(t *testing.T) {
 	}
 	port := conn.LocalAddr().(*net.TCPAddr).Port
 	conn.Close()
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("Client connected to echoServer: %d\nClient left: %d\n", port, port)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,10 +14,6 @@ import (
 
 	"github.com/netkit-go/netkit/internal/loadgen"
 )
-
-func init() {
-	register(command{name: "bench", summary: "load-test a tcp, udp or ws echo server (latency, throughput, server CPU and RSS)", run: bench})
-}
 
 // compressFlag is --compress (no context takeover) or --compress=MODE.
 type compressFlag struct{ mode string }
@@ -40,7 +35,7 @@ func (f *compressFlag) Set(s string) error {
 }
 
 func bench(e *env, args []string) error {
-	const synopsis = "tcp|udp|ws [flags] TARGET   (TARGET: HOST:PORT, or ws://HOST:PORT/PATH, or wss://HOST:PORT/PATH)"
+	const synopsis = "tcp|udp|ws TARGET [flags]   (TARGET: HOST:PORT, or ws://HOST:PORT/PATH, or wss://HOST:PORT/PATH)"
 	fs := newFlags(e, "bench", synopsis)
 	var cfg loadgen.Config
 	fs.IntVar(&cfg.Conns, "c", 1, "connections (udp: sockets; handshake mode: parallel workers)")
@@ -67,32 +62,13 @@ func bench(e *env, args []string) error {
 	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", 5*time.Second, "bound on each connect and handshake")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	progress := fs.Bool("progress", false, "print a progress line every second on stderr (default: only when stderr is a terminal)")
-	if len(args) == 0 {
-		fs.Usage()
-		return ErrUsage
+	pos, err := fs.parse(args, "PROTOCOL", "TARGET")
+	if err != nil {
+		return err
 	}
-	cfg.Proto = args[0]
+	cfg.Proto, cfg.Target = pos[0], pos[1]
 	if cfg.Proto != "tcp" && cfg.Proto != "udp" && cfg.Proto != "ws" {
-		fmt.Fprintf(e.stderr, "netkit bench: unknown protocol %q\n", cfg.Proto)
-		fs.Usage()
-		return ErrUsage
-	}
-	// Flags may come before or after TARGET.
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return flag.ErrHelp
-		}
-		return ErrUsage
-	}
-	if fs.NArg() >= 1 {
-		cfg.Target = fs.Arg(0)
-		if err := parse(fs, fs.Args()[1:], 0); err != nil {
-			return err
-		}
-	}
-	if cfg.Target == "" {
-		fs.Usage()
-		return ErrUsage
+		return fs.fail("unknown protocol %q (want tcp, udp or ws)", cfg.Proto)
 	}
 	cfg.Mode = loadgen.Mode(*mode)
 	cfg.Compress = comp.mode
@@ -109,8 +85,7 @@ func bench(e *env, args []string) error {
 	}
 	res, err := loadgen.Run(e.ctx, cfg)
 	if res == nil {
-		fmt.Fprintf(e.stderr, "netkit bench: %v\n", err)
-		return ErrUsage
+		return fs.fail("%v", err)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		if res.Connected == 0 {

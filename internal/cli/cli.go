@@ -1,6 +1,10 @@
 // Package cli is the netkit command-line tool. [Run] is its whole surface:
 // cmd/netkit/main.go only calls it. Intended output goes to stdout,
-// diagnostics to stderr.
+// diagnostics and logs to stderr.
+//
+// The commands are listed in one table, [commands]; the flags shared by
+// every server command (serve and each listen) are defined once, in
+// [addServerFlags].
 package cli
 
 import (
@@ -11,16 +15,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
-	"sort"
 	"strings"
+	"sync"
 )
 
-// Version is the tool's version, set at link time with
-// -ldflags "-X github.com/netkit-go/netkit/internal/cli.Version=v1.2.3".
-var Version = "devel"
-
-// ErrUsage is returned for a malformed command line (after printing usage).
+// ErrUsage is returned for a malformed command line (after printing what
+// was wrong and the usage on stderr).
 var ErrUsage = errors.New("usage error")
 
 // env is what a command runs with.
@@ -29,7 +29,11 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	log    *slog.Logger
+	// log receives diagnostics; server commands replace it with the one
+	// their --quiet, --verbose and --log-format flags select.
+	log *slog.Logger
+	// outMu serialises servers' writes to stdout.
+	outMu sync.Mutex
 }
 
 type command struct {
@@ -38,9 +42,34 @@ type command struct {
 	run     func(e *env, args []string) error
 }
 
-var commands = map[string]command{}
+// commands is every command of the tool, in the order "netkit help" lists
+// them. A new command is one line in init below (a variable initialiser
+// would be an initialisation cycle: the commands' help looks the table up).
+var commands []command
 
-func register(c command) { commands[c.name] = c }
+func init() {
+	commands = []command{
+		{"serve", "run the seed samples' servers (TCP echo on 3000, UDP echo on 48826, WebSocket echo on 21003) until Ctrl-C", serve},
+		{"tcp listen", "accept TCP connections; print what arrives (or --echo it)", tcpListen},
+		{"tcp connect", "connect to HOST:PORT; stdin to the socket, the socket to stdout (like nc)", tcpConnect},
+		{"udp listen", "receive datagrams; print them (or --echo them)", udpListen},
+		{"udp send", "send MESSAGE to HOST:PORT; print the reply if one comes in time", udpSend},
+		{"ws listen", "serve a WebSocket echo (--echo) or printer at PATH, with a chat page at /", wsListen},
+		{"ws connect", "connect to a ws:// or wss:// URL; stdin lines are sent as text, messages printed", wsConnect},
+		{"bench", "load-test a tcp, udp or ws echo server (latency, throughput, server CPU and RSS)", bench},
+		{"version", "print the version, VCS revision and Go version", version},
+	}
+}
+
+// lookup returns the command named name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
 // Run runs the command line args (without the program name). ctx ends the
 // command: servers stop gracefully when it is cancelled (main cancels it on
@@ -57,7 +86,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		name += " " + args[1]
 		args = args[1:]
 	}
-	c, ok := commands[name]
+	c, ok := lookup(name)
 	if !ok {
 		if name == "help" || name == "-h" || name == "--help" {
 			usage(stdout)
@@ -72,66 +101,119 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "netkit: TCP, UDP and WebSocket services (Ballerina's networking modules in Go)")
-	fmt.Fprintln(w, "\nUsage: netkit <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	fmt.Fprintln(w, "\nUsage: netkit <command> [arguments and flags, in any order]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'netkit <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'netkit <command> --help' for a command's flags.")
 }
 
-// newFlags returns a flag set that reports errors on stderr without exiting.
-func newFlags(e *env, name, args string) *flag.FlagSet {
+// cmdFlags is a command's flag set. Flags may come before, between or after
+// the positional arguments, as people type them; "--" ends the flags.
+type cmdFlags struct {
+	*flag.FlagSet
+	e        *env
+	name     string // "tcp listen"
+	synopsis string // "[flags] PORT"
+}
+
+// newFlags returns the flag set of command name, whose arguments synopsis
+// describes.
+func newFlags(e *env, name, synopsis string) *cmdFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: netkit %s %s\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
+	fs.SetOutput(io.Discard) // parse reports errors itself
+	return &cmdFlags{FlagSet: fs, e: e, name: name, synopsis: synopsis}
 }
 
-// parse parses args into fs and checks the positional count.
-func parse(fs *flag.FlagSet, args []string, positional int) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return flag.ErrHelp
-		}
-		return ErrUsage
+// parse parses args. want names the positional arguments, all required
+// (for the messages); parse returns them. --help prints the usage on stdout
+// and returns flag.ErrHelp; any other problem is reported by fail.
+func (f *cmdFlags) parse(args []string, want ...string) ([]string, error) {
+	pos, err := parseInterleaved(f.FlagSet, args)
+	if errors.Is(err, flag.ErrHelp) {
+		f.help(f.e.stdout)
+		return nil, flag.ErrHelp
 	}
-	if fs.NArg() != positional {
-		fs.Usage()
-		return ErrUsage
+	if err != nil {
+		return nil, f.fail("%v", err)
 	}
-	return nil
+	if len(pos) < len(want) {
+		return nil, f.fail("missing %s", strings.Join(want[len(pos):], " "))
+	}
+	if len(pos) > len(want) {
+		return nil, f.fail("unexpected argument %q (a value with spaces needs quotes; one starting with - goes after --)", pos[len(want)])
+	}
+	return pos, nil
 }
 
-func init() {
-	register(command{name: "version", summary: "print the version", run: func(e *env, args []string) error {
-		v := Version
-		if bi, ok := debug.ReadBuildInfo(); ok && v == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
+// parseInterleaved parses flags anywhere in args and returns the positional
+// arguments in order. Everything after "--" is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
 		}
-		fmt.Fprintf(e.stdout, "netkit %s\n", v)
-		return nil
-	}})
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
+
+// fail reports a malformed command line: what was wrong and the synopsis on
+// stderr. The error matches ErrUsage (exit status 2).
+func (f *cmdFlags) fail(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintf(f.e.stderr, "netkit %s: %s\nUsage: netkit %s %s\nRun 'netkit %s --help' for the flags.\n", f.name, msg, f.name, f.synopsis, f.name)
+	return fmt.Errorf("%w: %s", ErrUsage, msg)
+}
+
+// help prints the synopsis and every flag with its default.
+func (f *cmdFlags) help(w io.Writer) {
+	fmt.Fprintf(w, "Usage: netkit %s %s\n", f.name, f.synopsis)
+	if c, ok := lookup(f.name); ok {
+		fmt.Fprintf(w, "\n%s\n", c.summary)
+	}
+	has := false
+	f.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprintln(w, "\nFlags (before or after the arguments):")
+		f.SetOutput(w)
+		f.PrintDefaults()
+		f.SetOutput(io.Discard)
+	}
+}
+
+// reportedError is an error the command already reported (as a --json
+// event, for example): Main exits 1 without printing it again.
+type reportedError struct{ error }
+
+func (r reportedError) Unwrap() error { return r.error }
 
 // Main is the program: it runs os.Args with the process's streams and
 // returns the exit code (2 for usage errors, 1 for other failures).
 func Main(ctx context.Context) int {
-	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	return exitCode(Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr), os.Stderr)
+}
+
+// exitCode prints err (once) on stderr and returns the exit status.
+func exitCode(err error, stderr io.Writer) int {
+	var reported reportedError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
 		return 2
+	case errors.As(err, &reported):
+		return 1
 	default:
-		fmt.Fprintf(os.Stderr, "netkit: %v\n", err)
+		fmt.Fprintf(stderr, "netkit: %v\n", err)
 		return 1
 	}
 }

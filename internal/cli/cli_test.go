@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"net"
-	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -18,15 +18,8 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-func TestVersionAndUsage(t *testing.T) {
+func TestUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := Run(context.Background(), []string{"version"}, nil, &out, &errOut); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(out.String(), "netkit ") {
-		t.Fatalf("version printed %q", out.String())
-	}
-	out.Reset()
 	if err := Run(context.Background(), []string{"bogus"}, nil, &out, &errOut); !errors.Is(err, ErrUsage) {
 		t.Fatalf("unknown command: %v", err)
 	}
@@ -36,43 +29,111 @@ func TestVersionAndUsage(t *testing.T) {
 	if err := Run(context.Background(), nil, nil, &out, &errOut); !errors.Is(err, ErrUsage) {
 		t.Fatalf("no command: %v", err)
 	}
-	if err := Run(context.Background(), []string{"tcp", "listen"}, nil, &out, &errOut); !errors.Is(err, ErrUsage) {
-		t.Fatalf("missing port: %v", err)
+	out.Reset()
+	if err := Run(context.Background(), []string{"help"}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands {
+		if !strings.Contains(out.String(), c.name) {
+			t.Errorf("help lacks %q:\n%s", c.name, out.String())
+		}
 	}
 }
 
-// lineWatcher scans a stream written by a command for a pattern.
-func watch(t *testing.T, r io.Reader, re *regexp.Regexp) <-chan []string {
-	ch := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(r)
-		found := false
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil && !found {
-				found = true
-				ch <- m
+// Every command prints its help on stdout for --help and -h, and exits 0.
+func TestHelpOfEveryCommand(t *testing.T) {
+	for _, c := range commands {
+		for _, h := range []string{"--help", "-h"} {
+			args := append(strings.Fields(c.name), h)
+			var out, errOut bytes.Buffer
+			err := Run(context.Background(), args, nil, &out, &errOut)
+			if !errors.Is(err, flag.ErrHelp) || exitCode(err, &errOut) != 0 {
+				t.Errorf("%q: %v", args, err)
+			}
+			if !strings.HasPrefix(out.String(), "Usage: netkit "+c.name) || errOut.Len() != 0 {
+				t.Errorf("%q: stdout %q, stderr %q", args, out.String(), errOut.String())
 			}
 		}
-		close(ch)
-	}()
-	return ch
+	}
+}
+
+// A malformed command line says what was wrong (exit status 2).
+func TestUsageErrorsSayWhy(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tcp", "listen"}, "missing PORT"},
+		{[]string{"tcp", "listen", "0", "1"}, `unexpected argument "1"`},
+		{[]string{"tcp", "listen", "--bogus", "0"}, "flag provided but not defined: -bogus"},
+		{[]string{"tcp", "listen", "0", "--host"}, "flag needs an argument: -host"},
+		{[]string{"tcp", "listen", "x"}, `invalid port "x"`},
+		{[]string{"tcp", "connect", "nocolon"}, `want HOST:PORT, got "nocolon"`},
+		{[]string{"udp", "send", "127.0.0.1:1"}, "missing MESSAGE"},
+		{[]string{"udp", "send", "127.0.0.1:1", "two", "words"}, `unexpected argument "words"`},
+		{[]string{"udp", "listen", "--max-datagram", "-1", "0"}, "--max-datagram must be 0"},
+		{[]string{"ws", "listen", "0", "--timeout", "1s"}, "flag provided but not defined: -timeout"},
+		{[]string{"ws", "connect", "--binary", "octal", "ws://127.0.0.1:1/"}, "--binary must be hex or base64"},
+		{[]string{"serve", "--log-format", "xml"}, "--log-format must be text or json"},
+		{[]string{"serve", "--quiet", "--verbose"}, "--quiet and --verbose exclude each other"},
+		{[]string{"bench", "sctp", "127.0.0.1:1"}, `unknown protocol "sctp"`},
+		{[]string{"version", "extra"}, `unexpected argument "extra"`},
+	} {
+		var out, errOut bytes.Buffer
+		err := Run(context.Background(), c.args, nil, &out, &errOut)
+		if !errors.Is(err, ErrUsage) || exitCode(err, io.Discard) != 2 {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		name := c.args[0]
+		if name != "serve" && name != "bench" && name != "version" {
+			name += " " + c.args[1]
+		}
+		if e := errOut.String(); !strings.HasPrefix(e, "netkit "+name+": "+c.want) || !strings.Contains(e, "Usage: netkit "+name) {
+			t.Errorf("%q: stderr %q, want the reason %q and the usage", c.args, e, c.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%q: stdout %q", c.args, out.String())
+		}
+	}
+}
+
+func TestParseInterleaved(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	echo := fs.Bool("echo", false, "")
+	host := fs.String("host", "", "")
+	pos, err := parseInterleaved(fs, []string{"a", "--echo", "b", "--host", "h", "c", "--", "-d", "--echo=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pos, " ") != "a b c -d --echo=false" || !*echo || *host != "h" {
+		t.Fatalf("positional %q, echo %v, host %q", pos, *echo, *host)
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/netkit-go/netkit", Version: "v0.3.1"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-03T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got := versionLine("", bi); !strings.HasPrefix(got, "netkit v0.3.1 (revision 0123abcd, 2026-12-03T10:00:00Z, modified) go1.26.8 ") {
+		t.Fatalf("got %q", got)
+	}
+	bi.Main.Version, bi.Settings = "(devel)", nil
+	if got := versionLine("", bi); !strings.HasPrefix(got, "netkit devel go1.26.8 ") {
+		t.Fatalf("got %q", got)
+	}
+	if got := versionLine("v9", nil); !strings.HasPrefix(got, "netkit v9 go") {
+		t.Fatalf("got %q", got)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"version"}, nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "netkit ") {
+		t.Fatalf("version printed %q, %v", out.String(), err)
+	}
 }
 
 func TestServeEchoesAndStops(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	addrs := watch(t, pr, regexp.MustCompile(`^tcp echo listening on (\S+)$`))
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--tcp-port", "0"}, nil, pw, io.Discard)
-		pw.Close()
-	}()
-	m, ok := <-addrs
-	if !ok {
-		t.Fatalf("serve did not report its address: %v", <-done)
-	}
-	conn, err := net.Dial("tcp", m[1])
+	r := startCommand(t, "serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0")
+	conn, err := net.Dial("tcp", r.addr(t, "tcp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +144,7 @@ func TestServeEchoesAndStops(t *testing.T) {
 	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("echo %q %v", buf, err)
 	}
-	cancel() // Ctrl-C
-	if err := <-done; err != nil {
+	if err := r.stop(t); err != nil { // Ctrl-C
 		t.Fatal(err)
 	}
 	// The graceful stop sent FIN.
@@ -107,7 +167,8 @@ func TestTCPConnectLikeNC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	in := strings.NewReader("hello over tcp\n")
-	if err := Run(ctx, []string{"tcp", "connect", l.Addr().String()}, in, &out, &errOut); err != nil {
+	// The flag after the address, as people type it.
+	if err := Run(ctx, []string{"tcp", "connect", l.Addr().String(), "--timeout", "5s"}, in, &out, &errOut); err != nil {
 		t.Fatalf("%v (stderr %q)", err, errOut.String())
 	}
 	if out.String() != "hello over tcp\n" {
@@ -115,23 +176,12 @@ func TestTCPConnectLikeNC(t *testing.T) {
 	}
 }
 
+// The README's "tcp listen 9000 --echo": flags after the port work.
 func TestTCPListenPrintsAndEchoes(t *testing.T) {
-	for _, echo := range []bool{false, true} {
-		ctx, cancel := context.WithCancel(context.Background())
-		pr, pw := io.Pipe()
-		addrs := watch(t, pr, regexp.MustCompile(`^tcp listening on (\S+)$`))
-		var out syncWriter
-		args := []string{"tcp", "listen", "0"}
-		if echo {
-			args = []string{"tcp", "listen", "--echo", "0"}
-		}
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, args, nil, &out, pw)
-			pw.Close()
-		}()
-		m := <-addrs
-		conn, err := net.Dial("tcp", m[1])
+	for _, args := range [][]string{{"tcp", "listen", "0"}, {"tcp", "listen", "0", "--echo"}, {"tcp", "listen", "--echo", "0"}} {
+		echo := len(args) == 4
+		r := startCommand(t, args...)
+		conn, err := net.Dial("tcp", r.addr(t, "tcp"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,15 +190,14 @@ func TestTCPListenPrintsAndEchoes(t *testing.T) {
 		conn.(*net.TCPConn).CloseWrite()
 		got, _ := io.ReadAll(conn)
 		conn.Close()
-		cancel()
-		if err := <-done; err != nil {
+		if err := r.stop(t); err != nil {
 			t.Fatal(err)
 		}
 		if echo && string(got) != "data" {
-			t.Fatalf("echo got %q", got)
+			t.Fatalf("%q: echo got %q", args, got)
 		}
-		if !echo && out.String() != "data" {
-			t.Fatalf("printed %q", out.String())
+		if !echo && r.out.String() != "data" {
+			t.Fatalf("%q: printed %q", args, r.out.String())
 		}
 	}
 }

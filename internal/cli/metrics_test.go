@@ -97,19 +97,6 @@ func TestMetricsEndpointExposesEveryDocumentedInstrument(t *testing.T) {
 	}
 }
 
-// lines sends r's lines on the returned channel until r ends.
-func lines(r io.Reader) <-chan string {
-	ch := make(chan string, 64)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			ch <- sc.Text()
-		}
-	}()
-	return ch
-}
-
 // netkit serve --metrics serves /metrics in the Prometheus text format;
 // after tcp, udp and WebSocket traffic (including a refused upgrade, a
 // compressed message and a protocol error) it has each instrument of
@@ -120,43 +107,10 @@ func lines(r io.Reader) <-chan string {
 // TestMetricsEndpointExposesEveryDocumentedInstrument and the faces' tests
 // cover.
 func TestServeMetricsAfterTraffic(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	outR, outW := io.Pipe()
-	errR, errW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0", "--metrics", "127.0.0.1:0"}, nil, outW, errW)
-		outW.Close()
-		errW.Close()
-	}()
-	outLines, errLines := lines(outR), lines(errR)
-	go func() {
-		for range errLines { // keep stderr flowing after the announcement
-		}
-	}()
-	var metricsURL string
-	select {
-	case l := <-errLines:
-		metricsURL = regexp.MustCompile(`http://\S+/metrics`).FindString(l)
-	case err := <-done:
-		t.Fatalf("serve ended: %v", err)
-	}
-	addrs := map[string]string{}
-	re := regexp.MustCompile(`^(tcp|udp|ws) echo listening on (?:ws://)?(\S+?)(?:/ws)?(?: |$)`)
-	for len(addrs) < 3 {
-		l, ok := <-outLines
-		if !ok {
-			t.Fatalf("serve did not report its addresses: %v", <-done)
-		}
-		if m := re.FindStringSubmatch(l); m != nil {
-			addrs[m[1]] = m[2]
-		}
-	}
-	go func() {
-		for range outLines {
-		}
-	}()
+	ctx := context.Background()
+	r := startCommand(t, "serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0", "--metrics", "127.0.0.1:0")
+	metricsURL := r.log.wait(t, regexp.MustCompile(`http://\S+/metrics`))[0]
+	addrs := map[string]string{"tcp": r.addr(t, "tcp"), "udp": r.addr(t, "udp"), "ws": r.addr(t, "ws")}
 	deadline := time.Now().Add(10 * time.Second)
 
 	// tcp: one echoed message on one connection.
@@ -257,8 +211,7 @@ func TestServeMetricsAfterTraffic(t *testing.T) {
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", text)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
 }

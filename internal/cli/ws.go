@@ -13,12 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkit-go/netkit/tlsconfig"
 	"github.com/netkit-go/netkit/websocket"
 )
-
-func init() {
-	register(command{name: "ws connect", summary: "connect to a ws:// or wss:// URL; stdin lines are sent as text, messages printed", run: wsConnect})
-}
 
 // wsCloseGrace bounds the close handshake at the end of input or Ctrl-C.
 const wsCloseGrace = 2 * time.Second
@@ -42,21 +39,25 @@ type wsEvent struct {
 }
 
 func wsConnect(e *env, args []string) error {
-	fs := newFlags(e, "ws connect", "[--header 'Name: value']... [--subprotocol P]... [--binary hex|base64] [--json] URL")
+	f := newFlags(e, "ws connect", "[flags] URL")
 	var headers, subs wsListFlag
-	fs.Var(&headers, "header", "add a header to the upgrade request (repeatable), as 'Name: value'")
-	fs.Var(&subs, "subprotocol", "offer a subprotocol (repeatable)")
-	binFmt := fs.String("binary", "hex", "how to display binary messages: hex or base64")
-	asJSON := fs.Bool("json", false, "print one JSON object per event (open, text, binary, close, error)")
-	timeout := fs.Duration("timeout", 30*time.Second, "handshake timeout")
-	cacert := fs.String("cacert", "", "PEM file of CA certificates to trust for wss (default: the system roots)")
-	noCompress := fs.Bool("no-compression", false, "do not offer permessage-deflate")
-	if err := parse(fs, args, 1); err != nil {
+	f.Var(&headers, "header", "add a header to the upgrade request (repeatable), as 'Name: value'")
+	f.Var(&subs, "subprotocol", "offer a subprotocol (repeatable)")
+	binFmt := f.String("binary", "hex", "how to display binary messages: hex or base64")
+	asJSON := f.Bool("json", false, "print one JSON object per event (open, text, binary, close, error) on stdout")
+	timeout := f.Duration("timeout", 30*time.Second, "handshake timeout")
+	wait := f.Duration("wait", defaultWSWait, "after the end of input, how long to keep printing replies before closing (the server's close ends it sooner; 0: close at once)")
+	cacert := f.String("cacert", "", "PEM file of CA certificates to trust for wss (default: the system roots)")
+	noCompress := f.Bool("no-compression", false, "do not offer permessage-deflate")
+	pos, err := f.parse(args, "URL")
+	if err != nil {
 		return err
 	}
 	if *binFmt != "hex" && *binFmt != "base64" {
-		fmt.Fprintf(e.stderr, "--binary must be hex or base64, not %q\n", *binFmt)
-		return ErrUsage
+		return f.fail("--binary must be hex or base64, not %q", *binFmt)
+	}
+	if *wait < 0 {
+		return f.fail("--wait must not be negative")
 	}
 	cfg := &websocket.ClientConfig{
 		SubProtocols:     subs,
@@ -69,21 +70,19 @@ func wsConnect(e *env, args []string) error {
 		for _, h := range headers {
 			name, value, ok := strings.Cut(h, ":")
 			if !ok || strings.TrimSpace(name) == "" {
-				fmt.Fprintf(e.stderr, "--header wants 'Name: value', got %q\n", h)
-				return ErrUsage
+				return f.fail("--header wants 'Name: value', got %q", h)
 			}
 			cfg.CustomHeaders.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 		}
 	}
 	if *cacert != "" {
-		cfg.SecureSocket = &websocket.ClientSecureSocket{Cert: *cacert}
+		cfg.SecureSocket = &tlsconfig.ClientSecureSocket{Cert: *cacert}
 	}
-	url := fs.Arg(0)
+	url := pos[0]
 	out := &wsPrinter{w: e.stdout, log: e.stderr, json: *asJSON, bin: *binFmt}
 	c, err := websocket.Dial(e.ctx, url, cfg)
 	if err != nil {
-		out.event(wsEvent{Event: "error", Error: err.Error()})
-		return err
+		return out.fail(err)
 	}
 	out.event(wsEvent{Event: "open", URL: url, Subprotocol: c.NegotiatedSubProtocol()})
 
@@ -121,11 +120,18 @@ func wsConnect(e *env, args []string) error {
 	var inErr error
 	select {
 	case err := <-readDone: // the server closed or the connection failed
-		if err != nil {
-			out.event(wsEvent{Event: "error", Error: err.Error()})
+		return out.fail(err)
+	case inErr = <-inputDone: // end of input: replies may still come
+		if inErr == nil && *wait > 0 {
+			t := time.NewTimer(*wait)
+			defer t.Stop()
+			select {
+			case err := <-readDone: // the server closed within --wait
+				return out.fail(err)
+			case <-t.C:
+			case <-e.ctx.Done():
+			}
 		}
-		return err
-	case inErr = <-inputDone: // end of input
 	case <-e.ctx.Done(): // Ctrl-C
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wsCloseGrace)
@@ -136,15 +142,14 @@ func wsConnect(e *env, args []string) error {
 		closeErr = readErr
 	}
 	if inErr != nil && !errors.Is(inErr, websocket.ErrClosed) {
-		out.event(wsEvent{Event: "error", Error: inErr.Error()})
-		return inErr
+		return out.fail(inErr)
 	}
-	if closeErr != nil {
-		out.event(wsEvent{Event: "error", Error: closeErr.Error()})
-		return closeErr
-	}
-	return nil
+	return out.fail(closeErr)
 }
+
+// defaultWSWait is --wait's default: long enough for an echo's replies on
+// any network, short enough not to hang a script whose server stays open.
+const defaultWSWait = 2 * time.Second
 
 // wsPrinter writes events, as text or JSON lines. Messages go to w;
 // without --json, other events go to log.
@@ -177,6 +182,20 @@ func (p *wsPrinter) message(typ websocket.MessageType, data []byte) {
 	fmt.Fprintln(p.w, p.encode(data))
 }
 
+// fail reports err once and returns it (nil for nil): with --json as an
+// error event on stdout (Main then prints nothing more), otherwise it is
+// left to Main, which prints it on stderr.
+func (p *wsPrinter) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	if p.json {
+		p.event(wsEvent{Event: "error", Error: err.Error()})
+		return reportedError{err}
+	}
+	return err
+}
+
 func (p *wsPrinter) event(ev wsEvent) {
 	if p.json {
 		b, _ := json.Marshal(ev)
@@ -192,7 +211,5 @@ func (p *wsPrinter) event(ev wsEvent) {
 		}
 	case "close":
 		fmt.Fprintf(p.log, "closed: %d %s\n", ev.Code, ev.Reason)
-	case "error":
-		fmt.Fprintf(p.log, "error: %s\n", ev.Error)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,27 +34,9 @@ func wsTestServer(t *testing.T, up websocket.UpgradeService, sc *websocket.Servi
 	return "ws://" + l.Addr().String() + "/ws"
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func wsRun(t *testing.T, ctx context.Context, stdin io.Reader, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut syncWriter
 	err := Run(ctx, append([]string{"ws", "connect"}, args...), stdin, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
@@ -78,14 +60,14 @@ type wsSession struct {
 	in    *io.PipeWriter
 	lines chan string
 	done  chan error
-	err   *syncBuffer
+	err   *syncWriter
 }
 
 func wsStart(t *testing.T, ctx context.Context, args ...string) *wsSession {
 	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s := &wsSession{in: inW, lines: make(chan string, 64), done: make(chan error, 1), err: &syncBuffer{}}
+	s := &wsSession{in: inW, lines: make(chan string, 64), done: make(chan error, 1), err: &syncWriter{}}
 	go func() {
 		err := Run(ctx, append([]string{"ws", "connect"}, args...), inR, outW, s.err)
 		outW.Close()
@@ -135,7 +117,7 @@ func (s *wsSession) send(t *testing.T, line string) {
 }
 
 func TestWSConnectEchoJSON(t *testing.T) {
-	url := wsTestServer(t, websocket.EchoService, nil)
+	url := wsTestServer(t, websocket.Static(websocket.Echo), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := wsStart(t, ctx, "--json", url)
@@ -163,7 +145,7 @@ func TestWSConnectBinaryHeadersSubprotocol(t *testing.T) {
 	seen := make(chan string, 2)
 	up := websocket.UpgradeFunc(func(r *http.Request, h http.Header) (websocket.Service, error) {
 		seen <- r.Header.Get("X-Test")
-		return &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Caller, text []byte) error {
+		return &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, text []byte) error {
 			return c.WriteBinaryMessage(context.Background(), text)
 		}}, nil
 	})
@@ -204,7 +186,7 @@ func TestWSConnectBinaryHeadersSubprotocol(t *testing.T) {
 func TestWSConnectCancel(t *testing.T) {
 	closed := make(chan int, 1)
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnClose: func(c *websocket.Caller, code int, reason string) { closed <- code },
+		OnClose: func(c *websocket.Conn, code int, reason string) { closed <- code },
 	})
 	url := wsTestServer(t, up, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,7 +210,7 @@ func TestWSConnectCancel(t *testing.T) {
 // TestWSConnectServerCloses: the server's close ends the command.
 func TestWSConnectServerCloses(t *testing.T) {
 	up := websocket.Static(&websocket.ServiceFuncs{
-		OnOpen: func(c *websocket.Caller) error { return websocket.CloseFrame{Code: 4000, Reason: "go away"} },
+		OnOpen: func(c *websocket.Conn) error { return &websocket.CloseError{Code: 4000, Reason: "go away"} },
 	})
 	url := wsTestServer(t, up, nil)
 	pr, pw := io.Pipe()
@@ -259,9 +241,114 @@ func TestWSConnectErrors(t *testing.T) {
 	if _, _, err := wsRun(t, ctx, strings.NewReader(""), "--header", "nocolon", "ws://127.0.0.1:1/"); !errors.Is(err, ErrUsage) {
 		t.Fatalf("bad --header: %v", err)
 	}
-	url := wsTestServer(t, websocket.EchoService, nil)
-	_, errOut, err := wsRun(t, ctx, strings.NewReader(""), strings.TrimSuffix(url, "/ws")+"/missing")
-	if err == nil || !strings.Contains(errOut, "404") {
-		t.Fatalf("404: %v %q", err, errOut)
+	url := wsTestServer(t, websocket.Static(websocket.Echo), nil)
+	missing := strings.TrimSuffix(url, "/ws") + "/missing"
+	_, errOut, err := wsRun(t, ctx, strings.NewReader(""), missing)
+	if err == nil || !strings.Contains(err.Error(), "404") || errOut != "" {
+		t.Fatalf("404: %v, stderr %q", err, errOut)
+	}
+	// Main prints the error once (it was printed twice: as an "error:"
+	// event and by Main).
+	var stderr bytes.Buffer
+	if code := exitCode(err, &stderr); code != 1 || strings.Count(stderr.String(), "404") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	// With --json the error is one event on stdout, and Main adds nothing.
+	out, errOut, err := wsRun(t, ctx, strings.NewReader(""), "--json", missing)
+	stderr.Reset()
+	if code := exitCode(err, &stderr); code != 1 || stderr.Len() != 0 || errOut != "" || strings.Count(out, `"event":"error"`) != 1 {
+		t.Fatalf("--json: exit %d, stdout %q, stderr %q %q", code, out, errOut, stderr.String())
+	}
+}
+
+// Piped input: the replies that arrive after the end of input are printed,
+// until the server closes (here after "bye"; --wait is far longer). Before
+// the fix the close went out at the end of input and the replies were lost.
+func TestWSConnectPipedInputGetsReplies(t *testing.T) {
+	up := websocket.Static(&websocket.ServiceFuncs{
+		OnTextMessage: func(c *websocket.Conn, text []byte) error {
+			if err := c.WriteTextMessage(context.Background(), text); err != nil {
+				return err
+			}
+			if string(text) == "bye" {
+				return c.Close(context.Background(), 1000, "done")
+			}
+			return nil
+		},
+	})
+	url := wsTestServer(t, up, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, errOut, err := wsRun(t, ctx, strings.NewReader("hello\nworld\nbye\n"), url, "--wait", "1m")
+	if err != nil {
+		t.Fatalf("%v (stderr %q)", err, errOut)
+	}
+	if out != "hello\nworld\nbye\n" || !strings.Contains(errOut, "closed: 1000 done") {
+		t.Fatalf("stdout %q, stderr %q", out, errOut)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("ws connect waited for its context")
+	}
+}
+
+// A server that neither answers nor closes: after --wait the client closes.
+func TestWSConnectWaitEnds(t *testing.T) {
+	closed := make(chan int, 1)
+	up := websocket.Static(&websocket.ServiceFuncs{
+		OnTextMessage: func(c *websocket.Conn, text []byte) error { return nil },
+		OnClose:       func(c *websocket.Conn, code int, reason string) { closed <- code },
+	})
+	url := wsTestServer(t, up, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, errOut, err := wsRun(t, ctx, strings.NewReader("anyone?\n"), "--json", "--wait", "50ms", url)
+	if err != nil {
+		t.Fatalf("%v (stderr %q)", err, errOut)
+	}
+	evs := wsEvents(t, out)
+	if len(evs) != 2 || evs[0].Event != "open" || evs[1] != (wsEvent{Event: "close", Code: 1000}) {
+		t.Fatalf("events %+v", evs)
+	}
+	if code := <-closed; code != 1000 {
+		t.Fatalf("server saw close %d", code)
+	}
+}
+
+// The README's "ws listen 9001 --echo": flags after the port; without
+// --echo messages are printed (binary in hex).
+func TestWSListenEchoesAndPrints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := startCommand(t, "ws", "listen", "0", "--echo", "--path", "/echo")
+	c, err := websocket.Dial(ctx, "ws://"+r.addr(t, "ws")+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteTextMessage(ctx, []byte("echo me"))
+	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "echo me" {
+		t.Fatalf("echo %q, %v", s, err)
+	}
+	c.Close(ctx, 1000, "")
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	r = startCommand(t, "ws", "listen", "0")
+	c, err = websocket.Dial(ctx, "ws://"+r.addr(t, "ws")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WriteTextMessage(ctx, []byte("print me"))
+	c.WriteBinaryMessage(ctx, []byte{0xca, 0xfe})
+	// The close handshake ends after both messages were handled.
+	if err := c.Close(ctx, 1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	r.log.wait(t, regexp.MustCompile(`msg=closed proto=ws .* code=1000`))
+	if got := r.out.String(); got != "print me\ncafe\n" {
+		t.Fatalf("printed %q", got)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -666,6 +666,16 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 	return n, err
 }
 
+// SetLinger changes how long this connection's graceful close waits for
+// the peer's EOF (ConnConfig.Linger), from now on. Only the connection's
+// own goroutine calls it, before the close: a face that answered and is
+// done with a connection (an HTTP error response, say) shortens the wait.
+func (c *Conn) SetLinger(d time.Duration) {
+	if d > 0 {
+		c.cfg.Linger = d
+	}
+}
+
 // AwaitPeerClose reads and discards until the peer's EOF (or an error, or
 // the Linger deadline), without closing the write side, then closes the
 // connection: for a pulled connection whose peer must close first. Only the
@@ -678,12 +688,22 @@ func (c *Conn) AwaitPeerClose() {
 }
 
 // lingerDiscard reads and discards until EOF, an error, or the deadline.
+// A wake-up meant for a blocked read (Shutdown sets a past read deadline)
+// does not cut it short, however it interleaves with the deadline set
+// here: a stop then waits for the peer's EOF, bounded by the linger and by
+// the stop's ctx (which closes the connection), as every lingering close.
 func (c *Conn) lingerDiscard(deadline time.Time) {
-	c.nc.SetReadDeadline(deadline)
 	var buf [512]byte
 	for {
-		if _, err := c.nc.Read(buf[:]); err != nil {
-			return
+		c.nc.SetReadDeadline(deadline)
+		_, err := c.nc.Read(buf[:])
+		if err == nil {
+			continue
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && time.Now().Before(deadline) && c.state.Load() != stateClosed {
+			continue // woken early, not by the deadline
+		}
+		return
 	}
 }

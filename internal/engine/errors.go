@@ -12,6 +12,10 @@ var (
 	ErrAlreadyStarted = errors.New("netkit: listener already started")
 	// ErrNotStarted is returned by GracefulStop and ImmediateStop before Start.
 	ErrNotStarted = errors.New("netkit: listener not started")
+	// ErrServiceAttached is returned by a face's Attach when a service is
+	// already attached (one service per listener, or per path); every face
+	// re-exports it.
+	ErrServiceAttached = errors.New("netkit: a service is already attached to the listener")
 	// ErrListenerStopping is the cause of a connection's context when its
 	// listener stops gracefully. It matches net.ErrClosed.
 	ErrListenerStopping = &closedError{"netkit: listener is stopping"}

@@ -1,7 +1,7 @@
-// Package tlsconf turns Ballerina-style SecureSocket records into
-// *tls.Config values: PEM and PKCS#12 keys and trust stores, mutual TLS,
-// protocol versions, cipher suites and handshake timeouts. The tcp and
-// websocket packages re-export its types as aliases.
+// Package tlsconf turns the SecureSocket records of the public package
+// tlsconfig into *tls.Config values: PEM and PKCS#12 keys and trust stores,
+// mutual TLS, protocol versions, cipher suites and handshake timeouts. The
+// faces (tcp, websocket) call it; users see only package tlsconfig.
 //
 // [ServerConfig] and [ClientConfig] clone an optional base *tls.Config (the
 // faces' TLSConfig escape hatch) and apply the SecureSocket on top. Their

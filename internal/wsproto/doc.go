@@ -76,8 +76,8 @@
 //
 // # Compression
 //
-// Compression follows design.md: a server accepts permessage-deflate when it
-// is offered and enabled, answers server_no_context_takeover unless
+// Compression (RFC 7692): a server accepts permessage-deflate when it is
+// offered and enabled, answers server_no_context_takeover unless
 // configured for context takeover, honours client_no_context_takeover, and
 // answers a client's server_max_window_bits below 15 by compressing with
 // flate.HuffmanOnly, which needs no window. Without context takeover,

@@ -6,7 +6,7 @@ import (
 )
 
 // DefaultMaxMessageSize is the default limit on a reassembled (and
-// decompressed) message, 16 MiB, as design.md sets for the websocket package.
+// decompressed) message, 16 MiB: the websocket package's MaxMessageSize default.
 const DefaultMaxMessageSize = 16 << 20
 
 // Role is the side of the connection a parser runs on; it decides which way

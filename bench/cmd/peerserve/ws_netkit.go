@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/netkit-go/netkit/tlsconfig"
 	nkws "github.com/netkit-go/netkit/websocket"
 )
 
@@ -35,7 +36,7 @@ func netkitWS(o options) (string, func(), error) {
 	}
 	lc := &nkws.ListenerConfig{Host: h, MeterProvider: o.meter}
 	if o.tls != nil {
-		lc.SecureSocket = &nkws.ListenerSecureSocket{CertKey: &nkws.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
+		lc.SecureSocket = &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
 	}
 	l, err := nkws.NewListener(p, lc)
 	if err != nil {
@@ -53,25 +54,25 @@ func netkitWS(o options) (string, func(), error) {
 	var svc *nkws.ServiceFuncs
 	if o.broadcast {
 		sc.WriteTimeout = 100 * time.Millisecond
-		conns := newHub[*nkws.Caller]()
-		send := func(c *nkws.Caller, typ nkws.MessageType, p []byte) error {
+		conns := newHub[*nkws.Conn]()
+		send := func(c *nkws.Conn, typ nkws.MessageType, p []byte) error {
 			pm, err := nkws.NewPreparedMessage(typ, p)
 			if err != nil {
 				return err
 			}
-			conns.others(c, func(o *nkws.Caller) { o.TrySend(context.Background(), pm) })
+			conns.others(c, func(o *nkws.Conn) { o.TrySend(context.Background(), pm) })
 			return nil
 		}
 		svc = &nkws.ServiceFuncs{
-			OnOpen:          func(c *nkws.Caller) error { conns.add(c); return nil },
-			OnClose:         func(c *nkws.Caller, _ int, _ string) { conns.remove(c) },
-			OnTextMessage:   func(c *nkws.Caller, p []byte) error { return send(c, nkws.TextMessage, p) },
-			OnBinaryMessage: func(c *nkws.Caller, p []byte) error { return send(c, nkws.BinaryMessage, p) },
+			OnOpen:          func(c *nkws.Conn) error { conns.add(c); return nil },
+			OnClose:         func(c *nkws.Conn, _ int, _ string) { conns.remove(c) },
+			OnTextMessage:   func(c *nkws.Conn, p []byte) error { return send(c, nkws.TextMessage, p) },
+			OnBinaryMessage: func(c *nkws.Conn, p []byte) error { return send(c, nkws.BinaryMessage, p) },
 		}
 	} else {
 		svc = &nkws.ServiceFuncs{
-			OnTextMessage:   func(c *nkws.Caller, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
-			OnBinaryMessage: func(c *nkws.Caller, p []byte) error { return c.WriteBinaryMessage(context.Background(), p) },
+			OnTextMessage:   func(c *nkws.Conn, p []byte) error { return c.WriteTextMessage(context.Background(), p) },
+			OnBinaryMessage: func(c *nkws.Conn, p []byte) error { return c.WriteBinaryMessage(context.Background(), p) },
 		}
 	}
 	if err := l.Attach("/", nkws.UpgradeFunc(func(*http.Request, http.Header) (nkws.Service, error) { return svc, nil }), sc); err != nil {

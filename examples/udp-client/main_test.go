@@ -1,0 +1,26 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/netkit-go/netkit/examples/internal/peer"
+	"github.com/netkit-go/netkit/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+func TestSample(t *testing.T) {
+	port := peer.UDPEcho(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, "127.0.0.1", port, "Hello Ballerina echo", &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "Hello Ballerina echo\n" {
+		t.Fatalf("output %q", got)
+	}
+}

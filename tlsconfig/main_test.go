@@ -1,0 +1,9 @@
+package tlsconfig_test
+
+import (
+	"testing"
+
+	"github.com/netkit-go/netkit/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
