@@ -70,7 +70,7 @@ func startMetrics(e *env, addr string) (stop func(), err error) {
 			e.log.Error("metrics endpoint failed", "err", err)
 		}
 	}()
-	fmt.Fprintf(e.stderr, "metrics on http://%s/metrics\n", ln.Addr())
+	e.log.Info("listening", "proto", "metrics", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/metrics")
 	e.ctx = context.WithValue(e.ctx, meterKey{}, metric.MeterProvider(mp))
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), metricsTimeout)

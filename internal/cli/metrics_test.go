@@ -73,7 +73,7 @@ func typed(text, name string) bool {
 // the CLI's provider), and the Go runtime and process collectors.
 func TestMetricsEndpointExposesEveryDocumentedInstrument(t *testing.T) {
 	var errOut syncWriter
-	e := &env{ctx: context.Background(), stdout: io.Discard, stderr: &errOut, log: slog.New(slog.DiscardHandler)}
+	e := &env{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.NewTextHandler(&errOut, nil))}
 	stop, err := startMetrics(e, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
