@@ -114,3 +114,18 @@ func TestAllocsUTF8(t *testing.T) {
 		t.Fatalf("UTF-8 validation allocates %v times", n)
 	}
 }
+
+// TestRequestParserFeedAllocs: recognising a fast-path request (a head
+// that arrives whole) allocates nothing; only Request does.
+func TestRequestParserFeedAllocs(t *testing.T) {
+	raw := []byte(sampleUpgrade)
+	var p RequestParser
+	if n := testing.AllocsPerRun(100, func() {
+		p.Reset()
+		if _, st := p.Feed(raw); st != FastPath {
+			t.Fatal(st)
+		}
+	}); n != 0 {
+		t.Fatalf("Feed allocates %v times", n)
+	}
+}

@@ -74,6 +74,13 @@
 // permessage-deflate. On the client side, [ClientHandshake] sets the
 // request headers and [CheckResponse] validates the answer.
 //
+// [RequestParser] is the handshake fast path for an event loop: pushed the
+// bytes of a plain HTTP/1.1 GET upgrade request, it builds the
+// *http.Request net/http would have built, or answers NotFastPath for
+// anything unusual (and hands back what it buffered), so that net/http
+// serves it. Its head is bounded by DefaultFastMaxHeaderBytes (8 KiB) and
+// DefaultFastMaxFields (64) fields; beyond them it declines.
+//
 // # Compression
 //
 // Compression (RFC 7692): a server accepts permessage-deflate when it is

@@ -296,3 +296,55 @@ func FuzzUTF8(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequestParser feeds raw bytes to the handshake fast path in two
+// pieces: the status does not depend on the split, and whatever it takes
+// (FastPath) net/http parses to the same request; NotFastPath leaves the
+// bytes for net/http to replay.
+func FuzzRequestParser(f *testing.F) {
+	f.Add([]byte("GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80abcd"), 10)
+	f.Add([]byte("GET /a?b=c%20d HTTP/1.1\r\nhost: x:80\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nX-Empty:\r\nX-Dup: 1\r\nx-dup: 2\r\nPragma: no-cache\r\n\r\n"), 3)
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na"), 1)
+	f.Fuzz(func(t *testing.T, raw []byte, split int) {
+		if split < 0 {
+			split = -split
+		}
+		split %= len(raw) + 1
+		var whole RequestParser
+		n, st := whole.Feed(raw)
+		if n < 0 || n > len(raw) {
+			t.Fatalf("consumed %d of %d", n, len(raw))
+		}
+		var parts RequestParser
+		n1, st1 := parts.Feed(raw[:split])
+		if st1 == NeedMore {
+			var n2 int
+			n2, st1 = parts.Feed(raw[split:])
+			n1 += n2
+		}
+		if st1 != st || (st == FastPath && n1 != n) {
+			t.Fatalf("split at %d: %v/%d, whole: %v/%d", split, st1, n1, st, n)
+		}
+		switch st {
+		case NotFastPath:
+			if got := append(bytes.Clone(whole.Buffered()), raw[n:]...); !bytes.Equal(got, raw) {
+				t.Fatalf("replay differs")
+			}
+		case FastPath:
+			got := whole.Request()
+			want, wantN, err := netHTTPRequest(raw)
+			if err != nil {
+				t.Fatalf("fast path took what net/http rejects: %v", err)
+			}
+			if len(raw) <= 4096 && n != wantN { // net/http's bufio holds 4 KiB
+				t.Fatalf("head is %d bytes, net/http read %d", n, wantN)
+			}
+			if d := sameRequest(got, want); d != "" {
+				t.Fatalf("%s differs:\n got %+v\nwant %+v", d, got, want)
+			}
+			if d := sameRequest(parts.Request(), want); d != "" {
+				t.Fatalf("split: %s differs", d)
+			}
+		}
+	})
+}
