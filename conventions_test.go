@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/hub"
+	"github.com/netkit-go/netkit/hub/natsbroker"
 	"github.com/netkit-go/netkit/internal/leakcheck"
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/socket"
@@ -30,8 +32,9 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-// faces are the public packages whose API follows the conventions.
-var faces = []string{"tcp", "udp", "socket", "websocket", "tlsconfig"}
+// faces are the public packages whose API follows the conventions (hub
+// and its NATS broker too: they are public API over websocket).
+var faces = []string{"tcp", "udp", "socket", "websocket", "tlsconfig", "hub", "hub/natsbroker"}
 
 // exportedMethods returns, per exported type of the package in dir, its
 // exported methods' declarations.
@@ -152,6 +155,16 @@ func TestConventionListener(t *testing.T) {
 		}
 		if _, ok := lt.MethodByName("Attach"); !ok {
 			t.Errorf("%v has no Attach", lt)
+		}
+	}
+	// A hub is no listener, but it stops as one does.
+	ht := reflect.TypeFor[*hub.Hub]()
+	for _, name := range []string{"GracefulStop", "ImmediateStop"} {
+		m, ok := ht.MethodByName(name)
+		if !ok {
+			t.Errorf("%v has no %s", ht, name)
+		} else if got := methodSig(m.Type); got != want[name].String() {
+			t.Errorf("%v.%s is %s, want %s", ht, name, got, want[name])
 		}
 	}
 }
@@ -358,6 +371,16 @@ func TestErrorCauses(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("websocket", "write after Close", c.WriteTextMessage(ctx, []byte("x")), net.ErrClosed)
+	})
+	t.Run("hub", func(t *testing.T) {
+		h := hub.New(&hub.Config{Logger: quiet})
+		if err := h.ImmediateStop(); err != nil {
+			t.Fatal(err)
+		}
+		check("hub", "publish after stop", h.Publish(ctx, "t", websocket.TextMessage, []byte("x")), net.ErrClosed)
+		check("hub", "publish after stop", h.Publish(ctx, "t", websocket.TextMessage, []byte("x")), hub.ErrClosed)
+		_, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: "nats://127.0.0.1:" + strconv.Itoa(refusedPort), Timeout: time.Second})
+		check("hub/natsbroker", "refused", err, syscall.ECONNREFUSED)
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -64,16 +63,13 @@ type OAuth2ClientCredentials struct {
 	// HTTPClient makes the token requests. Nil: http.DefaultClient.
 	HTTPClient *http.Client
 
-	mu  sync.Mutex
-	tok *oauth2.Token
+	cache tokenCache
 }
 
 // Authenticate fetches (or reuses) a token and sets the Authorization
 // header. The token request is bounded by ctx.
 func (a *OAuth2ClientCredentials) Authenticate(ctx context.Context, r *http.Request) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.tok.Valid() {
+	return a.cache.authenticate(ctx, r, a.HTTPClient, func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
 		cc := &clientcredentials.Config{
 			ClientID:       a.ClientID,
 			ClientSecret:   a.ClientSecret,
@@ -81,16 +77,6 @@ func (a *OAuth2ClientCredentials) Authenticate(ctx context.Context, r *http.Requ
 			Scopes:         a.Scopes,
 			EndpointParams: a.Params,
 		}
-		hc := a.HTTPClient
-		if hc == nil {
-			hc = http.DefaultClient
-		}
-		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
-		if err != nil {
-			return err
-		}
-		a.tok = tok
-	}
-	a.tok.SetAuthHeader(r)
-	return nil
+		return cc.Token(ctx)
+	})
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -149,8 +151,17 @@ func (cl *Client) readOnce(ctx context.Context, c *Conn, buf []byte) (MessageTyp
 	if c.readErr != nil {
 		return 0, buf, closureErr("Connection already closed", c.readErr)
 	}
-	typ, out, err := c.readHeld(rctx, buf, false)
-	if err != nil && rctx != ctx && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
+	var (
+		typ MessageType
+		out []byte
+		err error
+	)
+	if c.cfg.pingInterval > 0 {
+		typ, out, err = c.readKeepalive(rctx, buf)
+	} else {
+		typ, out, err = c.readHeld(rctx, buf, false)
+	}
+	if err != nil && rctx != ctx && err != ErrPongTimeout && (rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded)) {
 		return typ, out, cl.readCtxErr(ctx, rctx)
 	}
@@ -218,27 +229,21 @@ func (e *PayloadBindingError) Error() string { return "data binding failed: " + 
 // Unwrap returns the decoding error.
 func (e *PayloadBindingError) Unwrap() error { return e.Err }
 
-// ReadMessage reads the next message into v (Ballerina's readMessage): a
-// *string or *[]byte receives the payload as it is; anything else is
-// decoded from JSON (text or binary), a failure being a
-// *PayloadBindingError.
+// ReadMessage reads the next message into v, a non-nil pointer
+// (Ballerina's readMessage), with the binding of a Service's OnMessage: a
+// *string (any string kind) or *[]byte receives the payload as it is;
+// anything else is decoded from JSON (text or binary), a failure being a
+// *PayloadBindingError after which the connection goes on.
 func (cl *Client) ReadMessage(ctx context.Context, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("websocket: ReadMessage needs a non-nil pointer, not %T", v)
+	}
 	_, p, err := cl.Read(ctx, nil)
 	if err != nil {
 		return err
 	}
-	switch v := v.(type) {
-	case *string:
-		*v = string(p)
-		return nil
-	case *[]byte:
-		*v = p
-		return nil
-	}
-	if err := json.Unmarshal(p, v); err != nil {
-		return &PayloadBindingError{Err: err}
-	}
-	return nil
+	return bindValue(rv.Elem(), p, false)
 }
 
 // Write sends p as one message of type typ; with Retry, a failed write is

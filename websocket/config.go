@@ -1,9 +1,11 @@
 package websocket
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +68,22 @@ type ServiceConfig struct {
 	PongTimeout time.Duration
 	// Compression configures permessage-deflate (on by default).
 	Compression CompressionConfig
+	// DispatcherKey names the top-level JSON field whose string value picks
+	// the custom method a text message goes to (Ballerina's dispatcherKey;
+	// see [Service]). Default: none, custom dispatch off.
+	DispatcherKey string
+	// DispatcherValues maps a DispatcherKey value to the method it goes to
+	// (Ballerina's @DispatcherConfig{dispatcherValue}), overriding
+	// [DispatchMethodName]. Each method must exist. Default: none.
+	DispatcherValues map[string]string
+	// Auth authenticates the upgrade request before the UpgradeService runs
+	// (Ballerina's auth): the providers are tried in order, the first that
+	// accepts the request's credentials decides; none accepting answers 401,
+	// missing scopes 403, with the status text as the body (the refusal's
+	// text with ExposeUpgradeErrors). The [Principal] is in the request's
+	// context ([PrincipalFrom]) and on the Conn ([Conn.Principal]).
+	// Default: none.
+	Auth []ListenerAuth
 	// CheckOrigin decides whether a request's Origin header is acceptable;
 	// false answers 403. Nil: requests without Origin (non-browser clients)
 	// and same-origin requests (the Origin's host equals the Host header,
@@ -83,10 +101,25 @@ type ServiceConfig struct {
 	ExposeUpgradeErrors bool
 }
 
-// CompressionConfig configures permessage-deflate (RFC 7692). The zero value
-// negotiates it whenever a client offers it, answering
-// server_no_context_takeover, and compresses messages of 128 bytes or more
-// with flate.BestSpeed.
+// CompressionConfig configures permessage-deflate (RFC 7692), for a
+// ServiceConfig and a ClientConfig alike. The zero value compresses
+// messages of 128 bytes or more with flate.BestSpeed, keeps no compression
+// context between messages, and accepts any window from the peer:
+//
+//   - a server accepts the first valid offer of a client, answering
+//     server_no_context_takeover (unless ContextTakeover and the client
+//     allows it), client_no_context_takeover when the client offered it,
+//     server_max_window_bits when the client limited the server's window
+//     (the server then sends Huffman-only output, which needs no window),
+//     and client_max_window_bits only with PeerMaxWindowBits;
+//   - a client offers "permessage-deflate; client_max_window_bits;
+//     client_no_context_takeover" (without the last with ContextTakeover),
+//     plus server_max_window_bits with PeerMaxWindowBits, and accepts the
+//     server's answer within that offer (anything else fails the
+//     handshake).
+//
+// The inflating side always holds a 32 KiB window while a message is
+// being decompressed, whatever the window size.
 type CompressionConfig struct {
 	// Disable turns compression off (Ballerina's
 	// webSocketCompressionEnabled: false).
@@ -99,10 +132,25 @@ type CompressionConfig struct {
 	// Threshold is the size under which messages go out uncompressed;
 	// 0: 128; negative: compress everything.
 	Threshold int
+	// PeerMaxWindowBits (8 to 15) caps the peer's LZ77 window at
+	// 2^PeerMaxWindowBits bytes: a server answers
+	// client_max_window_bits=N (the smaller of it and the client's value)
+	// and runs uncompressed with a client whose offer cannot take it; a
+	// client requests server_max_window_bits=N and fails the handshake
+	// when the answer exceeds it. 0: no cap.
+	PeerMaxWindowBits int
 }
 
 func (c CompressionConfig) deflate() wsproto.DeflateConfig {
-	return wsproto.DeflateConfig{ContextTakeover: c.ContextTakeover, Level: c.Level, Threshold: c.Threshold}
+	return wsproto.DeflateConfig{ContextTakeover: c.ContextTakeover, Level: c.Level, Threshold: c.Threshold, PeerMaxWindowBits: c.PeerMaxWindowBits}
+}
+
+// check reports an invalid PeerMaxWindowBits.
+func (c CompressionConfig) check() error {
+	if b := c.PeerMaxWindowBits; b != 0 && (b < 8 || b > 15) {
+		return errors.New("websocket: CompressionConfig.PeerMaxWindowBits must be 0 or 8 to 15, not " + strconv.Itoa(b))
+	}
+	return nil
 }
 
 // connConfig is a ServiceConfig with defaults applied.
@@ -117,6 +165,8 @@ type connConfig struct {
 	pongTimeout          time.Duration
 	logger               *slog.Logger
 	obs                  *obs.Set // the listener's or dialer's; nil: metrics off
+	dispatchKey          string
+	dispatchTo           map[string]string
 }
 
 func resolveDur(d, def time.Duration) time.Duration {
@@ -142,6 +192,8 @@ func (sc *ServiceConfig) resolve(logger *slog.Logger) connConfig {
 		writeTimeout: resolveDur(s.WriteTimeout, DefaultWriteTimeout),
 		maxPending:   s.MaxPendingWrites,
 		logger:       s.Logger,
+		dispatchKey:  s.DispatcherKey,
+		dispatchTo:   s.DispatcherValues,
 	}
 	if cc.maxMessage == 0 {
 		cc.maxMessage = DefaultMaxMessageSize

@@ -91,6 +91,13 @@ type pull struct {
 	// pingPong, on a Client's connection with a PingPongHandler, is told of
 	// pings and pongs that arrive while reading (nil: automatic pongs).
 	pingPong *hooks
+
+	// rxSeq counts the socket reads that brought bytes; a Client's
+	// keepalive (keepalive.go) compares it across its waits.
+	rxSeq uint64
+	// pongAt is the monotonic deadline of a Client's keepalive ping that
+	// awaits an answer, or 0.
+	pongAt int64
 }
 
 // newPull returns the pull-mode state for Accept and clients.

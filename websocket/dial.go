@@ -94,6 +94,15 @@ type ClientConfig struct {
 	// was read or written for this long, and again every period. 0 or
 	// negative: off (Ballerina's -1).
 	IdleTimeout time.Duration
+	// PingInterval sends a keepalive ping when nothing was received for
+	// this long (Ballerina has none: beyond it). An AsyncClient pings from
+	// its loop, as a server connection; a Client pings while a Read waits
+	// (its connection is idle between reads). 0 or negative: off.
+	PingInterval time.Duration
+	// PongTimeout ends the connection with ErrPongTimeout (returned by the
+	// Client's Read, passed to an AsyncClient's OnError) when nothing
+	// arrives within it after a keepalive ping. 0: PingInterval.
+	PongTimeout time.Duration
 	// PingPongHandler receives the pings and pongs that arrive while a
 	// [Client] reads (Ballerina's pingPongHandler): a [PingHandler] must
 	// answer pings itself (Conn.Pong); a [PongHandler] sees pongs. It must
@@ -102,7 +111,9 @@ type ClientConfig struct {
 	// Service has its own OnPing and OnPong.)
 	PingPongHandler Service
 	// Retry reconnects after an abnormal closure or an I/O error of a
-	// [Client]'s read or write (see [RetryConfig]). Nil: no retry.
+	// [Client]'s read or write (see [RetryConfig]), or of an
+	// [AsyncClient]'s connection (which then runs OnOpen again). Nil: no
+	// retry.
 	Retry *RetryConfig
 	// Proxy returns the proxy for a request (an http or https URL; the
 	// client tunnels with CONNECT). Nil: http.ProxyFromEnvironment
@@ -231,6 +242,8 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 		MaxPendingWrites:         d.cfg.MaxPendingWrites,
 		Compression:              d.cfg.Compression,
 		IdleTimeout:              d.cfg.IdleTimeout,
+		PingInterval:             d.cfg.PingInterval,
+		PongTimeout:              d.cfg.PongTimeout,
 		Logger:                   d.cfg.Logger,
 	}
 	if d.cfg.WriteTimeout > 0 {
@@ -252,6 +265,9 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 			return nil, errors.New("websocket: the callback service should be a PingPongService")
 		}
 		d.pingPong = h
+	}
+	if err := d.cfg.Compression.check(); err != nil {
+		return nil, err
 	}
 	if d.cfg.Retry != nil {
 		if err := d.cfg.Retry.check(); err != nil {

@@ -37,6 +37,11 @@ type failure struct {
 	code   int
 	reason string
 	err    error
+
+	// principal is the Principal of an authenticated upgrade, carried to
+	// Open (which stores it on the Conn): it rides here to keep the
+	// sessions of connections without auth small.
+	principal *Principal
 }
 
 // newSession makes c served by h.
@@ -54,6 +59,10 @@ func (s *session) Open(ec *engine.Conn) error {
 		s.conn.ec = ec
 	}
 	s.lastRx = mono()
+	if s.failed != nil && s.failed.principal != nil {
+		ec.SetAttr(principalAttr, s.failed.principal)
+		s.failed = nil
+	}
 	if s.handler != nil && s.handler.stopped.Load() {
 		return ErrHandlerStopped
 	}
@@ -127,6 +136,9 @@ func (s *session) dispatch(m wsproto.Message) error {
 		if m.Op == wsproto.OpBinary {
 			kind = kindBinary
 		}
+		if s.h.typed != nil {
+			return s.dispatchTyped(kind, m.Data)
+		}
 		if (kind == kindText && s.h.text == nil) || (kind == kindBinary && s.h.binary == nil) {
 			return nil
 		}
@@ -137,6 +149,9 @@ func (s *session) dispatch(m wsproto.Message) error {
 		}
 		if s.h.ping != nil {
 			return s.result(s.invoke(kindPing, m.Data))
+		}
+		if s.h.typed != nil && s.h.typed.ping != nil {
+			return s.callTyped(s.h.typed.ping, m.Data)
 		}
 		if c.sent.Load() {
 			return nil
@@ -412,6 +427,13 @@ func (s *session) Closed(ec *engine.Conn, err error) {
 			s.h.close.OnClose(c, code, reason)
 		}()
 	}
+	s.release(ec)
+}
+
+// release frees what an ended connection holds (its reader and
+// compressor).
+func (s *session) release(ec *engine.Conn) {
+	c := s.conn
 	c.putReader()
 	if c.comp != nil && ec.TryLockWrite() {
 		c.comp.Close()

@@ -29,6 +29,16 @@
 // returns, so TCP flow control is the backpressure. Data passed to a
 // callback is borrowed until it returns (bytes.Clone to keep it).
 //
+// Ballerina's data binding, custom dispatch and return values are methods
+// of the user's types (see [Service]): OnMessage(c, v T) receives messages
+// decoded into T; with ServiceConfig.DispatcherKey a JSON field's value
+// picks a method On<Value>(c, v T); a method may return (R, error) and R is
+// sent (text, binary, JSON, a *[CloseError] that closes, or each element
+// of an iter.Seq or a channel). ServiceConfig.Auth checks the upgrade
+// request with [FileUserStore], [JWTValidator] or [OAuth2Introspection]
+// before the UpgradeService runs (401/403); the [Principal] is on the
+// request's context and on the Conn.
+//
 // # Clients
 //
 // [Dial] returns a [Client] over the same [Conn] as the server side:
@@ -38,7 +48,9 @@
 // OnTextMessage, ReadTextMessage): the payload is never copied into a
 // string behind the caller's back. [DialAsync] runs a [Service] over the connection with the
 // server's dispatcher ([AsyncClient]). ClientConfig covers subprotocols,
-// custom headers, cookies, Auth (Basic, Bearer, OAuth2 client credentials),
+// custom headers, cookies, Auth (Basic, Bearer, a self-signed JWT issuer,
+// the OAuth2 client-credentials, password, refresh-token and jwt-bearer
+// grants),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
 // target), TLS with the SecureSocket types of package tlsconfig, limits,
 // compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
@@ -89,11 +101,18 @@
 // request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
 // Ballerina's 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
-// (HandshakeTimeout, 300 s). Without a default: a client's ReadTimeout and
+// (HandshakeTimeout, 300 s), each JWKS or introspection request of the
+// listener auth and each jwt-bearer token request (DefaultAuthFetchTimeout,
+// 10 s; the other OAuth2 grants are bounded by Dial's ctx). Cache lifetimes:
+// a JWKS (JWKSCacheTTL, 1 h), an introspection result (CacheTTL, 5 min,
+// never past the token's exp), a JWTIssuer token (Expiry, 5 min). A stream
+// returned by a callback (a channel) is read until it is closed or the
+// connection ends. Without a default: a client's ReadTimeout and
 // WriteTimeout (off, as Ballerina), IdleTimeout (off),
-// keepalive pings (off), and Conn.Read (bounded by its ctx only). The idle
-// timeout and keepalive run for Service connections; a pulled Conn's reads
-// are bounded by their ctx.
+// keepalive pings (PingInterval, PongTimeout: off), and Conn.Read (bounded
+// by its ctx only). The idle timeout runs for Service connections;
+// keepalive for Service connections and clients (a Client pings while a
+// Read waits); an Accepted Conn's reads are bounded by their ctx.
 //
 // # Errors
 //

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"strings"
@@ -45,6 +46,12 @@ func (s *stopLoad) service() websocket.UpgradeService {
 // them and reports the replies received.
 func runClients(t *testing.T, url string, n, max int) func() int64 {
 	t.Helper()
+	return runClientsSending(t, url, n, max, []byte("message"))
+}
+
+// runClientsSending is runClients with msg as every client's message.
+func runClientsSending(t *testing.T, url string, n, max int, msg []byte) func() int64 {
+	t.Helper()
 	var received atomic.Int64
 	var wg sync.WaitGroup
 	ctx := testCtx(t)
@@ -63,7 +70,6 @@ func runClients(t *testing.T, url string, n, max int) func() int64 {
 		win, done := make(chan struct{}, 16), make(chan struct{})
 		go func() {
 			defer wg.Done()
-			msg := []byte("message")
 			for range max {
 				select {
 				case win <- struct{}{}:
@@ -118,6 +124,56 @@ func TestGracefulStopAnswersEveryAcceptedMessage(t *testing.T) {
 		if a := load.accepted.Load(); got != a {
 			t.Fatalf("round %d: %d messages accepted, %d replies received", round, a, got)
 		}
+	}
+}
+
+// stopDispatch is a data-bound, custom-dispatched service whose replies
+// are return values: OnEcho returns a stream of two texts.
+type stopDispatch struct {
+	accepted, failed atomic.Int64
+}
+
+type echoEvent struct {
+	Event string `json:"event"`
+	N     int    `json:"n"`
+}
+
+func (s *stopDispatch) OnEcho(c *websocket.Conn, m echoEvent) (iter.Seq[string], error) {
+	s.accepted.Add(1)
+	return func(yield func(string) bool) {
+		_ = yield("one") && yield("two")
+	}, nil
+}
+
+func (s *stopDispatch) OnError(c *websocket.Conn, err error) {
+	if errors.Is(err, websocket.ErrReturnValue) {
+		s.failed.Add(1)
+	}
+}
+
+// The engine's Stopping hook and the typed dispatch coexist: a graceful
+// stop under load lets a custom-dispatched callback's streamed return
+// values go out before 1001; every message that reached OnEcho gets both
+// replies.
+func TestGracefulStopAnswersEveryDispatchedMessage(t *testing.T) {
+	for round := range 3 {
+		svc := &stopDispatch{}
+		l := serve(t, "/ws", websocket.Static(svc), &websocket.ServiceConfig{DispatcherKey: "event"}, nil)
+		wait := runClientsSending(t, wsURL(l, "/ws"), 10, 2000, []byte(`{"event":"echo","n":1}`))
+		for svc.accepted.Load() < 100 {
+			time.Sleep(time.Millisecond) // polling a count, not synchronising
+		}
+		if err := l.GracefulStop(testCtx(t)); err != nil {
+			t.Fatalf("round %d: GracefulStop: %v", round, err)
+		}
+		got := wait()
+		if f := svc.failed.Load(); f != 0 {
+			t.Fatalf("round %d: %d returned values of accepted messages failed", round, f)
+		}
+		if a := svc.accepted.Load(); got != 2*a {
+			t.Fatalf("round %d: %d messages accepted, %d replies received (want %d)", round, a, got, 2*a)
+		}
+		t.Logf("round %d: %d of %d messages reached OnEcho before the stop", round, svc.accepted.Load(), 10*2000)
 	}
 }
 
@@ -297,15 +353,27 @@ func TestHandlerStopAfterRunningCallback(t *testing.T) {
 
 // After echoing the server's close, the client waits for the server to
 // close the TCP connection (RFC 6455 §7.1.1) instead of closing first:
-// the pull Client and the callback AsyncClient alike.
+// the pull Client and the callback AsyncClient alike, also with Retry and
+// keepalive (a normal close is not redialed, and no ping follows the echo).
 func TestClientLetsTheServerCloseFirst(t *testing.T) {
-	t.Run("Client", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false) })
-	t.Run("AsyncClient", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true) })
+	retry := &websocket.ClientConfig{
+		Retry:        &websocket.RetryConfig{MaxCount: 3, Interval: 10 * time.Millisecond},
+		PingInterval: 20 * time.Millisecond,
+	}
+	t.Run("Client", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false, nil) })
+	t.Run("AsyncClient", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true, nil) })
+	t.Run("ClientRetryKeepalive", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, false, retry) })
+	t.Run("AsyncClientRetryKeepalive", func(t *testing.T) { testClientLetsTheServerCloseFirst(t, true, retry) })
 }
 
-func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
+func testClientLetsTheServerCloseFirst(t *testing.T, async bool, cfg *websocket.ClientConfig) {
 	sawEarlyEOF := make(chan bool, 1)
+	var conns atomic.Int32
 	srv := clNewRawServer(t, func(rc *clRawConn) {
+		if conns.Add(1) > 1 {
+			t.Error("the client redialed after a normal close")
+			return
+		}
 		rc.writeFrame(true, 0, 0x8, clClosePayload(1000, "bye"), false)
 		if code := rc.readClose(); code != 1000 {
 			t.Errorf("echo %d", code)
@@ -324,7 +392,7 @@ func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
 		codes := make(chan int, 1)
 		ac, err := websocket.DialAsync(testCtx(t), srv.url, &websocket.ServiceFuncs{
 			OnClose: func(c *websocket.Conn, code int, reason string) { codes <- code },
-		}, nil)
+		}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +401,7 @@ func testClientLetsTheServerCloseFirst(t *testing.T, async bool) {
 			t.Fatalf("OnClose %d, want the server's 1000", code)
 		}
 	} else {
-		c, err := websocket.Dial(testCtx(t), srv.url, nil)
+		c, err := websocket.Dial(testCtx(t), srv.url, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -168,6 +168,9 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
 	h.cc.obs = l.obs
+	if err := h.checkStatic(); err != nil {
+		return err
+	}
 	l.routes[p] = h
 	return nil
 }

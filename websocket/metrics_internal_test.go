@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"testing"
 
@@ -284,4 +285,88 @@ func TestMetricsConnectionsFromAccept(t *testing.T) {
 		t.Errorf("server durations: %d, want 2", got)
 	}
 	check(cliM.Collect(t), "netkit.websocket.close.received", 1, attribute.Int("websocket.close.code", 1001))
+}
+
+// metricsReturner answers each text with a returned value (sent by the
+// session through Conn.Write).
+type metricsReturner struct{}
+
+func (metricsReturner) OnMessage(_ *Conn, text string) (any, error) { return "re: " + text, nil }
+
+// metricsAuth admits "Bearer ok", refuses "Bearer noscope" with 403 and
+// anything else with 401.
+type metricsAuth struct{}
+
+func (metricsAuth) Authenticate(_ context.Context, r *http.Request) (*Principal, error) {
+	switch r.Header.Get("Authorization") {
+	case "Bearer ok":
+		return &Principal{Name: "pat"}, nil
+	case "Bearer noscope":
+		return nil, &AuthzError{Message: "no scope"}
+	}
+	return nil, errors.New("unknown")
+}
+
+// Upgrades refused by ServiceConfig.Auth count with their status (401,
+// 403), and a data-bound OnMessage's returned values count as sent
+// messages, as explicit writes do.
+func TestMetricsAuthAndReturnValues(t *testing.T) {
+	ctx := netkittest.Context(t)
+	srvM := obstest.NewMetrics(t)
+	l, err := NewListener(0, &ListenerConfig{Host: "127.0.0.1", Logger: netkittest.DiscardLogger, MeterProvider: srvM.Provider})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &ServiceConfig{Auth: []ListenerAuth{metricsAuth{}}, Logger: netkittest.DiscardLogger}
+	if err := l.Attach("/r", Static(metricsReturner{}), sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.ImmediateStop() })
+	url := "ws://127.0.0.1:" + strconv.Itoa(l.Port()) + "/r"
+	for _, tok := range []string{"bad", "noscope", "noscope"} {
+		var he *InvalidHandshakeError
+		if _, err := Dial(ctx, url, &ClientConfig{Auth: BearerAuth{Token: tok}, Logger: netkittest.DiscardLogger}); !errors.As(err, &he) {
+			t.Fatalf("dial with %q: %v, want a refused handshake", tok, err)
+		}
+	}
+	cl, err := Dial(ctx, url, &ClientConfig{Auth: BearerAuth{Token: "ok"}, Logger: netkittest.DiscardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const m = 3
+	for range m {
+		if err := cl.WriteTextMessage(ctx, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		if typ, data, err := cl.Read(ctx, nil); err != nil || typ != TextMessage || string(data) != "re: hi" {
+			t.Fatalf("read %v %q %v", typ, data, err)
+		}
+	}
+	if err := cl.Close(ctx, 1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.GracefulStop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := srvM.Collect(t)
+	status := func(c int) attribute.KeyValue { return attribute.Int("http.response.status_code", c) }
+	text := attribute.String("websocket.message.type", "text")
+	for _, c := range []struct {
+		name string
+		want int64
+		kv   []attribute.KeyValue
+	}{
+		{"netkit.websocket.upgrades", 1, []attribute.KeyValue{status(401)}},
+		{"netkit.websocket.upgrades", 2, []attribute.KeyValue{status(403)}},
+		{"netkit.websocket.upgrades", 1, []attribute.KeyValue{status(101)}},
+		{"netkit.received.messages", m, []attribute.KeyValue{text}},
+		{"netkit.sent.messages", m, []attribute.KeyValue{text}},
+	} {
+		if got := s.Sum(c.name, c.kv...); got != c.want {
+			t.Errorf("%s%v = %d, want %d", c.name, c.kv, got, c.want)
+		}
+	}
 }

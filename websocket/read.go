@@ -157,6 +157,7 @@ func (c *Conn) fill(ctx context.Context) error {
 		n, err = c.ec.Read(ctx, *c.rbuf)
 	}
 	if n > 0 {
+		c.rxSeq++
 		c.rp, c.rn = 0, n
 		if n == len(*c.rbuf) && c.rclass < bufpool.Classes-1 {
 			c.rclass++

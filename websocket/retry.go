@@ -18,9 +18,10 @@ const (
 	DefaultRetryMaxWaitInterval = 30 * time.Second
 )
 
-// RetryConfig makes a [Client] reconnect when a read or write fails with an
-// abnormal closure (1006: the TCP connection dropped without a close frame)
-// or an I/O error (Ballerina's retryConfig). The client redials the same
+// RetryConfig makes a [Client] (and an [AsyncClient], see there) reconnect
+// when a read or write fails with an abnormal closure (1006: the TCP
+// connection dropped without a close frame) or an I/O error (Ballerina's
+// retryConfig). The client redials the same
 // URL with the same configuration (TLS sessions are resumed), runs the
 // handshake again, calls OnReconnect, and carries on: a pending read waits
 // on the new connection, a failed write is sent again on it. Delivery is
@@ -150,6 +151,12 @@ func (cl *Client) redial(ctx context.Context, old *Conn, cause error) (hooked bo
 	if last == nil {
 		last = cause
 	}
-	return false, &kindError{kind: ErrConnection, err: last, closed: true,
-		msg: "websocket: connection error: reconnection failed after " + strconv.Itoa(rc.MaxCount) + " attempts: " + last.Error()}
+	return false, retryFailedErr(rc.MaxCount, last)
+}
+
+// retryFailedErr is the ErrConnection error after attempts failed
+// reconnections (Client and AsyncClient); last is the last cause.
+func retryFailedErr(attempts int, last error) error {
+	return &kindError{kind: ErrConnection, err: last, closed: true,
+		msg: "websocket: connection error: reconnection failed after " + strconv.Itoa(attempts) + " attempts: " + last.Error()}
 }

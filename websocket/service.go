@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"unsafe"
 
 	hookset "github.com/netkit-go/netkit/internal/hooks"
@@ -27,9 +28,8 @@ func (f UpgradeFunc) Upgrade(r *http.Request, respHeader http.Header) (Service, 
 }
 
 // Static returns an UpgradeService that accepts every upgrade with s.
-func Static(s Service) UpgradeService {
-	return UpgradeFunc(func(*http.Request, http.Header) (Service, error) { return s, nil })
-}
+// Listener.Attach checks s at once.
+func Static(s Service) UpgradeService { return staticUpgrade{s} }
 
 // Service serves WebSocket connections through optional callbacks, each an
 // interface below (OpenHandler, TextMessageHandler, ...). Callbacks of one
@@ -39,6 +39,41 @@ func Static(s Service) UpgradeService {
 // callbacks is an error at upgrade time. Returning a *[CloseError] starts the
 // close handshake with its code; another error is logged and passed to
 // OnError, and the connection stays open.
+//
+// Data binding (Ballerina's onMessage): a method
+//
+//	OnMessage(c *websocket.Conn, v T) error
+//
+// receives every text and binary message decoded into T: a string kind
+// gets the text as it is, a []byte kind the payload as it is (borrowed),
+// anything else (a struct, map, slice, number, bool, json.RawMessage, a
+// json.Unmarshaler) the JSON decoding of the text, or of the binary
+// payload. OnMessage cannot coexist with OnTextMessage or OnBinaryMessage
+// (an error at Attach for a Static service, else at upgrade). When a
+// message does not decode, OnError gets a *PayloadBindingError and the
+// connection stays open; without OnError the connection is closed with
+// 1003 "data binding failed: <msg>".
+//
+// Custom dispatch (Ballerina's on<Custom>): with ServiceConfig.DispatcherKey
+// set, a text message that is a JSON object whose DispatcherKey field has
+// the string value v goes to the method DispatcherValues[v] names, or else
+// to the method [DispatchMethodName](v) ("OnSubscribe" for "subscribe"),
+// with the same shape and binding as OnMessage. A message that matches no
+// such method goes to OnTextMessage, then OnMessage, else it is dropped.
+// A binding failure goes to the method's own On<X>Error(c *Conn, err
+// error) if it has one, then OnError, then closes with 1003 as above.
+//
+// Return values (Ballerina's returns): OnMessage, a custom method,
+// OnTextMessage and OnBinaryMessage may instead return (R, error); when the
+// error is nil, R is sent: nothing for nil or "", a string as text, a
+// []byte as binary, a *CloseError as the close handshake, each element of a
+// receive channel (until it is closed or the connection ends) or of an
+// iter.Seq[T] in order, and anything else as its JSON encoding in a text
+// message. An iter.Seq2[T, error] is a stream whose error closes the
+// connection with 1011 "streaming failed: <msg>". The next message is
+// dispatched after the whole result was sent. OnPing may return ([]byte,
+// error): the bytes are the pong's payload. A result that cannot be sent
+// goes to OnError as an [ErrReturnValue] error.
 type Service any
 
 // OpenHandler is the optional OnOpen callback: it runs after the handshake,
@@ -149,6 +184,11 @@ type hooks struct {
 	idle   IdleTimeoutHandler
 	close  CloseHandler
 	err    ErrorHandler
+
+	// typed are the callbacks found by reflection (binding.go), called on
+	// svc; nil (and svc nil) for a Service without them.
+	typed *typedHooks
+	svc   Service
 }
 
 // sameHooks reports whether a and b are identical: the same dynamic types
@@ -159,8 +199,9 @@ func sameHooks(a, b *hooks) bool {
 	return *(*hookWords)(unsafe.Pointer(a)) == *(*hookWords)(unsafe.Pointer(b))
 }
 
-// hookWords is the memory of a hooks value: two words per interface.
-type hookWords [16]unsafe.Pointer
+// hookWords is the memory of a hooks value: two words per interface, one
+// for typed.
+type hookWords [19]unsafe.Pointer
 
 // hooks must be exactly hookWords (sameHooks).
 const (
@@ -217,8 +258,42 @@ func resolveHooks(s Service) (hooks, error) {
 	h.idle, _ = s.(IdleTimeoutHandler)
 	h.close, _ = s.(CloseHandler)
 	h.err, _ = s.(ErrorHandler)
+	if h.typed = typedFor(reflect.TypeOf(s)); h.typed != nil {
+		h.svc = s
+	}
 	return h, nil
 }
+
+// resolve resolves the hooks of a Service an upgrade returned, checking its
+// custom dispatch methods against the Handler's configuration.
+func (h *Handler) resolve(s Service) (hooks, error) {
+	hk, err := resolveHooks(s)
+	if err == nil {
+		err = hk.typed.checkDispatch(reflect.TypeOf(s), &h.cc)
+	}
+	return hk, err
+}
+
+// checkStatic checks, at Attach, the ServiceConfig and the Service of an
+// UpgradeService made by [Static], so that a malformed Service (OnMessage
+// beside OnTextMessage, a custom method without DispatcherKey) is refused
+// before any request.
+func (h *Handler) checkStatic() error {
+	if err := h.sc.Compression.check(); err != nil {
+		return err
+	}
+	if st, ok := h.up.(staticUpgrade); ok {
+		_, err := h.resolve(st.s)
+		return err
+	}
+	return nil
+}
+
+// staticUpgrade is the UpgradeService of Static.
+type staticUpgrade struct{ s Service }
+
+// Upgrade returns the Service.
+func (u staticUpgrade) Upgrade(*http.Request, http.Header) (Service, error) { return u.s, nil }
 
 // serviceHooks are the callbacks a Service may have, with their exact
 // signatures; a method named On* that is none of them is an error.
@@ -230,19 +305,34 @@ var serviceHooks = hookset.NewSet("websocket: Service").
 	Allow("OnPong", hookset.Sig[PongHandler]("OnPong")).
 	Allow("OnIdleTimeout", hookset.Sig[IdleTimeoutHandler]("OnIdleTimeout")).
 	Allow("OnClose", hookset.Sig[CloseHandler]("OnClose")).
-	Allow("OnError", hookset.Sig[ErrorHandler]("OnError"))
+	Allow("OnError", hookset.Sig[ErrorHandler]("OnError")).
+	AllowShape(typedShape)
 
 // checkMethods reports an error if s has a method named On* that is not one
 // of the callbacks with its exact signature (a misspelled or
 // Ballerina-shaped callback must not be silently ignored). The result is
 // cached per dynamic type.
-func checkMethods(s Service) error { return serviceHooks.Check(s) }
+func checkMethods(s Service) error { return serviceHooks.CheckWith(s, typedProblems) }
 
 // CheckService reports whether s's callbacks are well formed: an error
 // names each method called On* that is not one of the callbacks with its
-// exact signature. Upgrades run the same check (cached per type) and answer
-// 500 when it fails.
+// exact signature, or a typed callback of the right shape (see [Service]).
+// It checks s as served without custom dispatch (no DispatcherKey), so an
+// On<X> method that only custom dispatch would call is an error here;
+// Listener.Attach checks a [Static] Service against its ServiceConfig.
+// Upgrades run the same check (cached per type) and answer 500 when it
+// fails.
 func CheckService(s Service) error {
-	_, err := resolveHooks(s)
+	_, err := resolvePlain(s)
 	return err
+}
+
+// resolvePlain resolves s's hooks for a connection without custom
+// dispatch (CheckService, DialAsync).
+func resolvePlain(s Service) (hooks, error) {
+	hk, err := resolveHooks(s)
+	if err == nil {
+		err = hk.typed.checkDispatch(reflect.TypeOf(s), &connConfig{})
+	}
+	return hk, err
 }

@@ -110,7 +110,10 @@ func upgradeRefusal(err error, expose bool) (status int, body string) {
 // ServeHTTP upgrades r. Refusals: 400/405/426 for an invalid handshake,
 // 403 when CheckOrigin refuses, 400 for a subprotocol mismatch, the
 // UpgradeService's error status, 500 when it panics or returns a Service
-// with a misspelled callback, 503 after the Handler stopped.
+// with a misspelled callback, 503 after the Handler stopped or at
+// MaxConnections, 401 or 403 when ServiceConfig.Auth refuses (checked
+// before the UpgradeService runs; the Principal is then on r's context and
+// on the Conn). A Listener's connections take the same path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.server != "" {
 		w.Header().Set("Server", h.server)
@@ -127,6 +130,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
 		return
 	}
+	if r, ok = h.authenticate(w, r); !ok { // ServiceConfig.Auth: auth_listener.go
+		return
+	}
 	respHeader := http.Header{}
 	svc, err, panicked := h.callUpgrade(r, respHeader)
 	if panicked {
@@ -139,7 +145,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, status, body)
 		return
 	}
-	hk, err := resolveHooks(svc)
+	hk, err := h.resolve(svc)
 	if err != nil {
 		h.cc.logger.Error(err.Error())
 		refuse(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
@@ -153,6 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// request becomes the WebSocket, on the same goroutine.
 		c := newConn(wsproto.RoleServer, &h.cc, hs.sub, hw.c.TLS() != nil, hs.params, h.sc.Compression.deflate())
 		s := newSession(c, h.sharedHooks(hk), h)
+		s.carryPrincipal(r)
 		if err := hw.upgrade(hs, respHeader, s, h.cc.engineConfig()); err != nil {
 			h.cc.logger.Debug("websocket: upgrade failed", slog.Any("err", err))
 		}
@@ -165,6 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(wsproto.RoleServer, &h.cc, hs.sub, isTLS(nc), hs.params, h.sc.Compression.deflate())
 	s := newSession(c, h.sharedHooks(hk), h)
+	s.carryPrincipal(r)
 	h.srv.AdoptBuffered(nc, s, buffered)
 }
 
@@ -288,8 +296,9 @@ func isTLS(nc net.Conn) bool { _, ok := nc.(*tls.Conn); return ok }
 // are involved, and stopping an http.Server does not close it: close it
 // with Conn.Close. Headers already set on w are sent with the 101 response.
 // On failure Accept has answered the request and returns an
-// *InvalidHandshakeError. The idle timeout and keepalive pings of sc apply
-// to Service connections only.
+// *InvalidHandshakeError. sc.Auth is checked first (401 or 403; the
+// Principal is on the Conn). The idle timeout and keepalive pings of sc
+// apply to Service connections only.
 func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, error) {
 	var cfg ServiceConfig
 	if sc != nil {
@@ -298,6 +307,9 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	rec := &statusRecorder{ResponseWriter: w}
 	hs, ok := negotiate(rec, r, &cfg, false)
 	if !ok {
+		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
+	}
+	if r, ok = authenticateRequest(rec, r, &cfg, cfg.Logger); !ok { // ServiceConfig.Auth: auth_listener.go
 		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
 	}
 	respHeader := w.Header().Clone()
@@ -309,6 +321,9 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	c := newConn(wsproto.RoleServer, &cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
 	c.ec = engine.NewConn(nc, cc.engineConfig())
 	c.pull = newPull()
+	if p := PrincipalFrom(r.Context()); p != nil {
+		c.SetAttribute(principalAttr, p)
+	}
 	if len(buffered) > 0 {
 		c.rbuf = bufferFor(buffered)
 		c.rn = len(buffered)

@@ -56,6 +56,7 @@ func init() {
 		{"udp send", "send MESSAGE to HOST:PORT; print the reply if one comes in time", udpSend},
 		{"ws listen", "serve a WebSocket echo (--echo) or printer at PATH, with a chat page at /", wsListen},
 		{"ws connect", "connect to a ws:// or wss:// URL; stdin lines are sent as text, messages printed", wsConnect},
+		{"hub", "serve a publish/subscribe hub (JSON over WebSocket at --path, a chat page at /), across nodes with --nats", hubCmd},
 		{"bench", "load-test a tcp, udp or ws echo server (latency, throughput, server CPU and RSS)", bench},
 		{"version", "print the version, VCS revision and Go version", version},
 	}

@@ -78,6 +78,13 @@ func TestUsageErrorsSayWhy(t *testing.T) {
 		{[]string{"serve", "--quiet", "--verbose"}, "--quiet and --verbose exclude each other"},
 		{[]string{"bench", "sctp", "127.0.0.1:1"}, `unknown protocol "sctp"`},
 		{[]string{"version", "extra"}, `unexpected argument "extra"`},
+		{[]string{"hub", "extra"}, `unexpected argument "extra"`},
+		{[]string{"hub", "--policy", "later"}, `--policy: hub: unknown policy "later"`},
+		{[]string{"hub", "--path", "/"}, "--path must start with / and not be /"},
+		{[]string{"hub", "--path", "hub"}, "--path must start with / and not be /"},
+		{[]string{"hub", "--port", "70000"}, `invalid port "70000"`},
+		{[]string{"hub", "--queue", "0"}, "--queue must be at least 1, not 0"},
+		{[]string{"hub", "--log-format", "xml"}, "--log-format must be text or json"},
 	} {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), c.args, nil, &out, &errOut)
@@ -86,7 +93,7 @@ func TestUsageErrorsSayWhy(t *testing.T) {
 			continue
 		}
 		name := c.args[0]
-		if name != "serve" && name != "bench" && name != "version" {
+		if name != "serve" && name != "bench" && name != "version" && name != "hub" {
 			name += " " + c.args[1]
 		}
 		if e := errOut.String(); !strings.HasPrefix(e, "netkit "+name+": "+c.want) || !strings.Contains(e, "Usage: netkit "+name) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/obs/obstest"
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -210,6 +211,32 @@ func TestServeMetricsAfterTraffic(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", text)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// netkit hub --metrics serves /metrics with the hub's WebSocket listener's
+// instruments: its upgrade on the hub's path is counted.
+func TestHubMetrics(t *testing.T) {
+	r := startCommand(t, "hub", "--port", "0", "--metrics", "127.0.0.1:0")
+	metricsURL := r.log.wait(t, regexp.MustCompile(`http://\S+/metrics`))[0]
+	cl := hubDial(t, r.addr(t, "ws"))
+	upgraded := regexp.MustCompile(`(?m)^netkit_websocket_upgrades_total\{[^}]*http_response_status_code="101"[^}]*http_route="/hub"[^}]*\} 1`)
+	// The upgrade is counted just after the 101 is written: scrape until
+	// it is, for at most 10 s.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		text := scrape(t, metricsURL)
+		if upgraded.MatchString(text) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics has no upgrade on /hub:\n%s", text)
+		}
+	}
+	if err := cl.Close(netkittest.Context(t), 1000, ""); err != nil {
+		t.Fatal(err)
 	}
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func serve(e *env, args []string) error {
 		return fail("udp echo", err)
 	}
 	stops = append(stops, ul.GracefulStop)
-	wl, err := startWS(e, *sf.host, *wsPort, "/ws", wsService(e, "/ws", true))
+	wl, err := startWS(e, *sf.host, *wsPort, "/ws", echoPage, wsService(e, "/ws", true))
 	if err != nil {
 		return fail("ws echo", err)
 	}

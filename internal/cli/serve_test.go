@@ -162,6 +162,7 @@ func TestPortInUseOneFormat(t *testing.T) {
 	}{
 		{[]string{"tcp", "listen", tp}, "^" + inUse("tcp", tp)},
 		{[]string{"ws", "listen", tp}, "^" + inUse("tcp", tp)},
+		{[]string{"hub", "--port", tp}, "^" + inUse("tcp", tp)},
 		{[]string{"udp", "listen", up}, "^" + inUse("udp", up)},
 		{[]string{"serve", "--tcp-port", tp}, "^tcp echo: " + inUse("tcp", tp)},
 		{[]string{"serve", "--tcp-port", "0", "--udp-port", up}, "^udp echo: " + inUse("udp", up)},

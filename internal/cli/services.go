@@ -67,39 +67,54 @@ func udpService(e *env, echo bool) udp.Service {
 // wsService logs each connection at path, its messages (--verbose) and its
 // close, and echoes (or prints) its messages.
 func wsService(e *env, path string, echo bool) websocket.UpgradeService {
-	attrs := func(c *websocket.Conn, more ...any) []any {
-		return append([]any{"proto", "ws", "conn.id", c.ID(), "remote", c.RemoteAddr().String(), "path", path}, more...)
-	}
-	message := func(typ string, c *websocket.Conn, data []byte) {
-		logDebug(e.log, "message", func() []any { return attrs(c, "type", typ, "bytes", len(data)) })
-	}
+	wl := wsLog{e.log, path}
 	return websocket.Static(&websocket.ServiceFuncs{
 		OnOpen: func(c *websocket.Conn) error {
-			e.log.Info("connected", attrs(c)...)
+			wl.open(c)
 			return nil
 		},
 		OnTextMessage: func(c *websocket.Conn, text []byte) error {
-			message("text", c, text)
+			wl.message(c, "text", text)
 			if echo {
 				return c.WriteTextMessage(context.Background(), text)
 			}
 			return e.printf("%s\n", text)
 		},
 		OnBinaryMessage: func(c *websocket.Conn, data []byte) error {
-			message("binary", c, data)
+			wl.message(c, "binary", data)
 			if echo {
 				return c.WriteBinaryMessage(context.Background(), data)
 			}
 			return e.printf("%x\n", data)
 		},
-		OnClose: func(c *websocket.Conn, code int, reason string) {
-			e.log.Info("closed", attrs(c, "code", code, "reason", reason)...)
-		},
-		OnError: func(c *websocket.Conn, err error) {
-			e.log.Warn("error", attrs(c, "err", err)...)
-		},
+		OnClose: wl.closed,
+		OnError: wl.failed,
 	})
 }
+
+// wsLog logs the events of the WebSocket connections at path with the
+// shared vocabulary: connected and closed at info, each message at debug
+// (--verbose), errors as warnings.
+type wsLog struct {
+	log  *slog.Logger
+	path string
+}
+
+func (w wsLog) attrs(c *websocket.Conn, more ...any) []any {
+	return append([]any{"proto", "ws", "conn.id", c.ID(), "remote", c.RemoteAddr().String(), "path", w.path}, more...)
+}
+
+func (w wsLog) open(c *websocket.Conn) { w.log.Info("connected", w.attrs(c)...) }
+
+func (w wsLog) message(c *websocket.Conn, typ string, data []byte) {
+	logDebug(w.log, "message", func() []any { return w.attrs(c, "type", typ, "bytes", len(data)) })
+}
+
+func (w wsLog) closed(c *websocket.Conn, code int, reason string) {
+	w.log.Info("closed", w.attrs(c, "code", code, "reason", reason)...)
+}
+
+func (w wsLog) failed(c *websocket.Conn, err error) { w.log.Warn("error", w.attrs(c, "err", err)...) }
 
 // serveTCP binds host:port and hands the socket to serve (a TCP or
 // WebSocket listener's Serve). A bind error has the net package's format,
@@ -146,8 +161,9 @@ func startUDP(e *env, host string, port, maxDatagram int, svc udp.Service) (*udp
 	return l, nil
 }
 
-func startWS(e *env, host string, port int, path string, svc websocket.UpgradeService) (*websocket.Listener, error) {
-	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(), Logger: e.log, MeterProvider: meterOf(e)})
+// startWS serves svc at path on host:port, and page (see pageHandler) at /.
+func startWS(e *env, host string, port int, path, page string, svc websocket.UpgradeService) (*websocket.Listener, error) {
+	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(page, path), Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}

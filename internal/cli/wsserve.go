@@ -2,14 +2,20 @@ package cli
 
 import (
 	_ "embed"
+	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 //go:embed page.html
-var echoPage []byte
+var echoPage string
 
-// pageHandler serves the built-in chat page at / and 404 elsewhere.
-func pageHandler() http.Handler {
+// pageHandler serves page at / and 404 elsewhere. page is a built-in chat
+// page (echoPage, hubPage): its "{{PATH}}" becomes path, the WebSocket
+// path it connects to, as a JavaScript string.
+func pageHandler(page, path string) http.Handler {
+	quoted, _ := json.Marshal(path) // a JS string literal, <, > and & escaped
+	body := []byte(strings.ReplaceAll(page, `"{{PATH}}"`, string(quoted)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -17,7 +23,7 @@ func pageHandler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Write(echoPage)
+		w.Write(body)
 	})
 }
 
@@ -42,7 +48,7 @@ func wsListen(e *env, args []string) error {
 		return err
 	}
 	defer stopMetrics()
-	l, err := startWS(e, *sf.host, port, *path, wsService(e, *path, *echo))
+	l, err := startWS(e, *sf.host, port, *path, echoPage, wsService(e, *path, *echo))
 	if err != nil {
 		return err
 	}

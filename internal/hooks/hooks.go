@@ -19,7 +19,24 @@ import (
 type Set struct {
 	what  string
 	sigs  map[string][]string
+	shape Shape
 	cache sync.Map // reflect.Type -> error (nil when fine)
+}
+
+// Shape judges a method that has none of the exact signatures [Set.Allow]
+// gave (or whose name Allow did not give): a face whose callbacks may take
+// a type of the user's (data binding) accepts them by shape. It returns
+// known false when the method is not of its concern (the Set reports it as
+// unknown or misshaped), and a non-empty problem when the method is one of
+// its callbacks but is malformed. ft is the method's type without the
+// receiver.
+type Shape func(name string, ft reflect.Type) (known bool, problem string)
+
+// AllowShape makes shape judge the methods that match no exact signature.
+// It returns s.
+func (s *Set) AllowShape(shape Shape) *Set {
+	s.shape = shape
+	return s
 }
 
 // NewSet returns an empty set; what names the service kind in errors (for
@@ -42,9 +59,8 @@ func Sig[T any](name string) string {
 	return m.Type.String()
 }
 
-// MethodSig returns the signature of a concrete type's method type (its
-// receiver dropped).
-func MethodSig(ft reflect.Type) string {
+// methodFunc returns a method type without its receiver.
+func methodFunc(ft reflect.Type) reflect.Type {
 	in := make([]reflect.Type, 0, ft.NumIn())
 	for i := 1; i < ft.NumIn(); i++ {
 		in = append(in, ft.In(i))
@@ -53,8 +69,12 @@ func MethodSig(ft reflect.Type) string {
 	for i := 0; i < ft.NumOut(); i++ {
 		out = append(out, ft.Out(i))
 	}
-	return reflect.FuncOf(in, out, ft.IsVariadic()).String()
+	return reflect.FuncOf(in, out, ft.IsVariadic())
 }
+
+// MethodSig returns the signature of a concrete type's method type (its
+// receiver dropped).
+func MethodSig(ft reflect.Type) string { return methodFunc(ft).String() }
 
 // Problems lists t's On* methods that are not allowed or have none of their
 // allowed signatures. It is not cached.
@@ -66,18 +86,27 @@ func (s *Set) Problems(t reflect.Type) []string {
 			continue
 		}
 		want, ok := s.sigs[m.Name]
-		if !ok {
-			problems = append(problems, "unknown callback "+m.Name)
-			continue
-		}
 		got := MethodSig(m.Type)
 		match := false
 		for _, w := range want {
 			match = match || got == w
 		}
-		if !match {
-			problems = append(problems, fmt.Sprintf("%s has signature %s, want %s", m.Name, got, strings.Join(want, " or ")))
+		if match {
+			continue
 		}
+		if s.shape != nil {
+			if known, problem := s.shape(m.Name, methodFunc(m.Type)); known {
+				if problem != "" {
+					problems = append(problems, m.Name+": "+problem)
+				}
+				continue
+			}
+		}
+		if !ok {
+			problems = append(problems, "unknown callback "+m.Name)
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("%s has signature %s, want %s", m.Name, got, strings.Join(want, " or ")))
 	}
 	return problems
 }

@@ -56,3 +56,30 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("CheckWith: %v", err)
 	}
 }
+
+type shaped struct{}
+
+func (shaped) OnThing(int) error      { return nil }
+func (shaped) OnAnything(string) bool { return true }
+func (shaped) OnBad(string)           {}
+
+// TestAllowShape: a Shape accepts methods by shape, reports the malformed
+// ones it knows, and leaves the rest to the exact signatures.
+func TestAllowShape(t *testing.T) {
+	s := NewSet("test").Allow("OnThing", Sig[handler]("OnThing")).AllowShape(func(name string, ft reflect.Type) (bool, string) {
+		switch name {
+		case "OnAnything":
+			return true, ""
+		case "OnBad":
+			return true, "bad shape"
+		}
+		return false, ""
+	})
+	got := s.Problems(reflect.TypeFor[shaped]())
+	if len(got) != 1 || got[0] != "OnBad: bad shape" {
+		t.Fatalf("problems %q", got)
+	}
+	if p := s.Problems(reflect.TypeFor[wrongSig]()); len(p) != 1 || !strings.Contains(p[0], "OnThing has signature") {
+		t.Fatalf("wrong signature: %q", p)
+	}
+}

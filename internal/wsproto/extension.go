@@ -242,6 +242,13 @@ type DeflateConfig struct {
 	// uncompressed. Default (0): DefaultCompressionThreshold. Negative:
 	// compress every message.
 	Threshold int
+	// PeerMaxWindowBits (8-15) asks the peer to compress with a window of
+	// at most 2^PeerMaxWindowBits bytes: a server answers
+	// client_max_window_bits with it (the smaller of it and the client's
+	// own value) and declines offers without client_max_window_bits, which
+	// could not honour it; a client offers server_max_window_bits with it
+	// and fails a handshake whose answer does not honour it. 0: no limit.
+	PeerMaxWindowBits int
 }
 
 // DeflateParams is the outcome of a permessage-deflate negotiation: the
@@ -361,7 +368,8 @@ func parseDeflateParams(params []ExtensionParam, response bool) (deflateOffer, b
 // cfg.PeerNoContextTakeover; and server_max_window_bits when the client
 // limited the server's window (the Compressor then emits flate.HuffmanOnly
 // output, which needs no window at all). client_max_window_bits is never
-// sent: the Decompressor handles any window.
+// sent unless cfg.PeerMaxWindowBits asks for it: the Decompressor handles
+// any window.
 func NegotiateServer(offers []Extension, cfg DeflateConfig) (params DeflateParams, response string, ok bool) {
 	for _, e := range offers {
 		if !strings.EqualFold(e.Name, extDeflate) {
@@ -375,6 +383,15 @@ func NegotiateServer(offers []Extension, cfg DeflateConfig) (params DeflateParam
 			ServerNoContextTakeover: o.ServerNoContextTakeover || !cfg.ContextTakeover,
 			ClientNoContextTakeover: o.ClientNoContextTakeover || cfg.PeerNoContextTakeover,
 			ServerMaxWindowBits:     o.ServerMaxWindowBits,
+		}
+		if cap := cfg.PeerMaxWindowBits; cap != 0 {
+			if !o.clientMaxWindowBitsOffered {
+				continue // the client cannot limit its window
+			}
+			params.ClientMaxWindowBits = cap
+			if o.ClientMaxWindowBits != 0 && o.ClientMaxWindowBits < cap {
+				params.ClientMaxWindowBits = o.ClientMaxWindowBits
+			}
 		}
 		return params, params.String(), true
 	}
@@ -393,6 +410,9 @@ func ClientDeflateOffer(cfg DeflateConfig) string {
 	}
 	if cfg.PeerNoContextTakeover {
 		s += "; server_no_context_takeover"
+	}
+	if cfg.PeerMaxWindowBits != 0 {
+		s += "; server_max_window_bits=" + strconv.Itoa(cfg.PeerMaxWindowBits)
 	}
 	return s
 }
@@ -421,6 +441,9 @@ func NegotiateClient(h http.Header, cfg DeflateConfig) (params DeflateParams, ok
 	}
 	if cfg.PeerNoContextTakeover && !o.ServerNoContextTakeover {
 		return DeflateParams{}, false, &HandshakeError{Message: "server ignored server_no_context_takeover"}
+	}
+	if cap := cfg.PeerMaxWindowBits; cap != 0 && (o.ServerMaxWindowBits == 0 || o.ServerMaxWindowBits > cap) {
+		return DeflateParams{}, false, &HandshakeError{Message: "server ignored server_max_window_bits=" + strconv.Itoa(cap)}
 	}
 	return o.DeflateParams, true, nil
 }

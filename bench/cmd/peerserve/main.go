@@ -52,6 +52,7 @@ var adapters = map[string]adapter{
 	"udp/nbio":          nbioUDP,
 	"ws/netkit":         netkitWS,
 	"ws/netkit-metrics": netkitMetricsWS,
+	"ws/netkit-hub":     netkitHubWS,
 	"ws/gorilla":        gorillaWS,
 	"ws/coder":          coderWS,
 	"ws/gobwas":         gobwasWS,

@@ -26,28 +26,13 @@ import (
 // is ours), so a stalled subscriber costs the others at most that once
 // before TrySend drops it (a write cut short after some bytes closes the
 // connection). The listener's Timeout (the upgrade request's read
-// deadline) is left at its default, 120 s. TLS: ListenerConfig.SecureSocket
+// deadline) is left at its default, 10 s. TLS: ListenerConfig.SecureSocket
 // with a CertKey (PEM files), the websocket package's documented wss
 // setup.
 func netkitWS(o options) (string, func(), error) {
-	h, p, err := hostPort(o.addr)
+	l, sc, err := netkitListener(o)
 	if err != nil {
 		return "", nil, err
-	}
-	lc := &nkws.ListenerConfig{Host: h, MeterProvider: o.meter}
-	if o.tls != nil {
-		lc.SecureSocket = &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
-	}
-	l, err := nkws.NewListener(p, lc)
-	if err != nil {
-		return "", nil, err
-	}
-	sc := &nkws.ServiceConfig{}
-	switch o.compress {
-	case "":
-		sc.Compression.Disable = true
-	case "takeover":
-		sc.Compression.ContextTakeover = true
 	}
 	// A *ServiceFuncs: the websocket package recognises the pointer (a
 	// ServiceFuncs value has no hooks).
@@ -81,9 +66,34 @@ func netkitWS(o options) (string, func(), error) {
 	if err := l.Start(); err != nil {
 		return "", nil, err
 	}
-	cfg := fmt.Sprintf("websocket.Listener (default Timeout 120 s), ServiceFuncs, Compression %+v", sc.Compression)
+	cfg := fmt.Sprintf("websocket.Listener (default Timeout 10 s), ServiceFuncs, Compression %+v", sc.Compression)
 	if o.broadcast {
 		cfg += "; broadcast: PreparedMessage + TrySend, WriteTimeout 100 ms"
 	}
 	return cfg + tlsNote(o, "ListenerConfig.SecureSocket CertKey"), func() { l.ImmediateStop() }, nil
+}
+
+// netkitListener is the listener and service configuration of the netkit
+// adapters (TLS and compression as the options say).
+func netkitListener(o options) (*nkws.Listener, *nkws.ServiceConfig, error) {
+	h, p, err := hostPort(o.addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	lc := &nkws.ListenerConfig{Host: h, MeterProvider: o.meter}
+	if o.tls != nil {
+		lc.SecureSocket = &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
+	}
+	l, err := nkws.NewListener(p, lc)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := &nkws.ServiceConfig{}
+	switch o.compress {
+	case "":
+		sc.Compression.Disable = true
+	case "takeover":
+		sc.Compression.ContextTakeover = true
+	}
+	return l, sc, nil
 }

@@ -9,3 +9,7 @@ import "errors"
 func netkitWS(o options) (string, func(), error) {
 	return "", nil, errors.New("skipped: netkit websocket not available")
 }
+
+func netkitHubWS(o options) (string, func(), error) {
+	return "", nil, errors.New("skipped: netkit websocket not available")
+}

@@ -213,6 +213,8 @@ var (
 	// w1Impls adds netkit with metrics on (an OpenTelemetry SDK
 	// MeterProvider): its msgs/s over netkit's is the cost of metrics.
 	w1Impls = append([]string{"netkit", "netkit-metrics"}, wsImpls[1:]...)
+	// bcastImpls adds netkit's hub package (in-memory broker) to the broadcast scenario.
+	bcastImpls = append([]string{"netkit", "netkit-hub"}, wsImpls[1:]...)
 )
 
 func scenarios(quick bool) []Scenario {
@@ -249,7 +251,7 @@ func scenarios(quick bool) []Scenario {
 				"the server is sampled right after the burst and again after the connections idled a few seconds: RSS/conn after the burst and after the idle are (RSS - RSS before connecting) / conns; " +
 				"\"returns?\" is yes when the latter is within 25 % (or 2 KB) of the idle figure before the burst. Quick mode holds 1 s instead of 2 s (idle) and 3 s (after the burst). Go servers return freed heap to the OS lazily (the runtime's scavenger works over minutes), so RSS that stays up within seconds is not by itself a leak. " +
 				tlsNote},
-		{ID: "W4", Title: "WebSocket broadcast with one stalled subscriber", Proto: "ws", Impls: wsImpls, Primary: "p99", Rounds: 1,
+		{ID: "W4", Title: "WebSocket broadcast with one stalled subscriber", Proto: "ws", Impls: bcastImpls, Primary: "p99", Rounds: 1,
 			Cases: q([]Case{bcast(500), stall(3 * time.Second)}, []Case{bcast(5000), stall(13 * time.Second)}),
 			Note: "One publisher, N subscribers, one of which never reads and has a 4 KiB SO_RCVBUF (the kernel doubles it). The load generator looks up the stalled connection's " +
 				"sockets every 50 ms in the kernel's socket table (NETLINK_INET_DIAG, what `ss -tni` reads): the bytes the stalled socket accepted (its Recv-Q) and the bytes the " +
@@ -258,6 +260,7 @@ func scenarios(quick bool) []Scenario {
 				"far less than the ~2.8 MB the kernel buffers on loopback, so it does not stall within the run (the notes say how much the kernel held); " +
 				"the stall case (49 reading subscribers, 16 KiB at 100 Hz, 1.6 MB/s to the stalled one) fills it in about 2 s. " +
 				"Each server's slow-consumer policy is its library's documented broadcast practice (server configs in raw.json): netkit TrySend with WriteTimeout 100 ms; " +
+				"netkit-hub package hub (queue 256 per subscriber, Disconnect policy, a writer goroutine per subscriber); " +
 				"gorilla examples/chat (send channel 256, drop + close, 10 s write wait); coder examples/chat (channel 16, async closeSlow, 5 s write timeout); " +
 				"gobwas the same pattern as gorilla (no example of its own); gws README Broadcaster (unbounded asynchronous queue); nbio Conn.WriteMessage with MaxWriteBufferSize 6 MiB (README)."},
 		{ID: "W5", Title: "WebSocket handshake rate (8 parallel), ws:// and wss://", Proto: "ws", Impls: wsImpls, Primary: "msgs",
