@@ -14,6 +14,7 @@ import (
 
 	"github.com/netkit-go/netkit/internal/bufpool"
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // ReadAvailable is Caller.Read's and UdpClient.ReceiveFrom's default length
@@ -43,6 +44,8 @@ type Caller struct {
 	conn   *engine.Conn
 	mode   int
 	closed atomic.Bool
+	obs    *obs.Set      // nil: metrics off
+	mark   *obs.ConnMark // the open counted by obs
 
 	rmu      sync.Mutex
 	pending  []byte       // bytes received by a read that then timed out (under rmu)
@@ -80,6 +83,7 @@ func (c *Caller) Write(ctx context.Context, content []byte) (int, error) {
 	if err != nil {
 		return n, writeError(err)
 	}
+	c.obs.Sent(obs.MsgNone, n)
 	return n, nil
 }
 
@@ -137,6 +141,7 @@ func (c *Caller) Read(ctx context.Context, length int) ([]byte, error) {
 		if n > 0 {
 			buf = buf[:len(buf)+n]
 			c.progressed()
+			c.obs.Received(obs.MsgNone, n)
 		}
 		if err == nil {
 			continue
@@ -176,6 +181,7 @@ func (c *Caller) readAvailable(ctx context.Context) ([]byte, error) {
 		out := bytes.Clone((*b)[:n])
 		bufpool.Put(b)
 		c.progressed()
+		c.obs.Received(obs.MsgNone, n)
 		return out, nil
 	}
 	bufpool.Put(b)

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ClientConfig configures a [Client] (Ballerina's ClientConfig). Host and
@@ -35,6 +38,12 @@ type ClientConfig struct {
 	// Logger receives callback panics and connection errors. If nil,
 	// slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the client's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, if set, receives one span per NewClient (the dial).
+	// Nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is Ballerina's socket:Client, a TCP client connection. It embeds
@@ -52,7 +61,7 @@ type Client struct {
 // "unable to start the client socket: <cause>" (for example "...:
 // Connection refused", matching syscall.ECONNREFUSED) where Ballerina
 // panicked; a service whose hooks do not check out is an error too.
-func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
+func NewClient(ctx context.Context, cfg ClientConfig) (_ *Client, err error) {
 	mode := modePlain
 	var h callbacks
 	if cfg.CallbackService != nil {
@@ -78,6 +87,10 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	o := obs.New(obs.Config{Face: obs.FaceSocket, Role: obs.RoleClient, Transport: "tcp", MeterProvider: cfg.MeterProvider, TracerProvider: cfg.TracerProvider})
+	o.BindHostPort(host, cfg.Port)
+	ctx, span := o.StartDial(ctx, "", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+	defer func() { obs.EndSpan(span, err); o.DialFailed(err) }()
 	var d net.Dialer
 	if cfg.Dialer != nil {
 		d = *cfg.Dialer
@@ -93,6 +106,10 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	})
 	cl := &Client{}
 	cl.init(conn, mode)
+	cl.obs = o
+	if mode == modePlain {
+		cl.mark = o.ConnOpened() // the sessions count theirs
+	}
 	switch mode {
 	case modePush:
 		conn.Start(&pushSession{session{c: &cl.Caller, h: h}})
@@ -109,6 +126,9 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 // side and closes the socket at once. Close is idempotent.
 func (cl *Client) Close() error {
 	err := cl.Caller.Close()
+	if cl.mode == modePlain {
+		cl.obs.ConnClosed(cl.mark, nil)
+	}
 	if cl.mode != modePlain && !cl.conn.OnLoop() {
 		<-cl.conn.Done()
 	}

@@ -65,4 +65,8 @@
 //
 // See docs/ballerina-mapping.md (its socket section) for the
 // element-by-element mapping from Ballerina and every deviation.
+//
+// Metrics: ListenerConfig and ClientConfig take an OpenTelemetry
+// MeterProvider (and ClientConfig a TracerProvider); docs/metrics.md lists
+// the instruments. Nil, the default, costs nothing.
 package socket

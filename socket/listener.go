@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // DefaultTimeout is the read and write timeout, and the client's connect
@@ -50,6 +52,9 @@ type ListenerConfig struct {
 	// Logger receives handler panics and connection errors. If nil,
 	// slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the listener's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
 }
 
 // Listener is Ballerina's socket:Listener (and 0.990's socket:Server): it
@@ -61,6 +66,7 @@ type Listener struct {
 	port int
 	cfg  ListenerConfig
 	srv  *engine.Server
+	obs  *obs.Set
 
 	mu  sync.Mutex
 	svc Service
@@ -78,6 +84,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 	if cfg != nil {
 		l.cfg = *cfg
 	}
+	l.obs = obs.New(obs.Config{Face: obs.FaceSocket, Role: obs.RoleServer, Transport: "tcp", MeterProvider: l.cfg.MeterProvider})
 	l.srv = engine.NewServer(engine.Config{
 		Conn: engine.ConnConfig{
 			Logger:       l.cfg.Logger,
@@ -111,9 +118,9 @@ func (l *Listener) newFace(c *engine.Conn) engine.Face {
 	h := l.h
 	l.mu.Unlock()
 	if h.push() {
-		return &pushSession{session{c: newCaller(c, modePush), h: h}}
+		return &pushSession{session{c: l.caller(c, modePush), h: h}}
 	}
-	return &pullSession{session{c: newCaller(c, modePull), h: h}}
+	return &pullSession{session{c: l.caller(c, modePull), h: h}}
 }
 
 // Start binds Interface:port and accepts in the background; it returns once
@@ -132,6 +139,7 @@ func (l *Listener) Start() error {
 		}
 		return &GenericError{Message: msgStartService + causeText(err), Cause: err}
 	}
+	l.obs.Bind(l.srv.Addr())
 	l.srv.Logger().Debug("[ballerina/socket] started socket listener", "addr", l.Addr().String())
 	return nil
 }
@@ -143,6 +151,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 	if err := l.ready(); err != nil {
 		return err
 	}
+	l.obs.Bind(ln.Addr())
 	return l.srv.Serve(ln)
 }
 
@@ -181,9 +190,15 @@ func (l *Listener) Err() error { return l.srv.Err() }
 // peer's end of stream, runs OnClose (0.990) and closes. When ctx ends first
 // the rest close at once and ctx's error is returned. Called from a
 // callback, it does not wait for that callback's own connection.
-func (l *Listener) GracefulStop(ctx context.Context) error { return l.srv.GracefulStop(ctx) }
+func (l *Listener) GracefulStop(ctx context.Context) error {
+	l.obs.Stop(obs.StopGraceful)
+	return l.srv.GracefulStop(ctx)
+}
 
 // ImmediateStop stops accepting and closes every connection at once (0.990
 // services get OnClose). It waits for the connections' goroutines, except
 // the caller's own when called from a callback.
-func (l *Listener) ImmediateStop() error { return l.srv.ImmediateStop() }
+func (l *Listener) ImmediateStop() error {
+	l.obs.Stop(obs.StopImmediate)
+	return l.srv.ImmediateStop()
+}

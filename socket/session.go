@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // session is what both faces share: the Caller and the service's hooks.
@@ -25,7 +26,7 @@ func (s *session) protect(msg string, f func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			perr := &PanicError{Value: r, Stack: debug.Stack()}
-			s.c.conn.Logger().Error("socket: panic in handler", slog.Uint64("conn", s.c.conn.ID()),
+			s.c.conn.Logger().Error("socket: panic in handler", slog.Uint64("conn.id", s.c.conn.ID()),
 				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 			s.tellError(&GenericError{Message: msg, Cause: perr})
 			ok = false
@@ -43,7 +44,7 @@ func (s *session) tellError(err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.c.conn.Logger().Error("socket: panic in OnError", slog.Uint64("conn", s.c.conn.ID()),
+			s.c.conn.Logger().Error("socket: panic in OnError", slog.Uint64("conn.id", s.c.conn.ID()),
 				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 		}
 	}()
@@ -63,6 +64,7 @@ func (s *session) connect() bool {
 type pushSession struct{ session }
 
 func (s *pushSession) Open(c *engine.Conn) error {
+	s.c.mark = s.c.obs.ConnOpened()
 	if !s.connect() {
 		s.c.closed.Store(true)
 		c.Shutdown(ErrClosed) // the loop closes gracefully; OnClose follows
@@ -71,6 +73,7 @@ func (s *pushSession) Open(c *engine.Conn) error {
 }
 
 func (s *pushSession) Data(c *engine.Conn, p []byte) (int, error) {
+	s.c.obs.Received(obs.MsgNone, len(p))
 	if !s.protect(msgOnRead, func() { s.h.content.OnReadReady(s.c, p) }) {
 		s.c.closed.Store(true)
 		return len(p), engine.ErrCloseGracefully
@@ -80,6 +83,7 @@ func (s *pushSession) Data(c *engine.Conn, p []byte) (int, error) {
 
 func (s *pushSession) Closed(c *engine.Conn, err error) {
 	s.c.closed.Store(true)
+	s.c.obs.ConnClosed(s.c.mark, err)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		var perr *engine.PanicError
 		if errors.As(err, &perr) {
@@ -99,6 +103,8 @@ func (s *pushSession) Closed(c *engine.Conn, err error) {
 type pullSession struct{ session }
 
 func (s *pullSession) Serve(c *engine.Conn) {
+	s.c.mark = s.c.obs.ConnOpened()
+	defer s.c.closedObs()
 	if !s.connect() {
 		return // the engine closes gracefully when Serve returns
 	}

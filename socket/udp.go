@@ -15,6 +15,7 @@ import (
 	"github.com/netkit-go/netkit/internal/bufpool"
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/udp"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Address is Ballerina's socket:Address, an IP socket address.
@@ -42,6 +43,9 @@ type UdpClientConfig struct {
 	// ListenConfig creates the socket (for socket options through its
 	// Control hook). If nil, a zero net.ListenConfig.
 	ListenConfig *net.ListenConfig
+	// MeterProvider, if set, receives the client's metrics, under
+	// netkit.face "udp" (it is a udp.Client). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
 }
 
 var udpIDs atomic.Uint64
@@ -92,6 +96,7 @@ func NewUdpClient(ctx context.Context, local *Address, cfg *UdpClientConfig) (*U
 		Timeout:         timeout,
 		MaxDatagramSize: -1, // one datagram per SendTo, as Ballerina's sendTo
 		ListenConfig:    c.ListenConfig,
+		MeterProvider:   c.MeterProvider,
 	})
 	if err != nil {
 		err = udpCause(err)

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // Caller is one connection as seen from its callbacks (and the handle a
 // service keeps to write later). All methods are safe for concurrent use.
 type Caller struct {
 	conn   *engine.Conn
+	obs    *obs.Set // nil: metrics off
 	closed atomic.Bool
 }
 
@@ -27,6 +29,9 @@ func (c *Caller) WriteBytes(ctx context.Context, data []byte) error {
 		return ErrClosed
 	}
 	_, err := c.conn.Write(ctx, data)
+	if err == nil {
+		c.obs.Sent(obs.MsgNone, len(data))
+	}
 	return err
 }
 
@@ -91,6 +96,7 @@ type session struct {
 	svc     ConnectionService
 	h       callbacks
 	connect Service // nil in client callback mode
+	mark    *obs.ConnMark
 
 	idle   time.Duration // ListenerConfig.IdleTimeout, or 0
 	lastRx time.Time     // when bytes last arrived (only with idle)
@@ -107,7 +113,7 @@ func (s *session) NextTimer() time.Time {
 // Timer implements engine.TimerFace: nothing was read for IdleTimeout.
 func (s *session) Timer(c *engine.Conn) error {
 	if time.Since(s.lastRx) >= s.idle {
-		c.Logger().Debug("tcp: idle timeout; closing", "conn", c.ID())
+		c.Logger().Debug("tcp: idle timeout; closing", "conn.id", c.ID(), "remote", c.RemoteAddr().String())
 		s.closed.Store(true)
 		return engine.ErrCloseGracefully
 	}
@@ -135,6 +141,7 @@ func (s *session) Open(c *engine.Conn) error {
 		return err
 	}
 	s.h = h
+	s.mark = s.obs.ConnOpened()
 	return nil
 }
 
@@ -147,9 +154,11 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 		// listener drains; the graceful close discards it.
 		return len(p), engine.ErrCloseGracefully
 	}
+	s.obs.Received(obs.MsgNone, len(p))
 	reply, err := s.svc.OnBytes(&s.Caller, p)
 	if err != nil {
-		c.Logger().Warn("tcp: OnBytes returned an error", "conn", c.ID(), "err", err)
+		s.obs.Error(obs.KindHandler)
+		c.Logger().Warn("tcp: OnBytes returned an error", "conn.id", c.ID(), "remote", c.RemoteAddr().String(), "err", err)
 		if s.h.onError != nil {
 			s.h.onError.OnError(&s.Caller, err)
 		}
@@ -158,12 +167,14 @@ func (s *session) Data(c *engine.Conn, p []byte) (int, error) {
 		if _, werr := c.Write(context.Background(), reply); werr != nil {
 			return len(p), werr
 		}
+		s.obs.Sent(obs.MsgNone, len(reply))
 	}
 	return len(p), nil
 }
 
 func (s *session) Closed(c *engine.Conn, err error) {
 	s.closed.Store(true)
+	s.obs.ConnClosed(s.mark, err)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && s.h.onError != nil {
 		s.h.onError.OnError(&s.Caller, err)
 	}

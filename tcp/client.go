@@ -10,8 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/netkit-go/netkit/internal/bufpool"
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 	"github.com/netkit-go/netkit/tlsconfig"
 )
@@ -47,6 +51,12 @@ type ClientConfig struct {
 	Logger *slog.Logger
 	// MaxPendingWrites caps writers waiting on the connection. If 0, 64.
 	MaxPendingWrites int
+	// MeterProvider, if set, receives the client's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, if set, receives one span per NewClient (the dial
+	// and TLS handshake). Nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a TCP client connection. WriteBytes, CloseWrite and Close are
@@ -54,6 +64,8 @@ type ClientConfig struct {
 type Client struct {
 	conn     *engine.Conn
 	sess     *session // callback mode
+	obs      *obs.Set
+	mark     *obs.ConnMark // pull mode
 	closeMu  sync.Once
 	closeErr error
 }
@@ -61,11 +73,15 @@ type Client struct {
 // NewClient connects to remoteHost:remotePort (a host name, IPv4 or IPv6
 // address). With TLS, it returns after the handshake. ctx bounds the
 // connect together with Timeout.
-func NewClient(ctx context.Context, remoteHost string, remotePort int, cfg *ClientConfig) (*Client, error) {
+func NewClient(ctx context.Context, remoteHost string, remotePort int, cfg *ClientConfig) (c *Client, err error) {
 	var cc ClientConfig
 	if cfg != nil {
 		cc = *cfg
 	}
+	o := obs.New(obs.Config{Face: obs.FaceTCP, Role: obs.RoleClient, Transport: "tcp", MeterProvider: cc.MeterProvider, TracerProvider: cc.TracerProvider})
+	o.BindHostPort(remoteHost, remotePort)
+	ctx, span := o.StartDial(ctx, "", net.JoinHostPort(remoteHost, strconv.Itoa(remotePort)))
+	defer func() { obs.EndSpan(span, err); o.DialFailed(err) }()
 	var d net.Dialer
 	if cc.Dialer != nil {
 		d = *cc.Dialer
@@ -116,12 +132,12 @@ func NewClient(ctx context.Context, remoteHost string, remotePort int, cfg *Clie
 	}
 	if cc.Service != nil {
 		s := &session{svc: cc.Service}
-		c := &Client{sess: s, conn: engine.NewConn(nc, ecfg)}
-		s.conn = c.conn
+		c := &Client{sess: s, conn: engine.NewConn(nc, ecfg), obs: o}
+		s.conn, s.obs = c.conn, o
 		c.conn.Start(s)
 		return c, nil
 	}
-	return &Client{conn: engine.NewConn(nc, ecfg)}, nil
+	return &Client{conn: engine.NewConn(nc, ecfg), obs: o, mark: o.ConnOpened()}, nil
 }
 
 // WriteBytes writes all of data, returning when the kernel has accepted it.
@@ -129,6 +145,9 @@ func NewClient(ctx context.Context, remoteHost string, remotePort int, cfg *Clie
 // client is unaffected; after some bytes the connection is closed.
 func (c *Client) WriteBytes(ctx context.Context, data []byte) error {
 	_, err := c.conn.Write(ctx, data)
+	if err == nil {
+		c.obs.Sent(obs.MsgNone, len(data))
+	}
 	return err
 }
 
@@ -144,6 +163,7 @@ func (c *Client) ReadBytes(ctx context.Context) ([]byte, error) {
 	defer bufpool.Put(b)
 	n, err := c.conn.Read(ctx, *b)
 	if n > 0 {
+		c.obs.Received(obs.MsgNone, n)
 		return bytes.Clone((*b)[:n]), nil
 	}
 	return nil, err
@@ -155,7 +175,11 @@ func (c *Client) Read(ctx context.Context, p []byte) (int, error) {
 	if c.sess != nil {
 		return 0, ErrCallbackMode
 	}
-	return c.conn.Read(ctx, p)
+	n, err := c.conn.Read(ctx, p)
+	if n > 0 {
+		c.obs.Received(obs.MsgNone, n)
+	}
+	return n, err
 }
 
 // CloseWrite shuts down the write side: the server reads EOF while this
@@ -169,6 +193,7 @@ func (c *Client) Close() error {
 	c.closeMu.Do(func() {
 		if c.sess == nil {
 			c.closeErr = c.conn.Close(ErrClosed)
+			c.obs.ConnClosed(c.mark, nil)
 			return
 		}
 		c.sess.closed.Store(true)

@@ -34,4 +34,11 @@
 // (PEM or PKCS#12 keys and trust stores, mutual TLS, versions, ciphers,
 // handshake timeout). A TLSConfig field is the escape hatch: it is cloned and
 // the SecureSocket fields are applied on top.
+//
+// # Metrics and traces
+//
+// ListenerConfig.MeterProvider and ClientConfig.MeterProvider and
+// TracerProvider turn on OpenTelemetry metrics (connections, messages and
+// bytes, errors, stops) and a span per NewClient; nil, the default, costs
+// nothing. docs/metrics.md lists every instrument.
 package tcp

@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 	"github.com/netkit-go/netkit/tlsconfig"
 )
@@ -58,6 +61,9 @@ type ListenerConfig struct {
 	// EOF, until Caller.Close. By default the peer's EOF ends the connection:
 	// OnClose runs and the socket is closed.
 	AllowHalfClose bool
+	// MeterProvider, if set, receives the listener's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
 }
 
 // Listener accepts TCP connections and dispatches them to its [Service].
@@ -67,6 +73,7 @@ type Listener struct {
 	cfg  ListenerConfig
 	tls  *tls.Config
 	srv  *engine.Server
+	obs  *obs.Set
 
 	mu  sync.Mutex
 	svc Service
@@ -90,6 +97,7 @@ func NewListener(localPort int, cfg *ListenerConfig) (*Listener, error) {
 		}
 		l.tls = tc
 	}
+	l.obs = obs.New(obs.Config{Face: obs.FaceTCP, Role: obs.RoleServer, Transport: "tcp", MeterProvider: l.cfg.MeterProvider})
 	var hs time.Duration
 	if l.cfg.SecureSocket != nil {
 		hs = tlsconf.HandshakeTimeout(l.cfg.SecureSocket.HandshakeTimeout)
@@ -108,6 +116,7 @@ func NewListener(localPort int, cfg *ListenerConfig) (*Listener, error) {
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          l.newFace,
+		HandshakeFailed:  func(*engine.Conn, error) { l.obs.Error(obs.KindTLS) },
 	})
 	return l, nil
 }
@@ -128,7 +137,7 @@ func (l *Listener) newFace(c *engine.Conn) engine.Face {
 	svc := l.svc
 	l.mu.Unlock()
 	s := &session{connect: svc, idle: max(l.cfg.IdleTimeout, 0)}
-	s.conn = c
+	s.conn, s.obs = c, l.obs
 	if svc == nil {
 		s.connect = ServiceFunc(func(*Caller) (ConnectionService, error) { return nil, ErrNoService })
 	}
@@ -181,6 +190,7 @@ func (l *Listener) Start() error {
 		}
 		return &Error{Op: "start", Err: err}
 	}
+	l.obs.Bind(l.srv.Addr())
 	return nil
 }
 
@@ -191,6 +201,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 	if err := l.ready(); err != nil {
 		return err
 	}
+	l.obs.Bind(ln.Addr())
 	return l.srv.Serve(ln)
 }
 
@@ -228,9 +239,15 @@ func (l *Listener) Err() error { return l.srv.Err() }
 // FIN, discards input until the peer's EOF, runs OnClose and closes. When ctx
 // ends first the rest are closed at once and ctx's error is returned. Called
 // from a callback, it does not wait for that callback's connection.
-func (l *Listener) GracefulStop(ctx context.Context) error { return l.srv.GracefulStop(ctx) }
+func (l *Listener) GracefulStop(ctx context.Context) error {
+	l.obs.Stop(obs.StopGraceful)
+	return l.srv.GracefulStop(ctx)
+}
 
 // ImmediateStop stops accepting and closes every connection at once; their
 // OnClose runs. It waits for the connections' goroutines (but not the
 // caller's own, when called from a callback).
-func (l *Listener) ImmediateStop() error { return l.srv.ImmediateStop() }
+func (l *Listener) ImmediateStop() error {
+	l.obs.Stop(obs.StopImmediate)
+	return l.srv.ImmediateStop()
+}

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/obs"
 	"golang.org/x/sys/unix"
 )
 
@@ -360,6 +361,21 @@ func (s *sendBatch) send(fd uintptr) bool {
 	return true
 }
 
+// countSent counts the batch's datagrams as sent, less those of failed
+// messages (each failed message counted as one datagram, its bytes as the
+// batch's mean).
+func (s *sendBatch) countSent(o *obs.Set, failed int) {
+	if !o.Metrics() || s.n == 0 {
+		return
+	}
+	var bytes int
+	for i := range s.n {
+		bytes += int(s.iovs[i].Len)
+	}
+	ok := max(s.n-failed, 0)
+	o.SentN(ok, bytes*ok/s.n)
+}
+
 // failRest records every message not yet sent as failed with err.
 func (s *sendBatch) failRest(err error) {
 	for ; s.next < s.m; s.next++ {
@@ -464,6 +480,7 @@ func (r *run) queueReply(h *handler, c Caller, reply []byte, to netip.AddrPort, 
 			if err = r.writeOne(reply[off:end], to, nil); err != nil {
 				break
 			}
+			r.opts.obs.Sent(obs.MsgNone, end-off)
 			if off = end; off >= len(reply) {
 				break
 			}
@@ -497,14 +514,18 @@ func (r *run) flushLocked() {
 		}
 		if err := r.writeOne(p, s.dests[0], nil); err != nil {
 			s.fails = append(s.fails, sendFailure{to: s.dests[0], err: err})
+		} else {
+			r.opts.obs.Sent(obs.MsgNone, len(p))
 		}
 		s.reset()
 		return
 	}
 	s.build(0, 0)
+	failed := len(s.fails)
 	if err := r.rc.Write(s.fn); err != nil {
 		s.failRest(err)
 	}
+	s.countSent(r.opts.obs, len(s.fails)-failed)
 	s.reset()
 }
 

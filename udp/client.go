@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // Client is a connectionless UDP client (Ballerina's udp:Client): it sends
@@ -47,6 +48,7 @@ func NewClient(ctx context.Context, cfg *ClientConfig) (*Client, error) {
 		pc.Close()
 		return nil, &Error{Op: "init", Msg: msgInitClient, Err: errors.New("ListenConfig did not return a *net.UDPConn")}
 	}
+	opts.obs = obs.New(obs.Config{Face: obs.FaceUDP, Role: obs.RoleClient, Transport: "udp", MeterProvider: cfg.MeterProvider})
 	return &Client{ep: endpoint{conn: uc, opts: opts}}, nil
 }
 
@@ -146,6 +148,8 @@ func NewConnectClient(ctx context.Context, remoteHost string, remotePort int, cf
 		nc.Close()
 		return nil, &Error{Op: "connect", Msg: msgConnect, Err: errors.New("Dialer did not return a *net.UDPConn")}
 	}
+	opts.obs = obs.New(obs.Config{Face: obs.FaceUDP, Role: obs.RoleClient, Transport: "udp", MeterProvider: cfg.MeterProvider})
+	opts.obs.BindHostPort(remoteHost, remotePort)
 	return &ConnectClient{ep: endpoint{conn: uc, opts: opts, connected: true}}, nil
 }
 

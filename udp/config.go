@@ -6,6 +6,10 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // Defaults.
@@ -53,6 +57,9 @@ type ClientConfig struct {
 	// ListenConfig creates the socket (for socket options through its
 	// Control hook). Nil means a zero net.ListenConfig.
 	ListenConfig *net.ListenConfig
+	// MeterProvider, if set, receives the client's metrics (docs/metrics.md).
+	// Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
 }
 
 // ConnectClientConfig configures a [ConnectClient] (Ballerina's
@@ -73,6 +80,9 @@ type ConnectClientConfig struct {
 	// Dialer creates the connected socket. Nil means a zero net.Dialer.
 	// LocalHost, when set, replaces its LocalAddr.
 	Dialer *net.Dialer
+	// MeterProvider, if set, receives the client's metrics (docs/metrics.md).
+	// Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
 }
 
 // ListenerConfig configures a [Listener] (Ballerina's ListenerConfiguration
@@ -128,6 +138,9 @@ type ListenerConfig struct {
 	// Logger receives handler errors, panics (with their stacks) and send
 	// failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the listener's metrics (docs/metrics.md).
+	// Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
 }
 
 // sockOpts are the resolved settings shared by clients and listeners.
@@ -135,6 +148,7 @@ type sockOpts struct {
 	timeout  time.Duration // < 0: none
 	maxSize  int           // > 0: split size; < 0: no split
 	recvSize int
+	obs      *obs.Set // nil: metrics off
 }
 
 func resolveSockOpts(timeout time.Duration, maxSize, recvSize int) (sockOpts, error) {

@@ -97,4 +97,8 @@
 // flag on Unix systems and WSAEMSGSIZE on Windows; custom PacketConns are
 // read into a buffer one byte larger than the limit instead. Multicast
 // groups are joined through golang.org/x/net/ipv4 and ipv6.
+//
+// Metrics: ListenerConfig, ClientConfig and ConnectClientConfig take an
+// OpenTelemetry MeterProvider (datagrams and bytes each way, truncations,
+// send errors, stops; docs/metrics.md). Nil, the default, costs nothing.
 package udp

@@ -3,6 +3,7 @@ package udp
 import (
 	"context"
 	"errors"
+	"github.com/netkit-go/netkit/internal/obs"
 	"net"
 	"net/netip"
 	"os"
@@ -135,8 +136,10 @@ func (e *endpoint) receive(ctx context.Context, buf []byte) (int, netip.AddrPort
 		}
 		from = unmap(from)
 		if isTrunc(flags) || err != nil {
+			e.opts.obs.Truncated()
 			return 0, from, &Error{Op: "receive", Msg: msgTruncated, Err: ErrTruncated}
 		}
+		e.opts.obs.Received(obs.MsgNone, n)
 		return n, from, nil
 	}
 }
@@ -169,8 +172,10 @@ func (e *endpoint) send(ctx context.Context, data []byte, to netip.AddrPort) err
 			if e.wdl.early(ctx, e.conn.SetWriteDeadline, err, want) {
 				continue
 			}
+			e.opts.obs.SendError(err)
 			return sendError(ctx, err)
 		}
+		e.opts.obs.Sent(obs.MsgNone, end-off)
 		off = end
 		if off >= len(data) {
 			return nil

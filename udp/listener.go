@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/netkit-go/netkit/internal/obs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -70,6 +71,7 @@ func NewListener(localPort int, cfg *ListenerConfig) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.obs = obs.New(obs.Config{Face: obs.FaceUDP, Role: obs.RoleServer, Transport: "udp", MeterProvider: cfg.MeterProvider})
 	l := &Listener{port: localPort, cfg: *cfg, opts: opts, remote: cfg.RemoteHost != ""}
 	l.cfg.MulticastGroups = append([]netip.Addr(nil), cfg.MulticastGroups...)
 	l.log = cfg.Logger
@@ -131,6 +133,7 @@ func (l *Listener) Start() error {
 	if err != nil {
 		return &Error{Op: "listen", Msg: msgListen, Err: err}
 	}
+	l.opts.obs.Bind(pc.LocalAddr())
 	l.run = newRun(l, pc)
 	l.run.start()
 	return nil
@@ -160,6 +163,7 @@ func (l *Listener) Serve(pc net.PacketConn) error {
 			return &Error{Op: "serve", Msg: msgListen, Err: err}
 		}
 	}
+	l.opts.obs.Bind(pc.LocalAddr())
 	r := newRun(l, pc)
 	l.run = r
 	r.start()
@@ -247,6 +251,7 @@ func (l *Listener) GracefulStop(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
+	l.opts.obs.Stop(obs.StopGraceful)
 	r.requestStop(false)
 	if r.onOwnGoroutine() {
 		return nil
@@ -267,6 +272,7 @@ func (l *Listener) GracefulStop(ctx context.Context) error {
 // the listener is not running.
 func (l *Listener) ImmediateStop() error {
 	if r := l.current(); r != nil {
+		l.opts.obs.Stop(obs.StopImmediate)
 		r.requestStop(true)
 	}
 	return nil

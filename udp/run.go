@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/obs"
 )
 
 // run is one Start-to-stop period of a Listener: its socket, read loop and
@@ -263,6 +264,7 @@ func isICMPError(err error) bool {
 // stable, when not nil, is the receive buffer data lives in until the batch
 // ends (replies pointing into it need no copy).
 func (r *run) deliver(c Caller, data, stable []byte) {
+	r.opts.obs.Received(obs.MsgNone, len(data))
 	if r.queues != nil {
 		r.enqueue(c, data)
 		return
@@ -364,6 +366,7 @@ func (r *run) call(h *handler, c Caller, data []byte) (reply []byte, to netip.Ad
 
 func (r *run) handlerFailed(h *handler, c Caller, err error) {
 	r.l.stats.errors.Add(1)
+	r.opts.obs.Error(handlerKind(err))
 	if pe, ok := err.(*PanicError); ok {
 		r.log.Error("udp: handler panic", "remote", c.addr, "panic", pe.Value, "stack", string(pe.Stack))
 	} else {
@@ -377,12 +380,14 @@ func (r *run) sendFailed(h *handler, c Caller, err error) {
 		return // ImmediateStop closed the socket under a pending reply
 	}
 	r.l.stats.errors.Add(1)
+	r.opts.obs.SendError(err)
 	r.log.Warn("udp: reply not sent", "remote", c.addr, "err", err)
 	r.reportErr(h, c, err)
 }
 
 func (r *run) truncated(c Caller) {
 	r.l.stats.truncated.Add(1)
+	r.opts.obs.Truncated()
 	r.log.Debug("udp: datagram truncated", "remote", c.addr, "limit", r.opts.recvSize)
 	r.reportErr(r.l.h.Load(), c, &Error{Op: "receive", Msg: msgTruncated, Err: ErrTruncated})
 }
@@ -430,6 +435,7 @@ func (r *run) write(ctx context.Context, data []byte, to netip.AddrPort, raw net
 		if err := r.writeOne(data[off:end], to, raw); err != nil {
 			return sendError(ctx, err)
 		}
+		r.opts.obs.Sent(obs.MsgNone, end-off)
 		off = end
 		if off >= len(data) {
 			return nil
@@ -458,4 +464,12 @@ func (r *run) writeOne(p []byte, to netip.AddrPort, raw net.Addr) error {
 		_, err := r.pc.WriteTo(p, net.UDPAddrFromAddrPort(to))
 		return err
 	}
+}
+
+// handlerKind is the error.type of a handler's failure.
+func handlerKind(err error) string {
+	if _, ok := err.(*PanicError); ok {
+		return obs.KindPanic
+	}
+	return obs.KindHandler
 }

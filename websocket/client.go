@@ -77,6 +77,7 @@ func (d *dialer) newConn(hs *handshake) *Conn {
 	c := newConn(wsproto.RoleClient, &d.cc, hs.result.Subprotocol, d.secure, params, d.cfg.Compression.deflate())
 	c.ec = engine.NewConn(hs.nc, d.ecfg)
 	c.ec.SetBuffered(hs.buffered)
+	d.cc.obs.OpenKeyed(c)
 	return c
 }
 
@@ -313,7 +314,10 @@ func (cl *Client) Close(ctx context.Context, code int, reason string) error {
 	if validLocalCloseCode(code) {
 		cl.closed.Store(true)
 	}
-	return cl.current().Close(ctx, code, reason)
+	c := cl.current()
+	err := c.Close(ctx, code, reason)
+	c.cfg.obs.CloseKeyed(c, nil) // no-op if the read side counted it
+	return err
 }
 
 // ID returns the current connection's id.

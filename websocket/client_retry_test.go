@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/obs/obstest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -184,5 +185,38 @@ func TestRetryNotAfterLocalClose(t *testing.T) {
 	}
 	if c.Reconnects() != 0 || n.Load() != 1 {
 		t.Fatalf("reconnected after Close")
+	}
+}
+
+// TestRetryMetrics: a reconnection after a failed write counts the
+// dropped connection closed and the new one opened, so the active count
+// stays 1.
+func TestRetryMetrics(t *testing.T) {
+	var n atomic.Int32
+	dropped := make(chan struct{})
+	srv := clNewRawServer(t, func(rc *clRawConn) {
+		if n.Add(1) == 1 {
+			clDropHard(rc)
+			close(dropped)
+			return
+		}
+		rc.readClose()
+	})
+	m := obstest.NewMetrics(t)
+	cfg := clRetry(3, nil)
+	cfg.MeterProvider = m.Provider
+	c := clDial(t, srv.url, cfg)
+	<-dropped
+	for i := 0; i < 100 && c.Reconnects() == 0; i++ { // see TestRetryResendOnWrite
+		if err := c.WriteTextMessage(testCtx(t), []byte("resent")); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if c.Reconnects() != 1 {
+		t.Fatalf("reconnects %d", c.Reconnects())
+	}
+	s := m.Collect(t)
+	if opened, closed, active := s.Sum("netkit.connection.opened"), s.Sum("netkit.connection.closed"), s.Sum("netkit.active_connections"); opened != 2 || closed != 1 || active != 1 {
+		t.Fatalf("opened %d closed %d active %d, want 2 1 1", opened, closed, active)
 	}
 }

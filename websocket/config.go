@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
@@ -163,6 +164,7 @@ type connConfig struct {
 	pingInterval         time.Duration
 	pongTimeout          time.Duration
 	logger               *slog.Logger
+	obs                  *obs.Set // the listener's or dialer's; nil: metrics off
 	dispatchKey          string
 	dispatchTo           map[string]string
 }

@@ -297,6 +297,7 @@ func (c *Conn) writeMessageHeld(ctx context.Context, op wsproto.Opcode, p []byte
 		zb = bufpool.Get(bufpool.Class(len(p)/2 + 64))
 		if out, ok := c.comp.Compress((*zb)[:0], p); ok {
 			payload, rsv1 = out, true
+			c.cfg.obs.Compressed(len(p), len(out))
 		}
 	}
 	var err error
@@ -320,6 +321,9 @@ func (c *Conn) writeMessageHeld(ctx context.Context, op wsproto.Opcode, p []byte
 	}
 	if c.cfg.idle > 0 {
 		c.lastData.Store(mono())
+	}
+	if err == nil {
+		c.cfg.obs.Sent(msgType(op), len(p))
 	}
 	return err
 }
@@ -432,7 +436,10 @@ func (c *Conn) sendClose(ctx context.Context, code int, reason string) (first bo
 	}
 	var pb [wsproto.MaxControlPayload]byte
 	p := wsproto.AppendClosePayload(pb[:0], code, reason)
-	return true, c.writeFrameHeld(ctx, wsproto.Header{Fin: true, Opcode: wsproto.OpClose, Length: int64(len(p))}, p)
+	if err = c.writeFrameHeld(ctx, wsproto.Header{Fin: true, Opcode: wsproto.OpClose, Length: int64(len(p))}, p); err == nil {
+		c.cfg.obs.CloseSent(code)
+	}
+	return true, err
 }
 
 // Close starts the close handshake with code and reason (Ballerina's
@@ -547,6 +554,7 @@ func (c *Conn) echoResult(code int) error {
 // recordClose notes the peer's close frame. It reports whether we had sent
 // ours first (so this is the echo).
 func (c *Conn) recordClose(code int, reason []byte) (echo bool) {
+	c.cfg.obs.CloseReceived(code)
 	c.closeMu.Lock()
 	if !c.gotClose && !c.recvClosed {
 		c.gotClose, c.recvCode, c.recvReason = true, int32(code), string(reason)
@@ -558,6 +566,7 @@ func (c *Conn) recordClose(code int, reason []byte) (echo bool) {
 
 // ended notes that the connection is gone.
 func (c *Conn) ended() {
+	c.cfg.obs.CloseKeyed(c, nil) // no-op if Closed counted it, with its error
 	c.closeMu.Lock()
 	c.endRecvLocked()
 	c.closeMu.Unlock()

@@ -17,7 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 	"github.com/netkit-go/netkit/internal/wsproto"
 	"github.com/netkit-go/netkit/tlsconfig"
@@ -122,6 +126,13 @@ type ClientConfig struct {
 	// Logger receives callback errors and panics (AsyncClient). Nil:
 	// slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the client's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, if set, receives one span per dial (and redial),
+	// whose context is injected into the upgrade request with
+	// otel.GetTextMapPropagator(). Nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // NoProxy is a ClientConfig.Proxy that never uses a proxy.
@@ -239,6 +250,8 @@ func newDialer(raw string, cfg *ClientConfig) (*dialer, error) {
 		sc.WriteTimeout = d.cfg.WriteTimeout
 	}
 	d.cc = sc.resolve(nil)
+	d.cc.obs = obs.New(obs.Config{Face: obs.FaceWebSocket, Role: obs.RoleClient, Transport: "tcp", MeterProvider: d.cfg.MeterProvider, TracerProvider: d.cfg.TracerProvider})
+	d.cc.obs.BindHostPort(u.Hostname(), atoiPort(port))
 	d.ecfg = d.cc.engineConfig()
 	if !d.cfg.Compression.Disable {
 		dc := d.cfg.Compression.deflate()
@@ -274,13 +287,15 @@ type handshake struct {
 
 // dial connects and runs the opening handshake, bounded by ctx and
 // HandshakeTimeout.
-func (d *dialer) dial(ctx context.Context) (*handshake, error) {
+func (d *dialer) dial(ctx context.Context) (hs *handshake, err error) {
+	ctx, end := d.observeDial(ctx)
+	defer func() { end(err) }()
 	if d.hsTime > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, d.hsTime, errHandshakeTimeout)
 		defer cancel()
 	}
-	hs, err := d.dialCtx(ctx)
+	hs, err = d.dialCtx(ctx)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, ctx.Err()
@@ -339,6 +354,7 @@ func (d *dialer) dialCtx(ctx context.Context) (*handshake, error) {
 	}
 	ch := &wsproto.ClientHandshake{Key: wsproto.NewClientKey(), Subprotocols: d.cfg.SubProtocols, Deflate: d.deflate}
 	ch.SetRequestHeaders(req.Header)
+	d.cc.obs.Inject(ctx, req.Header)
 
 	nc, err := d.connect(ctx, req)
 	if err != nil {

@@ -66,6 +66,7 @@ func (s *session) Open(ec *engine.Conn) error {
 	if s.handler != nil && s.handler.stopped.Load() {
 		return ErrHandlerStopped
 	}
+	s.obsOpen(ec)
 	if s.h.open != nil {
 		if err := s.result(s.invoke(kindOpen, nil)); err != nil {
 			s.fail0(err)
@@ -124,6 +125,7 @@ func (s *session) dispatch(m wsproto.Message) error {
 	}
 	switch m.Op {
 	case wsproto.OpText, wsproto.OpBinary:
+		c.cfg.obs.Received(msgType(m.Op), len(m.Data))
 		if s.closing || c.sent.Load() {
 			return nil // after our close frame, data is dropped
 		}
@@ -204,7 +206,7 @@ func (s *session) invoke(kind int, p []byte) (err error, perr *engine.PanicError
 	defer func() {
 		if r := recover(); r != nil {
 			perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
-			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn", c.ID()),
+			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn.id", c.ID()),
 				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 		}
 		if start != 0 && s.awaitPong {
@@ -253,7 +255,7 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 		}
 		if !validLocalCloseCode(cf.Code) {
 			c.cfg.logger.Error("websocket: returned close frame has an invalid status code; closing the connection",
-				slog.String("conn", c.ID()), slog.Int("code", cf.Code))
+				slog.String("conn.id", c.ID()), slog.Int("code", cf.Code))
 			return invalidCloseCodeErr(cf.Code)
 		}
 		if _, werr := c.sendClose(context.Background(), cf.Code, cf.Reason); werr != nil {
@@ -262,7 +264,7 @@ func (s *session) result(err error, perr *engine.PanicError) error {
 		s.armCloseTimer()
 		return nil
 	}
-	c.cfg.logger.Warn("websocket: callback returned an error", slog.String("conn", c.ID()), slog.Any("err", err))
+	c.cfg.logger.Warn("websocket: callback returned an error", slog.String("conn.id", c.ID()), slog.Any("err", err))
 	s.reportError(err)
 	return nil
 }
@@ -296,6 +298,7 @@ func (s *session) failProtocol(err error) error {
 }
 
 func (s *session) failWith(code int, reason string, err error) error {
+	s.conn.cfg.obs.Error(failKind(code, err))
 	s.closing = true
 	if s.failed == nil || s.failed.err == nil {
 		s.failed = &failure{code: code, reason: reason, err: err}
@@ -389,6 +392,7 @@ func (s *session) Timer(ec *engine.Conn) error {
 
 func (s *session) Closed(ec *engine.Conn, err error) {
 	c := s.conn
+	s.obsClose(ec, err)
 	c.ended()
 	switch {
 	case s.failed != nil && s.failed.err != nil:

@@ -126,4 +126,14 @@
 // PayloadBindingError. Texts are lower case and prefixed "websocket: ",
 // except Ballerina's messages that docs/ballerina-mapping.md promises
 // (close handshake, validation).
+//
+// # Metrics and traces
+//
+// ListenerConfig and ClientConfig take an OpenTelemetry MeterProvider and
+// TracerProvider: connections (a listener's from accept, upgraded or not,
+// and the upgraded ones), messages and bytes by type, upgrades by status,
+// failed TLS handshakes, handshake durations, close codes, compression
+// ratios, TrySend drops, and one span per upgrade request (its parent
+// taken from the request's headers) and per dial. Nil, the default, costs
+// nothing. docs/metrics.md lists every instrument.
 package websocket

@@ -78,8 +78,10 @@ func (f *httpFace) Serve(c *engine.Conn) {
 	req.RemoteAddr = c.RemoteAddr().String()
 	req.TLS = c.TLS()
 	req = req.WithContext(ctx)
+	req, o := l.observeUpgrade(req)
 	w := &httpResponse{c: c, ctx: ctx, req: req, header: make(http.Header)}
 	l.ServeHTTP(w, req)
+	l.upgradeDone(o, w.result())
 	if w.next != nil {
 		var buffered []byte
 		if n := br.Buffered(); n > 0 {
@@ -140,6 +142,17 @@ func (w *httpResponse) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.body.Write(p)
+}
+
+// result is the status answered: 101 after an upgrade.
+func (w *httpResponse) result() int {
+	switch {
+	case w.next != nil:
+		return http.StatusSwitchingProtocols
+	case w.status == 0:
+		return http.StatusOK
+	}
+	return w.status
 }
 
 // finish writes the response.

@@ -14,7 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
 	"github.com/netkit-go/netkit/tlsconfig"
 )
@@ -69,6 +73,13 @@ type ListenerConfig struct {
 	ListenConfig *net.ListenConfig
 	// Logger receives errors and panics. Nil: slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the listener's metrics
+	// (docs/metrics.md). Nil: none, at no cost.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, if set, receives one span per upgrade request, its
+	// parent extracted from the request's headers with
+	// otel.GetTextMapPropagator(). Nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // Listener is a WebSocket server that routes upgrade requests by path to
@@ -79,6 +90,7 @@ type Listener struct {
 	port int
 	cfg  ListenerConfig
 	tls  *tls.Config
+	obs  *obs.Set
 	srv  *engine.Server
 	face httpFace
 
@@ -100,6 +112,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 	if l.cfg.Logger == nil {
 		l.cfg.Logger = slog.Default()
 	}
+	l.obs = obs.New(obs.Config{Face: obs.FaceWebSocket, Role: obs.RoleServer, Transport: "tcp", MeterProvider: l.cfg.MeterProvider, TracerProvider: l.cfg.TracerProvider})
 	if l.cfg.SecureSocket != nil || l.cfg.TLSConfig != nil {
 		tc, err := tlsconf.ServerConfig(l.cfg.SecureSocket, l.cfg.TLSConfig)
 		if err != nil {
@@ -122,6 +135,8 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          func(*engine.Conn) engine.Face { return &l.face },
+		ConnState:        l.obsConnState(),
+		HandshakeFailed:  func(*engine.Conn, error) { l.obs.Error(obs.KindTLS) },
 	})
 	return l, nil
 }
@@ -152,6 +167,7 @@ func (l *Listener) Attach(p string, s UpgradeService, sc *ServiceConfig) error {
 	h := newHandler(s, sc, l.cfg.Logger, resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout))
 	h.noDeflate = l.cfg.DisableCompression
 	h.server = l.cfg.Server
+	h.cc.obs = l.obs
 	if err := h.checkStatic(); err != nil {
 		return err
 	}
@@ -212,12 +228,14 @@ func (l *Listener) Start() error {
 	if err != nil {
 		return fmt.Errorf("websocket: failed to start the listener: %w", err)
 	}
+	l.obs.Bind(l.srv.Addr())
 	return nil
 }
 
 // Serve serves ln in the background (a custom transport). The listener owns
 // ln from now on.
 func (l *Listener) Serve(ln net.Listener) error {
+	l.obs.Bind(ln.Addr())
 	return l.srv.Serve(ln)
 }
 
@@ -251,13 +269,12 @@ func (l *Listener) Len() int { return l.srv.Len() }
 // nil when every connection ended, or ctx's error by ctx's deadline, the
 // rest then being closed at once. The listener may be started again.
 func (l *Listener) GracefulStop(ctx context.Context) error {
-	if err := l.srv.GracefulStop(ctx); err != nil {
-		if err == engine.ErrNotStarted {
-			return ErrNotStarted
-		}
-		return err
+	err := l.srv.GracefulStop(ctx)
+	if err == engine.ErrNotStarted {
+		return ErrNotStarted
 	}
-	return nil
+	l.obs.Stop(obs.StopGraceful)
+	return err
 }
 
 // ImmediateStop stops accepting and closes every connection at once
@@ -266,5 +283,6 @@ func (l *Listener) ImmediateStop() error {
 	if err := l.srv.ImmediateStop(); err == engine.ErrNotStarted {
 		return ErrNotStarted
 	}
+	l.obs.Stop(obs.StopImmediate)
 	return nil
 }

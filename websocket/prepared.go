@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
@@ -80,6 +81,7 @@ func (c *Conn) TrySend(ctx context.Context, pm *PreparedMessage) error {
 		return c.sentErr(pm.op)
 	}
 	if !c.ec.TryLockWrite() {
+		c.cfg.obs.Dropped(obs.DropQueueFull)
 		return ErrSendQueueFull
 	}
 	defer c.ec.UnlockWrite()
@@ -101,12 +103,16 @@ func (c *Conn) writePreparedHeld(ctx context.Context, pm *PreparedMessage) error
 		if len(pm.data) >= wsproto.DefaultCompressionThreshold {
 			if z := pm.compressed(); z != nil {
 				frame = z
+				c.cfg.obs.Compressed(len(pm.frame), len(z))
 			}
 		}
 	}
 	_, err := c.ec.WriteHeld(ctx, frame)
 	if c.cfg.idle > 0 {
 		c.lastData.Store(mono())
+	}
+	if err == nil {
+		c.cfg.obs.Sent(msgType(pm.op), len(pm.data))
 	}
 	return err
 }

@@ -68,6 +68,7 @@ func (c *Conn) readHeld(ctx context.Context, buf []byte, discard bool) (MessageT
 			}
 			switch m.Op {
 			case wsproto.OpText, wsproto.OpBinary:
+				c.cfg.obs.Received(msgType(m.Op), len(m.Data))
 				if discard || c.sent.Load() {
 					break
 				}
@@ -212,6 +213,7 @@ func (c *Conn) releaseRead() {
 // TCP connection is closed (after a FIN, so that the peer sees an orderly
 // end).
 func (c *Conn) finishPull(err error) {
+	c.cfg.obs.CloseKeyed(c, err)
 	c.readErr = err
 	c.ended()
 	c.ec.CloseWrite()

@@ -114,6 +114,7 @@ func (cl *Client) redial(ctx context.Context, old *Conn, cause error) (hooked bo
 		return false, nil // someone else reconnected already
 	}
 	old.ec.Close(ErrClosed)
+	old.cfg.obs.CloseKeyed(old, cause)
 	rc := cl.d.cfg.Retry
 	var last error
 	for n := 0; rc.MaxCount == 0 || n < rc.MaxCount; n++ {
@@ -138,6 +139,7 @@ func (cl *Client) redial(ctx context.Context, old *Conn, cause error) (hooked bo
 		c := cl.d.newPullConn(hs)
 		if cl.closed.Load() {
 			c.ec.Close(ErrClosed)
+			c.cfg.obs.CloseKeyed(c, nil)
 			return false, cause
 		}
 		cl.mu.Lock()

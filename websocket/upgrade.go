@@ -167,7 +167,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	nc, buffered, err := hijack(w, r, hs, respHeader, h.timeout)
 	if err != nil {
-		h.cc.logger.Debug("websocket: upgrade failed", slog.Any("err", err))
+		h.cc.logger.Debug("websocket: upgrade failed", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Any("err", err))
 		return
 	}
 	c := newConn(wsproto.RoleServer, &h.cc, hs.sub, isTLS(nc), hs.params, h.sc.Compression.deflate())

@@ -19,6 +19,7 @@ type serverFlags struct {
 	quiet     *bool
 	verbose   *bool
 	logFormat *string
+	metrics   *string
 }
 
 // addServerFlags defines the shared server flags on f.
@@ -28,6 +29,7 @@ func addServerFlags(f *cmdFlags) *serverFlags {
 		quiet:     f.Bool("quiet", false, "log only warnings and errors"),
 		verbose:   f.Bool("verbose", false, "also log each TCP chunk and WebSocket message with its size, and the library's debug records"),
 		logFormat: f.String("log-format", "text", "log format on stderr: text or json (log/slog's handlers)"),
+		metrics:   addMetricsFlag(f.FlagSet),
 	}
 }
 

@@ -53,8 +53,11 @@ func hubCmd(e *env, args []string) error {
 	if err := sf.setup(f); err != nil {
 		return err
 	}
-	// (--metrics: started here, after the logger, as by every server
-	// command.)
+	stopMetrics, err := startMetrics(e, *sf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	cfg := &hub.Config{QueueSize: *queue, Policy: pol, Logger: e.log}
 	broker := "memory"
 	if *natsURL != "" {

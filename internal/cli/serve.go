@@ -21,6 +21,11 @@ func serve(e *env, args []string) error {
 	if err := sf.setup(f); err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *sf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	maxD, err := maxDatagram()
 	if err != nil {
 		return err

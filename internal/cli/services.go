@@ -132,7 +132,7 @@ func serveTCP(host string, port int, serve func(net.Listener) error) error {
 }
 
 func startTCP(e *env, host string, port int, svc tcp.Service) (*tcp.Listener, error) {
-	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: host, Logger: e.log})
+	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: host, Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func startTCP(e *env, host string, port int, svc tcp.Service) (*tcp.Listener, er
 }
 
 func startUDP(e *env, host string, port, maxDatagram int, svc udp.Service) (*udp.Listener, error) {
-	l, err := udp.NewListener(port, &udp.ListenerConfig{LocalHost: host, MaxDatagramSize: maxDatagram, Logger: e.log})
+	l, err := udp.NewListener(port, &udp.ListenerConfig{LocalHost: host, MaxDatagramSize: maxDatagram, Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func startUDP(e *env, host string, port, maxDatagram int, svc udp.Service) (*udp
 
 // startWS serves svc at path on host:port, and page (see pageHandler) at /.
 func startWS(e *env, host string, port int, path, page string, svc websocket.UpgradeService) (*websocket.Listener, error) {
-	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(page, path), Logger: e.log})
+	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(page, path), Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}

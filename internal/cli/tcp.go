@@ -25,6 +25,11 @@ func tcpListen(e *env, args []string) error {
 	if err := sf.setup(f); err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *sf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	l, err := startTCP(e, *sf.host, port, tcpService(e, *echo))
 	if err != nil {
 		return err

@@ -43,6 +43,11 @@ func wsListen(e *env, args []string) error {
 	if err := sf.setup(f); err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(e, *sf.metrics)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	l, err := startWS(e, *sf.host, port, *path, echoPage, wsService(e, *path, *echo))
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,6 +71,7 @@ func runContract(t *testing.T, b backend) {
 		{"GracefulFaceHook", contractGracefulFace},
 		{"AddrAfterStop", contractAddrAfterStop},
 		{"FatalAcceptErrorReleasesAll", contractFatalAccept},
+		{"ConnState", contractConnState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, b) })
@@ -255,7 +257,9 @@ func drain[T any](ch chan T) {
 func contractHandshakeDeadline(t *testing.T, b backend) {
 	stc, _ := netkittest.TLSPair(t)
 	f := newFace()
-	srv, addr := serve(t, b, engine.Config{TLS: stc, HandshakeTimeout: 100 * time.Millisecond}, f)
+	failed := make(chan error, 1)
+	srv, addr := serve(t, b, engine.Config{TLS: stc, HandshakeTimeout: 100 * time.Millisecond,
+		HandshakeFailed: func(_ *engine.Conn, err error) { failed <- err }}, f)
 	silent := dial(t, addr) // sends no ClientHello
 	waitLen(t, srv, 1)
 	if got := readEOF(t, silent); len(got) != 0 {
@@ -266,6 +270,61 @@ func contractHandshakeDeadline(t *testing.T, b backend) {
 	case <-f.opened:
 		t.Fatal("a connection that failed its handshake was opened")
 	default:
+	}
+	if err := recvT(t, failed, "HandshakeFailed"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("HandshakeFailed(%v), want the deadline", err)
+	}
+}
+
+// ConnState is told StateNew before the face opens and StateClosed after
+// its Closed, and a stop returns only after the StateClosed calls: while
+// StateClosed runs, the stop cannot have returned (the callback gives it
+// 50 ms to do so wrongly; with the contract kept, it never can).
+func contractConnState(t *testing.T, b backend) {
+	f := newFace()
+	var mu sync.Mutex
+	var events []string
+	returned := make(chan struct{})
+	cfg := engine.Config{ConnState: func(c *engine.Conn, st engine.ConnState) {
+		switch st {
+		case engine.StateNew:
+			mu.Lock()
+			events = append(events, "new")
+			mu.Unlock()
+		case engine.StateClosed:
+			e := "closed after the face's Closed"
+			if f.closedN.Load() != 1 {
+				e = "closed before the face's Closed"
+			}
+			select {
+			case <-returned:
+				e += ", after the stop returned"
+			case <-time.After(50 * time.Millisecond):
+			}
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}
+	}}
+	srv, addr := serve(t, b, cfg, f)
+	c := dial(t, addr)
+	echoOnce(t, c, "x")
+	done := make(chan error, 1)
+	go func() {
+		err := srv.GracefulStop(context.Background())
+		close(returned)
+		done <- err
+	}()
+	readEOF(t, c)
+	c.Close()
+	if err := recvT(t, done, "GracefulStop"); err != nil {
+		t.Fatalf("GracefulStop: %v", err)
+	}
+	mu.Lock()
+	got := strings.Join(events, "; ")
+	mu.Unlock()
+	if got != "new; closed after the face's Closed" {
+		t.Fatalf("ConnState when the stop returned: %s", got)
 	}
 }
 

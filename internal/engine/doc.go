@@ -35,10 +35,12 @@
 //
 // The accept loop runs on one goroutine per server and never runs a
 // handshake or a callback. Each connection's goroutine runs, in order: the
-// TLS handshake (bounded by Config.HandshakeTimeout), the face's Open, its
-// Data, Timer and Stopping callbacks one at a time (the next read starts only
-// when a callback returns, so TCP flow control is the backpressure), and
-// Closed. The engine starts no other goroutine, except the ones the runtime
+// TLS handshake (bounded by Config.HandshakeTimeout; on failure
+// Config.HandshakeFailed, then the close), Config.ConnState's StateNew, the
+// face's Open, its Data, Timer and Stopping callbacks one at a time (the
+// next read starts only when a callback returns, so TCP flow control is the
+// backpressure), Closed, and ConnState's StateClosed (before the server
+// forgets the connection, so a stop returns after it). The engine starts no other goroutine, except the ones the runtime
 // uses for a context.AfterFunc while a blocking call waits. Writes run on the
 // caller's goroutine.
 //

@@ -314,12 +314,9 @@ func (h *evHandler) Closed(ev *evloop.Conn, err error) {
 	if c.state.Load() != stateClosed && h.endErr == nil {
 		h.endErr = err // a read error, or the poller closed
 	}
-	c.finish(h.endErr)
+	c.finish(h.endErr) // Config.ConnState's StateClosed runs in finish
 	c.goid.Store(0)
 	close(c.done)
-	if s := c.server; s != nil && s.cfg.ConnState != nil {
-		s.cfg.ConnState(c, StateClosed)
-	}
 }
 
 // evWrite is writeLocked on the event-loop backend.

@@ -52,6 +52,9 @@ func (c *Conn) finish(err error) {
 		// After the face's Closed: a stop that waits for the connections
 		// returns only once their close callbacks have run.
 		defer c.server.forget(c)
+		if cs := c.server.cfg.ConnState; cs != nil {
+			defer cs(c, StateClosed)
+		}
 	}
 	if err == errNoClosed {
 		return
@@ -73,7 +76,7 @@ func (c *Conn) safely(f func()) (perr *PanicError) {
 		if r := recover(); r != nil {
 			perr = &PanicError{Value: r, Stack: debug.Stack()}
 			c.cfg.Logger.Error("netkit: panic in connection handler",
-				slog.Uint64("conn", c.id), slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
+				slog.Uint64("conn.id", c.id), slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 		}
 	}()
 	f()

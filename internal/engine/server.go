@@ -29,12 +29,17 @@ type Config struct {
 	// NewFace returns the face of an accepted connection. Required for Start
 	// and Serve.
 	NewFace func(c *Conn) Face
-	// ConnState, if set, is told when a connection starts and ends.
+	// ConnState, if set, is told when a connection starts (after its TLS
+	// handshake) and ends (after the face's Closed, before the server
+	// forgets it: a stop returns only after its StateClosed calls).
 	ConnState func(c *Conn, state ConnState)
 	// Backend chooses the goroutine or the event-loop backend; the zero
 	// value is the default (goroutine). The environment variable
 	// NETKIT_ENGINE ("goroutine" or "evloop") overrides it.
 	Backend Backend
+	// HandshakeFailed, if set, is told of a connection whose TLS handshake
+	// failed (or timed out); it is closed and never gets a face.
+	HandshakeFailed func(c *Conn, err error)
 }
 
 // ConnState is a connection's lifecycle event for Config.ConnState.
@@ -287,9 +292,8 @@ func (s *Server) start(c *Conn, p *evloop.Poller) {
 		// The event-loop backend: Open here, then the poller serves it.
 		c.goid.Store(goid.Current())
 		if !c.open(f) {
-			c.finish(errNoClosed)
+			c.finish(errNoClosed) // Config.ConnState's StateClosed runs in finish
 			close(c.done)
-			s.ended(c)
 			return
 		}
 		if c.serveOnPoller(p, f) {
@@ -297,16 +301,7 @@ func (s *Server) start(c *Conn, p *evloop.Poller) {
 		}
 		c.opened = true // the goroutine loop goes on without Open
 	}
-	if c.run() {
-		s.ended(c)
-	}
-}
-
-// ended tells ConnState that c ended.
-func (s *Server) ended(c *Conn) {
-	if s.cfg.ConnState != nil {
-		s.cfg.ConnState(c, StateClosed)
-	}
+	c.run() // Config.ConnState's StateClosed runs in finish, before forget
 }
 
 // begin runs the TLS handshake and makes the face. It is not inlined, so
@@ -317,6 +312,9 @@ func (s *Server) begin(c *Conn) bool {
 	if tc, isTLS := c.nc.(*tls.Conn); isTLS {
 		if err := handshake(tc, s.cfg.HandshakeTimeout); err != nil {
 			s.cfg.Conn.Logger.Debug("netkit: TLS handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+			if s.cfg.HandshakeFailed != nil {
+				s.cfg.HandshakeFailed(c, err)
+			}
 			c.Close(err)
 			close(c.done)
 			s.forget(c)

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go.opentelemetry.io/otel/metric"
 	"os"
 	"os/signal"
 	"runtime"
@@ -32,7 +33,8 @@ type options struct {
 	addr      string
 	compress  string // "", "no-takeover", "takeover"
 	broadcast bool
-	tls       *tlsFiles // nil: plain
+	tls       *tlsFiles            // nil: plain
+	meter     metric.MeterProvider // netkit-metrics: where netkit reports; nil: metrics off
 }
 
 // adapter starts a server and returns its configuration (printed) and a
@@ -40,21 +42,22 @@ type options struct {
 type adapter func(o options) (config string, stop func(), err error)
 
 var adapters = map[string]adapter{
-	"tcp/netkit":    netkitTCP,
-	"tcp/std":       stdTCP,
-	"tcp/gnet":      gnetTCP,
-	"tcp/nbio":      nbioTCP,
-	"udp/netkit":    netkitUDP,
-	"udp/std":       stdUDP,
-	"udp/gnet":      gnetUDP,
-	"udp/nbio":      nbioUDP,
-	"ws/netkit":     netkitWS,
-	"ws/netkit-hub": netkitHubWS,
-	"ws/gorilla":    gorillaWS,
-	"ws/coder":      coderWS,
-	"ws/gobwas":     gobwasWS,
-	"ws/gws":        gwsWS,
-	"ws/nbio":       nbioWS,
+	"tcp/netkit":        netkitTCP,
+	"tcp/std":           stdTCP,
+	"tcp/gnet":          gnetTCP,
+	"tcp/nbio":          nbioTCP,
+	"udp/netkit":        netkitUDP,
+	"udp/std":           stdUDP,
+	"udp/gnet":          gnetUDP,
+	"udp/nbio":          nbioUDP,
+	"ws/netkit":         netkitWS,
+	"ws/netkit-metrics": netkitMetricsWS,
+	"ws/netkit-hub":     netkitHubWS,
+	"ws/gorilla":        gorillaWS,
+	"ws/coder":          coderWS,
+	"ws/gobwas":         gobwasWS,
+	"ws/gws":            gwsWS,
+	"ws/nbio":           nbioWS,
 }
 
 func main() {

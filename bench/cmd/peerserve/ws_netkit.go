@@ -80,7 +80,7 @@ func netkitListener(o options) (*nkws.Listener, *nkws.ServiceConfig, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	lc := &nkws.ListenerConfig{Host: h}
+	lc := &nkws.ListenerConfig{Host: h, MeterProvider: o.meter}
 	if o.tls != nil {
 		lc.SecureSocket = &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: o.tls.cert, KeyFile: o.tls.key}}
 	}

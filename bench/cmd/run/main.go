@@ -210,6 +210,9 @@ var (
 	tcpImpls = []string{"netkit", "std", "gnet", "nbio"}
 	udpImpls = []string{"netkit", "std", "gnet", "nbio"}
 	wsImpls  = []string{"netkit", "gorilla", "coder", "gobwas", "gws", "nbio"}
+	// w1Impls adds netkit with metrics on (an OpenTelemetry SDK
+	// MeterProvider): its msgs/s over netkit's is the cost of metrics.
+	w1Impls = append([]string{"netkit", "netkit-metrics"}, wsImpls[1:]...)
 	// bcastImpls adds netkit's hub package (in-memory broker) to the broadcast scenario.
 	bcastImpls = append([]string{"netkit", "netkit-hub"}, wsImpls[1:]...)
 )
@@ -232,7 +235,7 @@ func scenarios(quick bool) []Scenario {
 		{ID: "U1", Title: "UDP echo, closed loop", Proto: "udp", Impls: udpImpls, Primary: "msgs",
 			Cases: q([]Case{c("16 socks 512B", "-c", "16", "-s", "512")},
 				[]Case{c("1 sock 64B", "-c", "1", "-s", "64"), c("16 socks 512B", "-c", "16", "-s", "512"), c("16 socks 1400B", "-c", "16", "-s", "1400")})},
-		{ID: "W1", Title: "WebSocket echo, closed loop", Proto: "ws", Impls: wsImpls, Primary: "msgs",
+		{ID: "W1", Title: "WebSocket echo, closed loop", Proto: "ws", Impls: w1Impls, Primary: "msgs",
 			Cases: q([]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024")},
 				[]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024"), c("100c 1KiB text", "-c", "100", "-s", "1024", "--text"),
 					c("1000c 1KiB bin", "-c", "1000", "-s", "1024")})},
@@ -639,7 +642,7 @@ func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, rou
 		}
 		return run
 	}
-	if r.noNetkitWS && impl == "netkit" && sc.Proto == "ws" {
+	if r.noNetkitWS && strings.HasPrefix(impl, "netkit") && sc.Proto == "ws" {
 		run.Error = "skipped: netkit websocket not available"
 		return run
 	}
@@ -667,7 +670,7 @@ func (r *runner) concurrent(ctx context.Context, sc Scenario, cs Case, round int
 	start := time.Now()
 	for i, impl := range sc.Impls {
 		runs[i] = Run{Scenario: sc.ID, Case: cs.Name, Impl: impl, Round: round + 1}
-		if r.noNetkitWS && impl == "netkit" && sc.Proto == "ws" {
+		if r.noNetkitWS && strings.HasPrefix(impl, "netkit") && sc.Proto == "ws" {
 			runs[i].Error = "skipped: netkit websocket not available"
 			continue
 		}

@@ -341,6 +341,12 @@ func markdown(rep *Report) string {
 				}
 				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", a.impl, m1, m2, m3, ratio(nk.rssPerConn, a.rssPerConn))
 			}
+			for _, a := range rows {
+				if a.impl == "netkit-metrics" && a.usable(sc) {
+					fmt.Fprintf(&b, "\nMetrics on ÷ off (netkit-metrics ÷ netkit): msgs/s %s, msgs/CPU-s %s (target ≥ 0.95).\n",
+						ratio(a.msgs, nk.msgs), ratio(a.eff, nk.eff))
+				}
+			}
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "![%s](%s.svg)\n\n", sc.ID, sc.ID)
@@ -366,7 +372,7 @@ func metric(sc Scenario, a agg) (float64, string) {
 	return a.msgs, "messages per second (higher is better)"
 }
 
-var palette = map[string]string{"netkit": "#d62728", "std": "#7f7f7f", "gnet": "#1f77b4", "nbio": "#2ca02c",
+var palette = map[string]string{"netkit": "#d62728", "netkit-metrics": "#ff9896", "std": "#7f7f7f", "gnet": "#1f77b4", "nbio": "#2ca02c",
 	"gorilla": "#9467bd", "coder": "#8c564b", "gobwas": "#e377c2", "gws": "#17becf", "iperf3": "#bcbd22"}
 
 // chart draws a horizontal grouped bar chart of the scenario's primary
