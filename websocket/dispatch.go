@@ -196,24 +196,32 @@ const (
 	kindClose
 )
 
+// callbackStart and callbackEnd bracket every callback (invoke and
+// invokeTyped): callbackEnd, deferred, recovers a panic into *perr and logs
+// it, and suspends the pong deadline for the time the callback ran.
+func (s *session) callbackStart() int64 {
+	if s.awaitPong {
+		return mono()
+	}
+	return 0
+}
+
+func (s *session) callbackEnd(start int64, perr **engine.PanicError) {
+	if r := recover(); r != nil {
+		*perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
+		s.conn.cfg.logger.Error("websocket: panic in callback", slog.String("conn.id", s.conn.ID()),
+			slog.Any("panic", r), slog.String("stack", string((*perr).Stack)))
+	}
+	if start != 0 && s.awaitPong {
+		// The pong deadline is suspended while a callback runs.
+		s.pongAt += mono() - start
+	}
+}
+
 // invoke runs one callback, recovering a panic.
 func (s *session) invoke(kind int, p []byte) (err error, perr *engine.PanicError) {
 	c := s.conn
-	var start int64
-	if s.awaitPong {
-		start = mono()
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
-			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn.id", c.ID()),
-				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
-		}
-		if start != 0 && s.awaitPong {
-			// The pong deadline is suspended while a callback runs.
-			s.pongAt += mono() - start
-		}
-	}()
+	defer s.callbackEnd(s.callbackStart(), &perr)
 	switch kind {
 	case kindOpen:
 		return s.h.open.OnOpen(c), nil

@@ -84,22 +84,8 @@ func (s *session) bindFailed(m *typedMethod, err error) error {
 // invokeTyped calls fn(service, conn, arg), recovering a panic as invoke
 // does.
 func (s *session) invokeTyped(fn reflect.Value, arg reflect.Value) (out []reflect.Value, perr *engine.PanicError) {
-	c := s.conn
-	var start int64
-	if s.awaitPong {
-		start = mono()
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
-			c.cfg.logger.Error("websocket: panic in callback", slog.String("conn", c.ID()),
-				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
-		}
-		if start != 0 && s.awaitPong {
-			s.pongAt += mono() - start
-		}
-	}()
-	return fn.Call([]reflect.Value{reflect.ValueOf(s.h.svc), reflect.ValueOf(c), arg}), nil
+	defer s.callbackEnd(s.callbackStart(), &perr)
+	return fn.Call([]reflect.Value{reflect.ValueOf(s.h.svc), reflect.ValueOf(s.conn), arg}), nil
 }
 
 var (
