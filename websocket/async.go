@@ -177,7 +177,10 @@ func (f *asyncFace) Closed(ec *engine.Conn, err error) {
 	if ac.d.cfg.Retry != nil && f.abnormal(err) {
 		s.conn.ended()
 		s.release(ec)
-		go ac.redial(f, err)
+		// On this connection's engine goroutine, not a goroutine of its
+		// own: the wait is bounded by the backoff, MaxCount and Close, and
+		// the goroutine ends once the next connection's loop has started.
+		ac.redial(f, err)
 		return
 	}
 	s.Closed(ec, err)
