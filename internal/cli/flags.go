@@ -33,11 +33,20 @@ func addServerFlags(f *cmdFlags) *serverFlags {
 	}
 }
 
-// setup checks the shared flags after parsing and installs the logger they
-// select as f's env's log. Logged at the default (info) level: where each
-// server listens, each TCP and WebSocket connection and its close, each
+// setup checks the shared flags after parsing, installs the logger they
+// select as f's env's log, and starts the --metrics endpoint (if any); the
+// caller defers the returned stop. Logged at the default (info) level: where
+// each server listens, each TCP and WebSocket connection and its close, each
 // UDP datagram, errors; --verbose adds each TCP chunk and WebSocket message.
-func (sf *serverFlags) setup(f *cmdFlags) error {
+func (sf *serverFlags) setup(f *cmdFlags) (stop func(), err error) {
+	if err := sf.setLogger(f); err != nil {
+		return nil, err
+	}
+	return startMetrics(f.e, *sf.metrics)
+}
+
+// setLogger installs the logger that --quiet, --verbose and --log-format select.
+func (sf *serverFlags) setLogger(f *cmdFlags) error {
 	level := slog.LevelInfo
 	switch {
 	case *sf.quiet && *sf.verbose:

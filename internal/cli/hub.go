@@ -50,10 +50,7 @@ func hubCmd(e *env, args []string) error {
 	if *queue < 1 {
 		return f.fail("--queue must be at least 1, not %d", *queue)
 	}
-	if err := sf.setup(f); err != nil {
-		return err
-	}
-	stopMetrics, err := startMetrics(e, *sf.metrics)
+	stopMetrics, err := sf.setup(f)
 	if err != nil {
 		return err
 	}

@@ -18,10 +18,7 @@ func serve(e *env, args []string) error {
 	if _, err := f.parse(args); err != nil {
 		return err
 	}
-	if err := sf.setup(f); err != nil {
-		return err
-	}
-	stopMetrics, err := startMetrics(e, *sf.metrics)
+	stopMetrics, err := sf.setup(f)
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func TestServeLogLevels(t *testing.T) {
 		if _, err := f.parse([]string{c.flag}); err != nil {
 			t.Fatal(err)
 		}
-		if err := sf.setup(f); err != nil {
+		if err := sf.setLogger(f); err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()

@@ -22,10 +22,7 @@ func tcpListen(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := sf.setup(f); err != nil {
-		return err
-	}
-	stopMetrics, err := startMetrics(e, *sf.metrics)
+	stopMetrics, err := sf.setup(f)
 	if err != nil {
 		return err
 	}
