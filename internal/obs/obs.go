@@ -136,9 +136,9 @@ type view struct {
 	// with OpenKeyedVersion is counted with.
 	byVersion [numHTTPVersions]*view
 	base      []attribute.KeyValue
-	add  [numMsgTypes][]metric.AddOption
-	rec  []metric.RecordOption
-	msgs [numMsgTypes]*msgCounts // nil when metrics are off
+	add       [numMsgTypes][]metric.AddOption
+	rec       []metric.RecordOption
+	msgs      [numMsgTypes]*msgCounts // nil when metrics are off
 }
 
 // New returns the Set for c, or nil when c has neither provider.
