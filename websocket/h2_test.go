@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -555,5 +556,33 @@ func TestH2HandlerGracefulStop(t *testing.T) {
 	st, err := hc.Connect("/ws", nil)
 	if err != nil || st.Status() != http.StatusServiceUnavailable {
 		t.Fatalf("CONNECT after the stop: %d %v, want 503", st.Status(), err)
+	}
+}
+
+// TestH2AcceptRefuses: Accept (a pulled Conn that outlives its handler)
+// answers an HTTP/2 CONNECT with 501, without a GOAWAY for the connection.
+func TestH2AcceptRefuses(t *testing.T) {
+	errs := make(chan error, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := websocket.Accept(w, r, nil)
+		errs <- err
+	}))
+	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = srv.Config.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	st, err := hc.Connect("/ws", nil)
+	if err != nil || st.Status() != http.StatusNotImplemented {
+		t.Fatalf("status %d %v, want 501", st.Status(), err)
+	}
+	var ie *websocket.InvalidHandshakeError
+	if err := recv(t, errs); !errors.As(err, &ie) || ie.Status != http.StatusNotImplemented {
+		t.Fatalf("Accept: %v", err)
+	}
+	if hc.GoAway() != nil {
+		t.Fatal("GOAWAY after Accept's refusal")
 	}
 }
