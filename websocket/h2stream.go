@@ -24,9 +24,10 @@ import (
 // golang.org/x/net/http2's read and write deadlines end the stream when
 // they fire, while the engine uses a past read deadline to wake a blocked
 // read (Shutdown, timers) and expects the connection to stay usable after
-// a timed-out read. So the body is read by a pump goroutine into a pooled
-// 4 KiB buffer (which the engine then takes: ReadPooled), and Read waits
-// on a condition with a deadline of its own: a deadline never breaks the
+// a timed-out read. So the body is read by a pump goroutine (into 512
+// bytes of its own while the socket is idle, a pooled 4 KiB buffer that
+// the engine then takes, ReadPooled, while data flows), and Read waits on
+// a condition with a deadline of its own: a deadline never breaks the
 // stream. A write that is still blocked on the
 // stream's flow-control window when its deadline passes resets the stream
 // (x/net cannot withdraw the bytes it accepted): it fails with a timeout,
@@ -39,15 +40,20 @@ type streamConn struct {
 	local  net.Addr
 	remote net.Addr
 
-	mu     sync.Mutex
-	cond   sync.Cond
-	pbuf   *[]byte // the pump's pooled buffer (nil once handed over)
-	pend   []byte  // read by the pump, not yet by Read (a slice of *pbuf)
-	rerr   error   // the body's error, after pend
-	rdl    time.Time
-	rtimer *time.Timer
-	closed bool
-	clean  bool // the stream ends with END_STREAM, not a reset
+	mu   sync.Mutex
+	cond sync.Cond
+	pbuf *[]byte // the pump's pooled buffer (nil once handed over)
+	pend []byte  // read by the pump, not yet by Read (of *pbuf or small)
+	// small is what the pump waits with while the socket is idle (one
+	// short read after another); a read that fills it switches to pbuf
+	// until the next short read.
+	small   [512]byte
+	inSmall bool  // pend is a slice of small
+	rerr    error // the body's error, after pend
+	rdl     time.Time
+	rtimer  *time.Timer
+	closed  bool
+	clean   bool // the stream ends with END_STREAM, not a reset
 
 	wdl     time.Time
 	writing bool
@@ -93,6 +99,7 @@ func (sc *streamConn) start() { go sc.pump() }
 // streams.
 func (sc *streamConn) pump() {
 	defer close(sc.pumped)
+	useSmall := true
 	for {
 		sc.mu.Lock()
 		for len(sc.pend) > 0 && !sc.closed {
@@ -102,22 +109,25 @@ func (sc *streamConn) pump() {
 			sc.mu.Unlock()
 			return
 		}
-		b := sc.pbuf
-		if b == nil {
-			// Nobody takes pbuf while pend is empty: it is the pump's
-			// until the read below returns.
-			b = bufpool.Get(0)
-			sc.pbuf = b
+		// Nobody takes pbuf or writes small while pend is empty: the
+		// buffer is the pump's until the read below returns.
+		dst := sc.small[:]
+		if !useSmall {
+			if sc.pbuf == nil {
+				sc.pbuf = bufpool.Get(0)
+			}
+			dst = *sc.pbuf
 		}
 		sc.mu.Unlock()
-		n, err := sc.body.Read(*b)
+		n, err := sc.body.Read(dst)
 		sc.mu.Lock()
-		sc.pend = (*b)[:n]
+		sc.pend, sc.inSmall = dst[:n], useSmall
 		if err != nil {
 			sc.rerr = err
 		}
 		sc.cond.Broadcast()
 		sc.mu.Unlock()
+		useSmall = n < len(dst) // a short read: the peer sent all it had
 	}
 }
 
@@ -174,8 +184,13 @@ func (sc *streamConn) ReadPooled() (*[]byte, int, error) {
 		return nil, 0, err
 	}
 	b := sc.pbuf
+	if sc.inSmall {
+		b = bufpool.Get(0) // pbuf stays the pump's
+	} else {
+		sc.pbuf = nil
+	}
 	n := copy(*b, sc.pend) // after a partial Read, to the start
-	sc.pbuf, sc.pend = nil, nil
+	sc.pend = nil
 	sc.cond.Broadcast() // the pump reads on, into a new buffer
 	return b, n, nil
 }
