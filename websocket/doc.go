@@ -134,6 +134,7 @@
 // and the upgraded ones), messages and bytes by type, upgrades by status,
 // failed TLS handshakes, handshake durations, close codes, compression
 // ratios, TrySend drops, and one span per upgrade request (its parent
-// taken from the request's headers) and per dial. Nil, the default, costs
-// nothing. docs/metrics.md lists every instrument.
+// taken from the request's headers) and per dial. A standalone Handler
+// (NewHandler) and Accept take them in their ServiceConfig. Nil, the
+// default, costs nothing. docs/metrics.md lists every instrument.
 package websocket
