@@ -6,10 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/otel/metric"
-
 	"github.com/netkit-go/netkit/hub"
-	"github.com/netkit-go/netkit/internal/obs/obstest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -19,19 +16,9 @@ import (
 // message: that is its only allocation.) The same holds with metrics on,
 // the hub's (observed from its counts) and its listener's.
 func TestAllocsBroadcast(t *testing.T) {
-	for _, c := range []struct {
-		name          string
-		hub, listener bool
-	}{{"metrics off", false, false}, {"hub metrics", true, false}, {"hub and listener metrics", true, true}} {
-		t.Run(c.name, func(t *testing.T) {
-			var hubMP, lMP metric.MeterProvider
-			mt := obstest.NewMetrics(t)
-			if c.hub {
-				hubMP = mt.Provider
-			}
-			if c.listener {
-				lMP = mt.Provider
-			}
+	for _, c := range metricsCases {
+		t.Run("metrics "+c.name, func(t *testing.T) {
+			mt, hubMP, lMP := providers(t, c.hub, c.listener)
 			f := startFanoutMetrics(t, 200, 256, true, hubMP, lMP)
 			p, err := hub.Prepare(websocket.TextMessage, []byte(strings.Repeat("x", 256)))
 			if err != nil {

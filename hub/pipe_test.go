@@ -197,21 +197,46 @@ func BenchmarkBroadcast(b *testing.B) {
 			name = strconv.Itoa(c.n) + "subs-tcp"
 		}
 		n := c.n
-		b.Run(name, func(b *testing.B) {
-			f := startFanout(b, n, 256, c.tcp)
-			p, err := hub.Prepare(websocket.TextMessage, []byte(strings.Repeat("x", 256)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			f.broadcast(b, p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				f.broadcast(b, p)
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
-		})
+		b.Run(name, func(b *testing.B) { benchBroadcast(b, startFanout(b, n, 256, c.tcp)) })
 	}
+}
+
+// benchBroadcast broadcasts 256-byte messages to f's subscribers, b.N
+// times, and reports the deliveries per second and the time per delivery.
+func benchBroadcast(b *testing.B, f *fanout) {
+	p, err := hub.Prepare(websocket.TextMessage, []byte(strings.Repeat("x", 256)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.broadcast(b, p)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f.broadcast(b, p)
+	}
+	n := len(f.subs)
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+}
+
+// metricsCases are the metrics settings of TestAllocsBroadcast and
+// BenchmarkBroadcastMetrics: off, the hub's, the hub's and its listener's.
+var metricsCases = []struct {
+	name          string
+	hub, listener bool
+}{{"off", false, false}, {"hub", true, false}, {"hub+listener", true, true}}
+
+// providers returns an in-memory provider and it as the hub's and the
+// listener's MeterProvider as hub and listener say (else nil).
+func providers(tb testing.TB, hub, listener bool) (mt *obstest.Metrics, hubMP, listenerMP metric.MeterProvider) {
+	mt = obstest.NewMetrics(tb)
+	if hub {
+		hubMP = mt.Provider
+	}
+	if listener {
+		listenerMP = mt.Provider
+	}
+	return mt, hubMP, listenerMP
 }
 
 // BenchmarkBroadcastMetrics is BenchmarkBroadcast's 1000subs-pipe case
@@ -221,32 +246,10 @@ func BenchmarkBroadcast(b *testing.B) {
 // provider is the SDK's, with a manual reader that collects once at the
 // end.
 func BenchmarkBroadcastMetrics(b *testing.B) {
-	for _, c := range []struct {
-		name          string
-		hub, listener bool
-	}{{"off", false, false}, {"hub", true, false}, {"hub+listener", true, true}} {
+	for _, c := range metricsCases {
 		b.Run(c.name, func(b *testing.B) {
-			var hubMP, lMP metric.MeterProvider
-			mt := obstest.NewMetrics(b)
-			if c.hub {
-				hubMP = mt.Provider
-			}
-			if c.listener {
-				lMP = mt.Provider
-			}
-			const n = 1000
-			f := startFanoutMetrics(b, n, 256, false, hubMP, lMP)
-			p, err := hub.Prepare(websocket.TextMessage, []byte(strings.Repeat("x", 256)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			f.broadcast(b, p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				f.broadcast(b, p)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+			mt, hubMP, lMP := providers(b, c.hub, c.listener)
+			benchBroadcast(b, startFanoutMetrics(b, 1000, 256, false, hubMP, lMP))
 			b.StopTimer()
 			mt.Collect(b)
 		})

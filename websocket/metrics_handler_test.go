@@ -34,11 +34,15 @@ func metricsCheck(t *testing.T, s obstest.Snapshot, name string, want int64, kv 
 	}
 }
 
-// echoOnce dials url, echoes one text message and closes with 1000.
-func echoOnce(t *testing.T, url string) {
+// echoOnce dials url with cfg (nil: defaults), echoes one text message
+// and closes with 1000.
+func echoOnce(t *testing.T, url string, cfg *ClientConfig) {
 	t.Helper()
 	ctx := netkittest.Context(t)
-	cl, err := Dial(ctx, url, &ClientConfig{Logger: netkittest.DiscardLogger})
+	if cfg == nil {
+		cfg = &ClientConfig{Logger: netkittest.DiscardLogger}
+	}
+	cl, err := Dial(ctx, url, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,16 +69,7 @@ func TestMetricsStandaloneHandler(t *testing.T) {
 	mux.Handle("/ws/{room}", h)
 	addr := serveMux(t, mux)
 	ctx := netkittest.Context(t)
-	cl, err := Dial(ctx, "ws://"+addr+"/ws/lobby", &ClientConfig{SubProtocols: []string{"chat"}, Logger: netkittest.DiscardLogger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.WriteTextMessage(ctx, []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if _, p, err := cl.Read(ctx, nil); err != nil || string(p) != "hi" {
-		t.Fatalf("echo %q %v", p, err)
-	}
+	echoOnce(t, "ws://"+addr+"/ws/lobby", &ClientConfig{SubProtocols: []string{"chat"}, Logger: netkittest.DiscardLogger})
 	// No subprotocol offered: 400.
 	if _, err := Dial(ctx, "ws://"+addr+"/ws/lobby", &ClientConfig{Logger: netkittest.DiscardLogger}); err == nil {
 		t.Fatal("an upgrade without the subprotocol was accepted")
@@ -85,9 +80,6 @@ func TestMetricsStandaloneHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if err := cl.Close(ctx, 1000, ""); err != nil {
-		t.Fatal(err)
-	}
 	if err := h.GracefulStop(ctx); err != nil { // the connection's end counted
 		t.Fatal(err)
 	}
@@ -137,7 +129,7 @@ func TestMetricsAccept(t *testing.T) {
 		}
 	})
 	addr := serveMux(t, mux)
-	echoOnce(t, "ws://"+addr+"/pull")
+	echoOnce(t, "ws://"+addr+"/pull", nil)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +170,7 @@ func TestMetricsListenerMounted(t *testing.T) {
 	}
 	t.Cleanup(func() { l.ImmediateStop() })
 	addr := serveMux(t, l)
-	echoOnce(t, "ws://"+addr+"/echo")
+	echoOnce(t, "ws://"+addr+"/echo", nil)
 	if _, err := Dial(netkittest.Context(t), "ws://"+addr+"/nope", &ClientConfig{Logger: netkittest.DiscardLogger}); err == nil {
 		t.Fatal("an upgrade at /nope was accepted")
 	}

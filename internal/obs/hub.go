@@ -2,7 +2,6 @@ package obs
 
 import (
 	"context"
-	"reflect"
 	"sync"
 	"time"
 
@@ -122,19 +121,7 @@ type hubState struct {
 var hubStates sync.Map // metric.MeterProvider -> *hubState
 
 func hubStateFor(mp metric.MeterProvider) *hubState {
-	comparable := reflect.TypeOf(mp).Comparable()
-	if comparable {
-		if st, ok := hubStates.Load(mp); ok {
-			return st.(*hubState)
-		}
-	}
-	st := newHubState(mp.Meter(ScopeName))
-	if comparable {
-		if prev, loaded := hubStates.LoadOrStore(mp, st); loaded {
-			return prev.(*hubState) // st's callback observes nothing
-		}
-	}
-	return st
+	return perProvider(&hubStates, mp, func() *hubState { return newHubState(mp.Meter(ScopeName)) })
 }
 
 func newHubState(m metric.Meter) *hubState {
