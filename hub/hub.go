@@ -191,7 +191,7 @@ func (h *Hub) obsCounts() obs.HubCounts {
 	return obs.HubCounts{Subscribers: int64(st.Subscribers), Patterns: int64(st.Patterns),
 		Published: st.Published, Received: st.Received, Queued: st.Queued, Sent: st.Sent,
 		DroppedOldest: st.DroppedOldest, DroppedNewest: st.DroppedNewest,
-		Disconnected: st.Disconnected, Discarded: st.Discarded, WriteError: st.WriteErrors}
+		Disconnected: st.Disconnected, Discarded: st.Discarded, WriteErrors: st.WriteErrors}
 }
 
 // Prepared is a message encoded once for publishing: its WebSocket frame

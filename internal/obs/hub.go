@@ -46,10 +46,10 @@ var roundTripBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025
 
 // HubCounts are one hub's counts (hub.Stats), read at each collection.
 type HubCounts struct {
-	Subscribers, Patterns               int64
-	Published, Received, Queued, Sent   uint64
-	DroppedOldest, DroppedNewest        uint64
-	Disconnected, Discarded, WriteError uint64
+	Subscribers, Patterns                int64
+	Published, Received, Queued, Sent    uint64
+	DroppedOldest, DroppedNewest         uint64
+	Disconnected, Discarded, WriteErrors uint64
 }
 
 // add adds the cumulative counts of o (not its gauges) to c.
@@ -62,7 +62,7 @@ func (c *HubCounts) add(o HubCounts) {
 	c.DroppedNewest += o.DroppedNewest
 	c.Disconnected += o.Disconnected
 	c.Discarded += o.Discarded
-	c.WriteError += o.WriteError
+	c.WriteErrors += o.WriteErrors
 }
 
 // Hub is one hub's registration with a provider's hub instruments. A nil
@@ -171,7 +171,7 @@ func (st *hubState) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(st.dropped, int64(sum.DroppedNewest), st.policyOpt[1]...)
 	o.ObserveInt64(st.dropped, int64(sum.Disconnected), st.policyOpt[2]...)
 	o.ObserveInt64(st.discarded, int64(sum.Discarded))
-	o.ObserveInt64(st.writeErrors, int64(sum.WriteError))
+	o.ObserveInt64(st.writeErrors, int64(sum.WriteErrors))
 	return nil
 }
 
