@@ -7,9 +7,10 @@
 //	peerserve -gencert DIR
 //
 // Every netkit implementation (netkit, netkit-metrics, netkit-hub) also
-// runs as NAME-evloop: the same adapter on the event-loop engine backend
-// (NETKIT_ENGINE=evloop); without the suffix it runs on the default
-// backend (NETKIT_ENGINE unset). The configuration line names the engine.
+// runs as NAME-goroutine and NAME-evloop: the same adapter on the
+// goroutine or the event-loop engine backend (NETKIT_ENGINE set); without
+// a suffix it runs on the default backend (NETKIT_ENGINE unset). The
+// configuration line names the engine.
 //
 // With -tls a WebSocket server serves wss:// (each library's documented
 // TLS setup), with the given certificate or, without one, a self-signed
@@ -170,15 +171,18 @@ func main() {
 
 // defaultEngine is the backend netkit's engine uses when NETKIT_ENGINE is
 // unset (internal/engine's Backend zero value on Linux).
-const defaultEngine = "goroutine"
+const defaultEngine = "event loop"
 
 // netkitEngine maps a netkit implementation name to its adapter's name
-// and sets NETKIT_ENGINE for it: NAME-evloop runs NAME on the event-loop
-// backend, NAME on the default backend. The note is appended to the
-// printed configuration.
+// and sets NETKIT_ENGINE for it: NAME-goroutine and NAME-evloop run NAME
+// on that backend, NAME on the default backend. The note is appended to
+// the printed configuration.
 func netkitEngine(impl string) (adapter, note string, err error) {
 	if base, ok := strings.CutSuffix(impl, "-evloop"); ok {
 		return base, "; engine: event loop (NETKIT_ENGINE=evloop)", os.Setenv("NETKIT_ENGINE", "evloop")
+	}
+	if base, ok := strings.CutSuffix(impl, "-goroutine"); ok {
+		return base, "; engine: goroutine per connection (NETKIT_ENGINE=goroutine)", os.Setenv("NETKIT_ENGINE", "goroutine")
 	}
 	return impl, "; engine: default backend (" + defaultEngine + ", NETKIT_ENGINE unset)", os.Unsetenv("NETKIT_ENGINE")
 }

@@ -207,17 +207,18 @@ type Report struct {
 }
 
 var (
-	// netkit is netkit on its default engine backend, netkit-evloop the
-	// same server on the other one (peerserve sets NETKIT_ENGINE=evloop).
-	// UDP has one row: the udp face does not run on the engine.
-	tcpImpls = []string{"netkit", "netkit-evloop", "std", "gnet", "nbio"}
+	// netkit is netkit on its default engine backend (the event loop on
+	// Linux), netkit-goroutine the same server on the other one (peerserve
+	// sets NETKIT_ENGINE=goroutine). UDP has one row: the udp face does not
+	// run on the engine.
+	tcpImpls = []string{"netkit", "netkit-goroutine", "std", "gnet", "nbio"}
 	udpImpls = []string{"netkit", "std", "gnet", "nbio"}
-	wsImpls  = []string{"netkit", "netkit-evloop", "gorilla", "coder", "gobwas", "gws", "nbio"}
+	wsImpls  = []string{"netkit", "netkit-goroutine", "gorilla", "coder", "gobwas", "gws", "nbio"}
 	// w1Impls adds netkit with metrics on (an OpenTelemetry SDK
 	// MeterProvider): its msgs/s over netkit's is the cost of metrics.
-	w1Impls = append([]string{"netkit", "netkit-evloop", "netkit-metrics"}, wsImpls[2:]...)
+	w1Impls = append([]string{"netkit", "netkit-goroutine", "netkit-metrics"}, wsImpls[2:]...)
 	// bcastImpls adds netkit's hub package (in-memory broker) to the broadcast scenario.
-	bcastImpls = append([]string{"netkit", "netkit-evloop", "netkit-hub"}, wsImpls[2:]...)
+	bcastImpls = append([]string{"netkit", "netkit-goroutine", "netkit-hub"}, wsImpls[2:]...)
 )
 
 // netkitImpl reports whether impl is one of netkit's rows (either
@@ -356,13 +357,13 @@ func watch(n int, d time.Duration) Case {
 // headerTimeouts are the servers' configured limits on reading an upgrade
 // request, as set up by the adapters (see cmd/peerserve).
 var headerTimeouts = map[string]string{
-	"netkit":        "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
-	"netkit-evloop": "120 s (as netkit: the HTTP request is read on the goroutine backend before the upgrade)",
-	"gorilla":       "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
-	"coder":         "10 s (http.Server ReadTimeout, as coder's internal/examples)",
-	"gobwas":        "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
-	"gws":           "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
-	"nbio":          "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
+	"netkit":           "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
+	"netkit-goroutine": "120 s (as netkit: the HTTP request is read on a goroutine before the upgrade on either backend)",
+	"gorilla":          "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
+	"coder":            "10 s (http.Server ReadTimeout, as coder's internal/examples)",
+	"gobwas":           "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
+	"gws":              "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
+	"nbio":             "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
 }
 
 var timeoutsNote = func() string {
@@ -755,7 +756,7 @@ func (r *runner) startServer(ctx context.Context, sc Scenario, cs Case, impl str
 	if cs.TLS {
 		args = append(args, "-tls", "-tls-cert", r.cert, "-tls-key", r.key)
 	}
-	if r.profile && (impl == "netkit" || impl == "netkit-evloop") {
+	if r.profile && (impl == "netkit" || impl == "netkit-goroutine" || impl == "netkit-evloop") {
 		args = append(args, "-cpuprofile", filepath.Join(r.out, "prof", fmt.Sprintf("%s_%s_%s_r%d.pprof", sc.ID, fileSafe(cs.Name), impl, round+1)))
 	}
 	sctx, scancel := context.WithCancel(ctx)

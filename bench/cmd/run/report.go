@@ -316,7 +316,7 @@ func markdown(rep *Report) string {
 				byImpl[rows[i].impl] = &rows[i]
 			}
 			nk := byImpl["netkit"]
-			for _, base := range []string{"netkit", "netkit-evloop"} {
+			for _, base := range []string{"netkit", "netkit-goroutine", "netkit-evloop"} {
 				bk := byImpl[base]
 				if bk == nil {
 					continue
@@ -328,7 +328,7 @@ func markdown(rep *Report) string {
 				fmt.Fprintf(&b, "\n%s ÷ peer (above 1 is better for %s in the first two columns, below 1 in the last two):\n\n", base, base)
 				b.WriteString("| peer | msgs/s | msgs/CPU-s | p99 | RSS/conn |\n|---|---:|---:|---:|---:|\n")
 				for _, a := range rows {
-					// Against every peer; netkit-evloop also against netkit (the default backend).
+					// Against every peer; the other backend's row also against netkit (the default backend).
 					if a.impl == base || netkitImpl(a.impl) && a.impl != "netkit" {
 						continue
 					}
@@ -382,7 +382,7 @@ func metric(sc Scenario, a agg) (float64, string) {
 	return a.msgs, "messages per second (higher is better)"
 }
 
-var palette = map[string]string{"netkit": "#d62728", "netkit-evloop": "#ff7f0e", "netkit-metrics": "#ff9896", "std": "#7f7f7f", "gnet": "#1f77b4", "nbio": "#2ca02c",
+var palette = map[string]string{"netkit": "#d62728", "netkit-evloop": "#ff7f0e", "netkit-goroutine": "#ff7f0e", "netkit-metrics": "#ff9896", "std": "#7f7f7f", "gnet": "#1f77b4", "nbio": "#2ca02c",
 	"gorilla": "#9467bd", "coder": "#8c564b", "gobwas": "#e377c2", "gws": "#17becf", "iperf3": "#bcbd22"}
 
 // chart draws a horizontal grouped bar chart of the scenario's primary
