@@ -517,7 +517,7 @@ func TestKeepalive(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			ev := c.next(5 * time.Second)
 			if ev.op != opPing {
-				t.Fatalf("got op %d", ev.op)
+				t.Fatalf("got op %d (ping %d): %v", ev.op, i, ev.readErr)
 			}
 			c.send(true, 0, opPong, ev.data)
 		}

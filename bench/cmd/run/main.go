@@ -207,15 +207,23 @@ type Report struct {
 }
 
 var (
-	tcpImpls = []string{"netkit", "std", "gnet", "nbio"}
+	// netkit is netkit on its default engine backend (the event loop on
+	// Linux), netkit-goroutine the same server on the other one (peerserve
+	// sets NETKIT_ENGINE=goroutine). UDP has one row: the udp face does not
+	// run on the engine.
+	tcpImpls = []string{"netkit", "netkit-goroutine", "std", "gnet", "nbio"}
 	udpImpls = []string{"netkit", "std", "gnet", "nbio"}
-	wsImpls  = []string{"netkit", "gorilla", "coder", "gobwas", "gws", "nbio"}
+	wsImpls  = []string{"netkit", "netkit-goroutine", "gorilla", "coder", "gobwas", "gws", "nbio"}
 	// w1Impls adds netkit with metrics on (an OpenTelemetry SDK
 	// MeterProvider): its msgs/s over netkit's is the cost of metrics.
-	w1Impls = append([]string{"netkit", "netkit-metrics"}, wsImpls[1:]...)
+	w1Impls = append([]string{"netkit", "netkit-goroutine", "netkit-metrics"}, wsImpls[2:]...)
 	// bcastImpls adds netkit's hub package (in-memory broker) to the broadcast scenario.
-	bcastImpls = append([]string{"netkit", "netkit-hub"}, wsImpls[1:]...)
+	bcastImpls = append([]string{"netkit", "netkit-goroutine", "netkit-hub"}, wsImpls[2:]...)
 )
+
+// netkitImpl reports whether impl is one of netkit's rows (either
+// backend, metrics, hub).
+func netkitImpl(impl string) bool { return strings.HasPrefix(impl, "netkit") }
 
 func scenarios(quick bool) []Scenario {
 	q := func(quickV, fullV []Case) []Case {
@@ -349,12 +357,13 @@ func watch(n int, d time.Duration) Case {
 // headerTimeouts are the servers' configured limits on reading an upgrade
 // request, as set up by the adapters (see cmd/peerserve).
 var headerTimeouts = map[string]string{
-	"netkit":  "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
-	"gorilla": "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
-	"coder":   "10 s (http.Server ReadTimeout, as coder's internal/examples)",
-	"gobwas":  "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
-	"gws":     "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
-	"nbio":    "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
+	"netkit":           "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
+	"netkit-goroutine": "120 s (as netkit: the HTTP request is read on a goroutine before the upgrade on either backend)",
+	"gorilla":          "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
+	"coder":            "10 s (http.Server ReadTimeout, as coder's internal/examples)",
+	"gobwas":           "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
+	"gws":              "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
+	"nbio":             "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
 }
 
 var timeoutsNote = func() string {
@@ -642,7 +651,7 @@ func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, rou
 		}
 		return run
 	}
-	if r.noNetkitWS && strings.HasPrefix(impl, "netkit") && sc.Proto == "ws" {
+	if r.noNetkitWS && netkitImpl(impl) && sc.Proto == "ws" {
 		run.Error = "skipped: netkit websocket not available"
 		return run
 	}
@@ -670,7 +679,7 @@ func (r *runner) concurrent(ctx context.Context, sc Scenario, cs Case, round int
 	start := time.Now()
 	for i, impl := range sc.Impls {
 		runs[i] = Run{Scenario: sc.ID, Case: cs.Name, Impl: impl, Round: round + 1}
-		if r.noNetkitWS && strings.HasPrefix(impl, "netkit") && sc.Proto == "ws" {
+		if r.noNetkitWS && netkitImpl(impl) && sc.Proto == "ws" {
 			runs[i].Error = "skipped: netkit websocket not available"
 			continue
 		}
@@ -747,8 +756,8 @@ func (r *runner) startServer(ctx context.Context, sc Scenario, cs Case, impl str
 	if cs.TLS {
 		args = append(args, "-tls", "-tls-cert", r.cert, "-tls-key", r.key)
 	}
-	if r.profile && impl == "netkit" {
-		args = append(args, "-cpuprofile", filepath.Join(r.out, "prof", fmt.Sprintf("%s_%s_r%d.pprof", sc.ID, fileSafe(cs.Name), round+1)))
+	if r.profile && (impl == "netkit" || impl == "netkit-goroutine" || impl == "netkit-evloop") {
+		args = append(args, "-cpuprofile", filepath.Join(r.out, "prof", fmt.Sprintf("%s_%s_%s_r%d.pprof", sc.ID, fileSafe(cs.Name), impl, round+1)))
 	}
 	sctx, scancel := context.WithCancel(ctx)
 	srv := r.pinned(sctx, 0, filepath.Join(r.bin, "peerserve"), args...)
