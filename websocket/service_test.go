@@ -550,11 +550,16 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestKeepalive(t *testing.T) {
 	rec := newRecorder()
+	// Answered pings get a pong timeout well above a loaded machine's delays
+	// (the pongs come back in microseconds), and the test answers pings for
+	// longer than it, so a server that ignored the pongs would close;
+	// unanswered ones get a short one.
+	answered := serve(t, "/ws", upgradeWith(rec.funcs()), &websocket.ServiceConfig{PingInterval: 50 * time.Millisecond, PongTimeout: 400 * time.Millisecond}, nil)
 	l := serve(t, "/ws", upgradeWith(rec.funcs()), &websocket.ServiceConfig{PingInterval: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond}, nil)
 	t.Run("answered", func(t *testing.T) {
-		c := dialWS(t, addrOf(l), "/ws", nil)
+		c := dialWS(t, addrOf(answered), "/ws", nil)
 		caller := recv(t, rec.caller)
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 12; i++ { // 12 pings: 600 ms, past the pong timeout
 			ev := c.next(5 * time.Second)
 			if ev.op != opPing {
 				t.Fatalf("got op %d (ping %d): %v", ev.op, i, ev.readErr)
