@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -202,6 +203,48 @@ type Browser struct {
 	// Chromium is the browser binary, passed to playwright-core's
 	// chromium.launch as executablePath (it downloads no browser).
 	Chromium string
+	// Flags are extra Chromium command-line flags for [Browser.Run], for
+	// example "--ignore-certificate-errors" for a server with a test
+	// certificate.
+	Flags []string
+}
+
+// browserRunTimeout bounds one [Browser.Run].
+const browserRunTimeout = 60 * time.Second
+
+// Run runs body, the inside of an async function where `browser` is a
+// headless Chromium launched by playwright-core, under node with args
+// (process.argv[2] on), and returns what it printed on stdout and stderr.
+// A thrown error exits 1. The run is bounded by 60 s; the browser gets a
+// fresh HOME in tb's temporary directory.
+func (b Browser) Run(tb testing.TB, body string, args ...string) ([]byte, error) {
+	tb.Helper()
+	script := `
+const { chromium } = require('playwright-core');
+(async () => {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox',
+    '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', ...JSON.parse(process.env.CHROMIUM_FLAGS || '[]')] });
+  try {
+` + body + `
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+	path := filepath.Join(tb.TempDir(), "pw.js")
+	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	flags, err := json.Marshal(append([]string{}, b.Flags...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), browserRunTimeout)
+	defer cancel()
+	cmd := b.Node.Command(ctx, append([]string{path}, args...)...)
+	cmd.Env = append(cmd.Env, "CHROMIUM="+b.Chromium, "CHROMIUM_FLAGS="+string(flags), "HOME="+tb.TempDir())
+	return cmd.CombinedOutput()
 }
 
 // RequireChromium returns a Browser when chromium, node and node's
