@@ -240,4 +240,9 @@ def main(url, nstreams):
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3) else 1)
+    try:
+        passed = main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    except Exception as e:  # one JSON line, as for every other outcome
+        out(done=True, ok=False, error="%s: %s" % (type(e).__name__, e))
+        passed = False
+    sys.exit(0 if passed else 1)
