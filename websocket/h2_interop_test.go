@@ -75,17 +75,27 @@ func (a *arrivals) expect(t *testing.T, n int, method, proto string, oneConn boo
 	}
 }
 
+// serveTLS starts a listener with up at /ws like serve, with TLS and the
+// test certificates (lc's SecureSocket is replaced).
+func serveTLS(t *testing.T, up websocket.UpgradeService, sc *websocket.ServiceConfig, lc *websocket.ListenerConfig) (*websocket.Listener, *netkittest.Certificates) {
+	t.Helper()
+	certs := netkittest.NewCertificates(t)
+	var c websocket.ListenerConfig
+	if lc != nil {
+		c = *lc
+	}
+	c.SecureSocket = &tlsconfig.ListenerSecureSocket{
+		CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
+	}
+	return serve(t, "/ws", up, sc, &c), certs
+}
+
 // serveEchoTLS starts a TLS echo listener at /ws with the test
 // certificates; it records how each socket arrived.
 func serveEchoTLS(t *testing.T, sc *websocket.ServiceConfig) (*websocket.Listener, *netkittest.Certificates, *arrivals) {
 	t.Helper()
-	certs := netkittest.NewCertificates(t)
 	a := &arrivals{}
-	l := serve(t, "/ws", a.upgrade(websocket.Echo), sc, &websocket.ListenerConfig{
-		SecureSocket: &tlsconfig.ListenerSecureSocket{
-			CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey},
-		},
-	})
+	l, certs := serveTLS(t, a.upgrade(websocket.Echo), sc, nil)
 	return l, certs, a
 }
 
