@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"strconv"
@@ -10,11 +11,12 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/netkit-go/netkit/internal/wstest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
-// Bad input over HTTP/2 (RFC 8441), sent with the raw client of
-// h2raw_test.go. Each case must get a clear status, RST_STREAM code or
+// Bad input over HTTP/2 (RFC 8441), sent with internal/wstest's raw HTTP/2
+// client. Each case must get a clear status, RST_STREAM code or
 // close code, leave the connection's other streams working, and leak
 // nothing (the package's TestMain checks goroutines; the listener's Len
 // and each socket's single OnClose are checked here).
@@ -74,6 +76,41 @@ func serveH2Sockets(t *testing.T, sc *websocket.ServiceConfig, lc *websocket.Lis
 	return l, s
 }
 
+// h2Frames reads and writes WebSocket frames on st with rawClient's
+// helpers (st is a net.Conn).
+func h2Frames(t *testing.T, st *wstest.H2Stream) *rawClient {
+	return &rawClient{t: t, nc: st, br: bufio.NewReader(st)}
+}
+
+// h2Connect opens a WebSocket stream to path on hc and requires the 200.
+func h2Connect(t *testing.T, hc *wstest.H2Conn, path string) (*wstest.H2Stream, *rawClient) {
+	t.Helper()
+	st, err := hc.Connect(path, nil)
+	if err != nil || st.Status() != 200 {
+		t.Fatalf("CONNECT %s: status %d, %v", path, st.Status(), err)
+	}
+	return st, h2Frames(t, st)
+}
+
+// connectFields are the request fields of an RFC 8441 WebSocket CONNECT to
+// path on hc (pseudo-fields first); tests edit them.
+func connectFields(addr, path string) [][2]string {
+	return [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"},
+		{":path", path}, {":authority", addr}, {"sec-websocket-version", "13"}}
+}
+
+// answer waits for st's answer (its HEADERS or its reset).
+func answer(t *testing.T, st *wstest.H2Stream) (status int, rst http2.ErrCode, reset bool) {
+	t.Helper()
+	st.WaitResponse(10 * time.Second)
+	rst, reset = st.ResetCode()
+	status = st.Status()
+	if status == 0 && !reset {
+		t.Fatalf("stream %d: no answer", st.ID())
+	}
+	return status, rst, reset
+}
+
 // stopAndCount stops l gracefully (bounded) and requires each named
 // socket's OnClose to have run exactly once, with code (0: any), and the
 // listener to hold no connection.
@@ -104,8 +141,8 @@ func stopAndCount(t *testing.T, l *websocket.Listener, s *h2Sockets, codes map[s
 // still opens one.
 func TestH2BadConnectRequests(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
-	c := dialH2Raw(t, addrOf(l))
-	if v := c.serverSettings[http2.SettingEnableConnectProtocol]; v != 1 {
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	if v, _ := hc.Setting(http2.SettingEnableConnectProtocol); v != 1 {
 		t.Fatalf("SETTINGS_ENABLE_CONNECT_PROTOCOL = %d, want 1", v)
 	}
 	without := func(fields [][2]string, names ...string) [][2]string {
@@ -121,57 +158,62 @@ func TestH2BadConnectRequests(t *testing.T) {
 		}
 		return out
 	}
-	set := func(fields [][2]string, name, value string) [][2]string {
-		out := without(fields, name)
-		return append(out, [2]string{name, value})
+	set := func(fields [][2]string, name, value string) [][2]string { // in place: pseudo-fields come first
+		out := append([][2]string(nil), fields...)
+		for i := range out {
+			if out[i][0] == name {
+				out[i][1] = value
+			}
+		}
+		return out
 	}
-	base := c.connectFields("/ws?s=bad")
-
-	t.Run("no :protocol, with :path and :scheme", func(t *testing.T) {
-		// A classic CONNECT must carry neither (RFC 9113 §8.5): malformed.
-		st := c.response(c.open(without(base, ":protocol")))
-		if st.rst == nil || *st.rst != http2.ErrCodeProtocol {
-			t.Fatalf("status %d rst %v, want RST_STREAM PROTOCOL_ERROR", st.status, st.rst)
-		}
-	})
-	t.Run("classic CONNECT to an authority", func(t *testing.T) {
-		st := c.response(c.open(without(base, ":protocol", ":path", ":scheme", "sec-websocket-version")))
-		if st.status < 400 || st.status > 499 {
-			t.Fatalf("status %d rst %v, want a 4xx refusal", st.status, st.rst)
-		}
-	})
-	t.Run(":protocol other than websocket", func(t *testing.T) {
-		st := c.response(c.open(set(base, ":protocol", "chat")))
-		if st.status < 400 || st.status > 499 {
-			t.Fatalf("status %d rst %v, want a 4xx refusal", st.status, st.rst)
-		}
-	})
-	t.Run("version 12", func(t *testing.T) {
-		st := c.response(c.open(set(base, "sec-websocket-version", "12")))
-		if st.status != http.StatusBadRequest {
-			t.Fatalf("status %d rst %v, want 400", st.status, st.rst)
-		}
-		if v := st.header["sec-websocket-version"]; len(v) != 1 || v[0] != "13" {
-			t.Fatalf("Sec-WebSocket-Version %q, want 13", v)
-		}
-	})
-	t.Run("no version", func(t *testing.T) {
-		st := c.response(c.open(without(base, "sec-websocket-version")))
-		if st.status != http.StatusBadRequest {
-			t.Fatalf("status %d rst %v, want 400", st.status, st.rst)
-		}
-	})
+	base := connectFields(addrOf(l), "/ws?s=bad")
+	for _, tc := range []struct {
+		name   string
+		fields [][2]string
+		status int           // 0: a reset
+		rst    http2.ErrCode // with status 0
+	}{
+		// A classic CONNECT carries neither :path nor :scheme (RFC 9113
+		// §8.5): golang.org/x/net/http2 resets it as malformed.
+		{"no :protocol, with :path and :scheme", without(base, ":protocol"), 0, http2.ErrCodeProtocol},
+		// A proxy request has no path: the Listener routes by path and
+		// finds none (a Handler, which is not routed, answers 400).
+		{"classic CONNECT to an authority", without(base, ":protocol", ":path", ":scheme", "sec-websocket-version"), http.StatusNotFound, 0},
+		{":protocol other than websocket", set(base, ":protocol", "chat"), http.StatusNotImplemented, 0},
+		{"version 12", set(base, "sec-websocket-version", "12"), http.StatusBadRequest, 0},
+		{"no version", without(base, "sec-websocket-version"), http.StatusBadRequest, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := hc.Open(tc.fields, false)
+			status, rst, reset := answer(t, st)
+			if tc.status == 0 {
+				if !reset || rst != tc.rst || status != 0 {
+					t.Fatalf("status %d rst %v (%v), want RST_STREAM %v", status, rst, reset, tc.rst)
+				}
+				return
+			}
+			if status != tc.status {
+				t.Fatalf("status %d (rst %v %v), want %d", status, rst, reset, tc.status)
+			}
+			if tc.name == "version 12" {
+				if v := st.Header().Values("Sec-WebSocket-Version"); len(v) != 1 || v[0] != "13" {
+					t.Fatalf("Sec-WebSocket-Version %q, want 13", v)
+				}
+			}
+		})
+	}
 	if len(s.opened) != 0 {
 		t.Fatalf("%d refused requests opened a socket", len(s.opened))
 	}
-	good := c.connect("/ws?s=good")
-	if v := c.streams[good].header["sec-websocket-accept"]; v != nil {
+	st, c := h2Connect(t, hc, "/ws?s=good")
+	if v := st.Header().Values("Sec-WebSocket-Accept"); v != nil {
 		t.Fatalf("Sec-WebSocket-Accept %q on an RFC 8441 answer (§5: none)", v)
 	}
-	c.sendWS(good, frame(true, 0, opText, []byte("after the refusals")))
-	c.expectMessage(good, opText, []byte("after the refusals"))
-	c.sendWS(good, frame(true, 0, opClose, closePayload(1000, "")))
-	c.expectClose(good, 1000)
+	c.sendText("after the refusals")
+	c.expectMessage(opText, []byte("after the refusals"))
+	c.send(true, 0, opClose, closePayload(1000, ""))
+	c.expectClose(1000)
 	stopAndCount(t, l, s, map[string]int{"good": 1000})
 }
 
@@ -181,18 +223,19 @@ func TestH2BadConnectRequests(t *testing.T) {
 // stream's window until the handshake is done.
 func TestH2DataBeforeResponse(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
-	c := dialH2Raw(t, addrOf(l))
-	id := c.open(c.connectFields("/ws?s=early"))
-	c.sendWS(id, append(frame(true, 0, opText, []byte("early one")), frame(true, 0, opText, []byte("early two"))...))
-	if st := c.response(id); st.status != 200 {
-		t.Fatalf("status %d rst %v, want 200", st.status, st.rst)
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	st := hc.Open(connectFields(addrOf(l), "/ws?s=early"), false)
+	c := h2Frames(t, st)
+	c.write(append(frame(true, 0, opText, []byte("early one")), frame(true, 0, opText, []byte("early two"))...))
+	if status, rst, _ := answer(t, st); status != 200 {
+		t.Fatalf("status %d rst %v, want 200", status, rst)
 	}
-	c.expectMessage(id, opText, []byte("early one"))
-	c.expectMessage(id, opText, []byte("early two"))
-	c.sendWS(id, frame(true, 0, opText, []byte("after")))
-	c.expectMessage(id, opText, []byte("after"))
-	c.sendWS(id, frame(true, 0, opClose, closePayload(1000, "")))
-	c.expectClose(id, 1000)
+	c.expectMessage(opText, []byte("early one"))
+	c.expectMessage(opText, []byte("early two"))
+	c.sendText("after")
+	c.expectMessage(opText, []byte("after"))
+	c.send(true, 0, opClose, closePayload(1000, ""))
+	c.expectClose(1000)
 	stopAndCount(t, l, s, map[string]int{"early": 1000})
 }
 
@@ -201,83 +244,63 @@ func TestH2DataBeforeResponse(t *testing.T) {
 // the connection's other socket goes on.
 func TestH2ResetMidFragmentedMessage(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
-	c := dialH2Raw(t, addrOf(l))
-	a, b := c.connect("/ws?s=a"), c.connect("/ws?s=b")
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	a, ca := h2Connect(t, hc, "/ws?s=a")
+	_, cb := h2Connect(t, hc, "/ws?s=b")
 	recv(t, s.opened)
 	recv(t, s.opened)
-	c.sendWS(a, frame(false, 0, opText, []byte("first fragment ")))
-	c.reset(a, http2.ErrCodeCancel)
+	ca.send(false, 0, opText, []byte("first fragment "))
+	if err := a.Reset(http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
 	if ev := recv(t, s.get(t, "a").closes); ev.code != 1006 {
 		t.Fatalf("OnClose(%d, %q) after RST_STREAM, want 1006", ev.code, ev.reason)
+	}
+	cb.sendText("still here")
+	cb.expectMessage(opText, []byte("still here"))
+	cb.send(true, 0, opClose, closePayload(1000, ""))
+	cb.expectClose(1000)
+	stopAndCount(t, l, s, map[string]int{"b": 1000})
+	if n := len(s.get(t, "a").closes); n != 0 {
+		t.Fatalf("OnClose ran %d more times for the reset socket", n)
 	}
 	if n := len(s.get(t, "a").texts); n != 0 {
 		t.Fatalf("%d messages delivered from a reset stream", n)
 	}
-	c.sendWS(b, frame(true, 0, opText, []byte("still here")))
-	c.expectMessage(b, opText, []byte("still here"))
-	c.sendWS(b, frame(true, 0, opClose, closePayload(1000, "")))
-	c.expectClose(b, 1000)
-	// OnClose ran once for a: the recv above took it, so none is left.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := l.GracefulStop(ctx); err != nil {
-		t.Fatalf("GracefulStop: %v", err)
-	}
-	if n := len(s.get(t, "a").closes); n != 0 {
-		t.Fatalf("OnClose ran %d more times for the reset socket", n)
-	}
-	if n := len(s.get(t, "b").closes); n != 1 {
-		t.Fatalf("OnClose ran %d times for the other socket, want once", n)
-	}
-	if n := l.Len(); n != 0 {
-		t.Fatalf("Len() = %d after the stop", n)
-	}
 }
 
-// TestH2WindowNeverOpens: a peer that never grants a stream any window
-// (SETTINGS_INITIAL_WINDOW_SIZE 0 and no WINDOW_UPDATE) costs that
-// socket's writer at most WriteTimeout; the socket then ends (it cannot
-// carry a close frame: RST_STREAM, OnClose 1006), and a socket on another
-// stream of the same connection, whose window is open, echoes throughout.
+// TestH2WindowNeverOpens: a peer that never reads a stream, so never
+// reopens its window, costs that socket's writer at most WriteTimeout; the
+// socket then ends (RST_STREAM: a close frame cannot pass the window;
+// OnClose 1006), and a socket on another stream of the same connection,
+// which is read, echoes throughout.
 func TestH2WindowNeverOpens(t *testing.T) {
 	l, s := serveH2Sockets(t, &websocket.ServiceConfig{WriteTimeout: 300 * time.Millisecond,
 		Compression: websocket.CompressionConfig{Disable: true}}, nil)
-	c := dialH2Raw(t, addrOf(l), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
-	stalled, open := c.connect("/ws?s=stalled"), c.connect("/ws?s=open")
-	c.stalled[stalled] = true
-	c.writeDeadline()
-	if err := c.fr.WriteWindowUpdate(open, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	c.sendWS(stalled, frame(true, 0, opText, []byte("echo me if you can")))
-	if got := recv(t, s.get(t, "stalled").texts); got != "echo me if you can" {
-		t.Fatalf("stalled socket read %q", got)
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	stalled, cs := h2Connect(t, hc, "/ws?s=stalled")
+	_, co := h2Connect(t, hc, "/ws?s=open")
+	big := string(repeatText(256 << 10)) // past the client's 64 KiB stream window
+	cs.sendText(big)
+	if got := recv(t, s.get(t, "stalled").texts); got != big {
+		t.Fatalf("the stalled socket read %d bytes", len(got))
 	}
 	// The stalled socket's writer is blocked now; the other one echoes.
 	for i := 0; i < 3; i++ {
-		c.sendWS(open, frame(true, 0, opText, []byte("open window")))
-		c.expectMessage(open, opText, []byte("open window"))
+		co.sendText("open window")
+		co.expectMessage(opText, []byte("open window"))
 	}
-	ev := recv(t, s.get(t, "stalled").closes)
-	if ev.code != 1006 {
+	if ev := recv(t, s.get(t, "stalled").closes); ev.code != 1006 {
 		t.Fatalf("stalled socket: OnClose(%d, %q), want 1006", ev.code, ev.reason)
 	}
-	st := c.streams[stalled]
-	if !c.until(5*time.Second, func() bool { return st.rst != nil || st.ended }) {
+	if ended, _ := stalled.WaitEnd(5 * time.Second); !ended {
 		t.Fatal("the stalled stream was not ended")
 	}
-	if st.dataLen != 0 {
-		t.Fatalf("%d bytes arrived on a stream with no window", st.dataLen)
-	}
-	c.sendWS(open, frame(true, 0, opText, []byte("after")))
-	c.expectMessage(open, opText, []byte("after"))
-	c.sendWS(open, frame(true, 0, opClose, closePayload(1000, "")))
-	c.expectClose(open, 1000)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := l.GracefulStop(ctx); err != nil {
-		t.Fatalf("GracefulStop: %v", err)
-	}
+	co.sendText("after")
+	co.expectMessage(opText, []byte("after"))
+	co.send(true, 0, opClose, closePayload(1000, ""))
+	co.expectClose(1000)
+	stopAndCount(t, l, s, map[string]int{"open": 1000})
 	if n := len(s.get(t, "stalled").closes); n != 0 {
 		t.Fatalf("OnClose ran %d more times for the stalled socket", n)
 	}
@@ -289,33 +312,38 @@ func TestH2WindowNeverOpens(t *testing.T) {
 // handshake is done.
 func TestH2GracefulStopMidMessage(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
-	c := dialH2Raw(t, addrOf(l))
-	id := c.connect("/ws?s=inflight")
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	_, c := h2Connect(t, hc, "/ws?s=inflight")
 	recv(t, s.opened)
-	c.sendWS(id, frame(false, 0, opText, []byte("half a message ")))
+	c.send(false, 0, opText, []byte("half a message "))
 	stopped := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		stopped <- l.GracefulStop(ctx)
 	}()
-	f, ok := c.nextFrame(id, 5*time.Second)
-	if !ok || f.op != opClose {
-		t.Fatalf("got %+v (ok %v), want a close frame", f, ok)
-	}
-	if c.goaway != nil {
-		t.Fatalf("GOAWAY (%v) arrived before the 1001 close frame", c.goaway.ErrCode)
-	}
-	if code := int(f.payload[0])<<8 | int(f.payload[1]); code != 1001 {
+	ev := c.next(5 * time.Second)
+	if code, _ := closeCodeOf(t, ev); code != 1001 {
 		t.Fatalf("close code %d, want 1001", code)
 	}
-	c.writeDeadline()
-	c.fr.WriteData(id, true, frame(true, 0, opClose, closePayload(1001, "")))
+	// The server says GOAWAY only once the connection's sockets ended, and
+	// this one waits for the client's close echo.
+	if g := hc.GoAway(); g != nil {
+		t.Fatalf("GOAWAY (%v) before the socket's close handshake ended", g.ErrCode)
+	}
+	c.send(true, 0, opClose, closePayload(1001, "")) // the echo
+	if ev := c.next(5 * time.Second); ev.op != -1 {
+		t.Fatalf("got op %d after the close handshake, want the stream's end", ev.op)
+	}
 	if err := recv(t, stopped); err != nil {
 		t.Fatalf("GracefulStop: %v", err)
 	}
-	if !c.until(5*time.Second, func() bool { return c.goaway != nil || c.eof != nil }) {
-		t.Fatal("the connection got neither GOAWAY nor its end after the stop")
+	if hc.WaitGoAway(5*time.Second) == nil {
+		select {
+		case <-hc.Done():
+		default:
+			t.Fatal("the connection got neither GOAWAY nor its end after the stop")
+		}
 	}
 	if ev := recv(t, s.get(t, "inflight").closes); ev.code != 1001 {
 		t.Fatalf("OnClose(%d, %q), want 1001", ev.code, ev.reason)
@@ -326,21 +354,22 @@ func TestH2GracefulStopMidMessage(t *testing.T) {
 }
 
 // TestH2ClientGoawayMidMessage: the client's GOAWAY and the end of its
-// connection in the middle of a message end every socket of the
-// connection with 1006, OnClose once each.
+// connection in the middle of a message (one socket between fragments, one
+// in the middle of a frame) end every socket of the connection with 1006,
+// OnClose once each.
 func TestH2ClientGoawayMidMessage(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
-	c := dialH2Raw(t, addrOf(l))
-	a, b := c.connect("/ws?s=a"), c.connect("/ws?s=b")
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	_, ca := h2Connect(t, hc, "/ws?s=a")
+	b, cb := h2Connect(t, hc, "/ws?s=b")
 	recv(t, s.opened)
 	recv(t, s.opened)
-	c.sendWS(a, frame(false, 0, opBinary, bytesN(1000)))
-	c.sendWS(b, frame(true, 0, opBinary, bytesN(70000))[:30000]) // half a frame
-	c.writeDeadline()
-	if err := c.fr.WriteGoAway(b, http2.ErrCodeNo, nil); err != nil {
+	ca.send(false, 0, opBinary, bytesN(1000))
+	cb.write(frame(true, 0, opBinary, bytesN(70000))[:30000]) // half a frame
+	if err := hc.SendGoAway(b.ID(), http2.ErrCodeNo); err != nil {
 		t.Fatal(err)
 	}
-	c.tc.Close()
+	hc.Close()
 	for _, name := range []string{"a", "b"} {
 		if ev := recv(t, s.get(t, name).closes); ev.code != 1006 {
 			t.Errorf("socket %s: OnClose(%d, %q), want 1006", name, ev.code, ev.reason)
@@ -364,52 +393,42 @@ func TestH2ClientGoawayMidMessage(t *testing.T) {
 func TestH2ThousandStreams(t *testing.T) {
 	const maxConns, streams = 64, 1000
 	l, s := serveH2Sockets(t, nil, &websocket.ListenerConfig{MaxConnections: maxConns})
-	c := dialH2Raw(t, addrOf(l))
-	ids := make([]uint32, streams)
-	for i := range ids {
-		ids[i] = c.open(c.connectFields("/ws?s=" + strconv.Itoa(i)))
-	}
-	answered := func() bool {
-		for _, id := range ids {
-			if st := c.streams[id]; st.status == 0 && st.rst == nil {
-				return false
-			}
-		}
-		return true
-	}
-	if !c.until(30*time.Second, answered) {
-		t.Fatalf("not every stream was answered (conn %v)", c.eof)
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	sts := make([]*wstest.H2Stream, streams)
+	for i := range sts {
+		sts[i] = hc.Open(connectFields(addrOf(l), "/ws?s="+strconv.Itoa(i)), false)
 	}
 	counts := map[string]int{}
-	var accepted []uint32
-	for _, id := range ids {
-		st := c.streams[id]
+	var accepted []*wstest.H2Stream
+	for _, st := range sts {
+		status, rst, reset := answer(t, st)
 		switch {
-		case st.status == 200:
-			accepted = append(accepted, id)
+		case status == 200:
+			accepted = append(accepted, st)
 			counts["200"]++
-		case st.status == http.StatusServiceUnavailable:
+		case status == http.StatusServiceUnavailable:
 			counts["503"]++
-		case st.rst != nil && (*st.rst == http2.ErrCodeRefusedStream || *st.rst == http2.ErrCodeProtocol):
-			counts[st.rst.String()]++
+		case reset && (rst == http2.ErrCodeRefusedStream || rst == http2.ErrCodeProtocol):
+			counts[rst.String()]++
 		default:
-			t.Errorf("stream %d: status %d rst %v, want 200, 503 or REFUSED_STREAM/PROTOCOL_ERROR", id, st.status, st.rst)
+			t.Errorf("stream %d: status %d rst %v (%v), want 200, 503 or REFUSED_STREAM/PROTOCOL_ERROR", st.ID(), status, rst, reset)
 		}
 	}
-	t.Logf("1000 streams: %v; server SETTINGS_MAX_CONCURRENT_STREAMS %d", counts,
-		c.serverSettings[http2.SettingMaxConcurrentStreams])
+	msl, _ := hc.Setting(http2.SettingMaxConcurrentStreams)
+	t.Logf("1000 streams: %v; server SETTINGS_MAX_CONCURRENT_STREAMS %d", counts, msl)
 	if len(accepted) == 0 || len(accepted) > maxConns {
-		t.Fatalf("%d sockets opened, want 1..%d", len(accepted), maxConns)
+		t.Fatalf("%d sockets opened, want 1..%d (MaxConnections)", len(accepted), maxConns)
 	}
 	if got := len(s.opened); got != len(accepted) {
 		t.Fatalf("%d OnOpen for %d 200s", got, len(accepted))
 	}
 	// The open sockets still echo.
-	for _, id := range accepted[:3] {
-		c.sendWS(id, frame(true, 0, opText, []byte("one of many")))
-		c.expectMessage(id, opText, []byte("one of many"))
+	for _, st := range accepted[:3] {
+		c := h2Frames(t, st)
+		c.sendText("one of many")
+		c.expectMessage(opText, []byte("one of many"))
 	}
-	c.tc.Close()
+	hc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := l.GracefulStop(ctx); err != nil {
