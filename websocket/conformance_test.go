@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
+	"github.com/netkit-go/netkit/internal/wstest"
 	"github.com/netkit-go/netkit/netkittest"
 )
 
@@ -310,7 +313,17 @@ func confCases() []confCase {
 	return cs
 }
 
-func runConformance(t *testing.T, addr, path string, netkit bool) {
+// confDialer opens one WebSocket for a case, with the extra request
+// header fields, and requires the handshake to succeed.
+type confDialer func(t *testing.T, extra http.Header) *rawClient
+
+// tcpDialer dials WebSockets to addr and path with the HTTP/1.1 Upgrade,
+// each on its own TCP connection.
+func tcpDialer(addr, path string) confDialer {
+	return func(t *testing.T, extra http.Header) *rawClient { return dialWS(t, addr, path, extra) }
+}
+
+func runConformance(t *testing.T, dial confDialer, netkit bool) {
 	for _, tc := range confCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.netkitOnly != "" && !netkit {
@@ -320,7 +333,7 @@ func runConformance(t *testing.T, addr, path string, netkit bool) {
 			if tc.deflate {
 				h = http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate; client_max_window_bits"}}
 			}
-			c := dialWS(t, addr, path, h)
+			c := dial(t, h)
 			if tc.deflate && !c.deflate {
 				t.Fatal("permessage-deflate not negotiated")
 			}
@@ -331,7 +344,28 @@ func runConformance(t *testing.T, addr, path string, netkit bool) {
 
 func TestConformanceNetkit(t *testing.T) {
 	l := serveEcho(t, nil)
-	runConformance(t, addrOf(l), "/ws", true)
+	runConformance(t, tcpDialer(addrOf(l), "/ws"), true)
+}
+
+// TestConformanceNetkitH2 runs the same cases over HTTP/2 (RFC 8441):
+// every WebSocket is an extended CONNECT stream of one TLS connection
+// (Autobahn speaks only HTTP/1.1). A failing case ends its stream only,
+// so the next case's stream opens on the same connection.
+func TestConformanceNetkitH2(t *testing.T) {
+	l, _, a := serveEchoTLS(t, nil)
+	hc := wstest.DialH2(t, addrOf(l), nil)
+	runConformance(t, func(t *testing.T, extra http.Header) *rawClient {
+		t.Helper()
+		st, err := hc.Connect("/ws", extra)
+		if err != nil || st.Status() != http.StatusOK {
+			t.Fatalf("CONNECT: status %d, %v", st.Status(), err)
+		}
+		t.Cleanup(func() { st.Reset(http2.ErrCodeCancel) })
+		c := h2Frames(t, st)
+		c.deflate = strings.Contains(st.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+		return c
+	}, true)
+	a.expect(t, len(a.list()), http.MethodConnect, "HTTP/2.0", true)
 }
 
 const nodeEchoServer = `
@@ -357,5 +391,5 @@ func startNode(t *testing.T, script string) string {
 
 func TestConformanceNodeWS(t *testing.T) {
 	port := startNode(t, nodeEchoServer)
-	runConformance(t, "127.0.0.1:"+port, "/", false)
+	runConformance(t, tcpDialer("127.0.0.1:"+port, "/"), false)
 }
