@@ -3,11 +3,13 @@ package websocket_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 
@@ -90,6 +92,40 @@ func TestH2ListenerEcho(t *testing.T) {
 	for _, c := range clients {
 		c.send(true, 0, opClose, closePayload(1000, "bye"))
 		c.expectClose(1000)
+		// A closed socket ends its stream with END_STREAM (a reset, if
+		// any, only with NO_ERROR after it).
+		st := c.nc.(*wstest.H2Stream)
+		if code, reset := st.ResetCode(); reset && code != http2.ErrCodeNo {
+			t.Errorf("stream %d reset with %v after a clean close", st.ID(), code)
+		}
+	}
+}
+
+// TestH2OtherServersUnchanged: with netkit's websocket package linked and
+// a Listener serving h2, an ordinary net/http HTTP/2 server of the same
+// process advertises nothing and refuses :protocol.
+func TestH2OtherServersUnchanged(t *testing.T) {
+	_, addr := h2Listener(t, echoUpgrade(), nil, nil)
+	if v, _ := wstest.DialH2(t, addr, nil).Setting(http2.SettingEnableConnectProtocol); v != 1 {
+		t.Fatal("the Listener does not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL")
+	}
+	reached := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached <- struct{}{} }))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	if v, ok := hc.Setting(http2.SettingEnableConnectProtocol); ok && v != 0 {
+		t.Fatalf("net/http's own HTTP/2 server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL=%d", v)
+	}
+	st, err := hc.Connect("/ws", nil)
+	if err == nil && st.Status() == http.StatusOK {
+		t.Fatal("net/http's own HTTP/2 server accepted an extended CONNECT")
+	}
+	select {
+	case <-reached:
+		t.Fatal("the extended CONNECT reached net/http's handler")
+	default:
 	}
 }
 
@@ -131,4 +167,245 @@ func TestH2HandlerMountEcho(t *testing.T) {
 	}
 	c1.sendText("over h1")
 	c1.expectMessage(opText, []byte("over h1"))
+}
+
+// TestH2SameListenerHTTP11: the TLS Listener that serves h2 still takes
+// the HTTP/1.1 Upgrade on the same port and path (ALPN http/1.1).
+func TestH2SameListenerHTTP11(t *testing.T) {
+	_, addr := h2Listener(t, echoUpgrade(), nil, nil)
+	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+		t.Fatalf("ALPN %q, want http/1.1", p)
+	}
+	c := upgradeRaw(t, tc, addr, "/ws", nil)
+	if c.resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d", c.resp.StatusCode)
+	}
+	c.sendText("h1")
+	c.expectMessage(opText, []byte("h1"))
+}
+
+// TestH2Refusals: RFC 8441 §4–5 refusals, each on its own stream of one
+// connection, which stays usable.
+func TestH2Refusals(t *testing.T) {
+	_, addr := h2Listener(t, echoUpgrade(), &websocket.ServiceConfig{SubProtocols: []string{"chat"}}, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	authority := addr
+	for _, tc := range []struct {
+		name    string
+		fields  [][2]string
+		status  int
+		version bool
+	}{
+		{"version 12", [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":path", "/ws"}, {":authority", authority}, {"sec-websocket-version", "12"}, {"sec-websocket-protocol", "chat"}}, 400, true},
+		{"no version", [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":path", "/ws"}, {":authority", authority}, {"sec-websocket-protocol", "chat"}}, 400, true},
+		{"other :protocol", [][2]string{{":method", "CONNECT"}, {":protocol", "h3-tunnel"}, {":scheme", "https"}, {":path", "/ws"}, {":authority", authority}, {"sec-websocket-version", "13"}}, 501, false},
+		{"CONNECT without :protocol", [][2]string{{":method", "CONNECT"}, {":authority", authority}, {"sec-websocket-version", "13"}}, 400, false},
+		{"unknown path", [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":path", "/nope"}, {":authority", authority}, {"sec-websocket-version", "13"}}, 404, false},
+		{"no common subprotocol", [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":path", "/ws"}, {":authority", authority}, {"sec-websocket-version", "13"}, {"sec-websocket-protocol", "mqtt"}}, 400, false},
+	} {
+		st := hc.Open(tc.fields, false)
+		if err := st.WaitResponse(5 * time.Second); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if st.Status() != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, st.Status(), tc.status)
+		}
+		if got := st.Header().Get("Sec-WebSocket-Version"); tc.version && got != "13" {
+			t.Errorf("%s: Sec-WebSocket-Version %q, want 13", tc.name, got)
+		}
+		if hc.GoAway() != nil {
+			t.Fatalf("%s: the refusal sent GOAWAY (Connection: close leaked into HTTP/2)", tc.name)
+		}
+	}
+	// A plain CONNECT with :path is malformed HTTP/2: x/net resets it.
+	st := hc.Open([][2]string{{":method", "CONNECT"}, {":scheme", "https"}, {":path", "/ws"}, {":authority", authority}}, false)
+	if ended, reset := st.WaitEnd(5 * time.Second); !ended || !reset {
+		t.Errorf("CONNECT with :path and no :protocol: ended %v reset %v, want a reset", ended, reset)
+	}
+	c, st2 := h2Raw(t, hc, "/ws", http.Header{"Sec-Websocket-Protocol": {"mqtt, chat"}})
+	if got := st2.Header().Get("Sec-WebSocket-Protocol"); got != "chat" {
+		t.Fatalf("subprotocol %q, want chat", got)
+	}
+	c.sendText("still fine")
+	c.expectMessage(opText, []byte("still fine"))
+}
+
+// TestH2Deflate: permessage-deflate is negotiated over h2 as over the
+// Upgrade, on several streams of one connection, each with its own
+// context.
+func TestH2Deflate(t *testing.T) {
+	_, addr := h2Listener(t, echoUpgrade(), nil, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	for i := range 2 {
+		c, st := h2Raw(t, hc, "/ws", http.Header{"Sec-Websocket-Extensions": {"permessage-deflate"}})
+		if !c.deflate {
+			t.Fatalf("stream %d: no permessage-deflate in %q", st.ID(), st.Header().Get("Sec-WebSocket-Extensions"))
+		}
+		msg := bytes.Repeat([]byte("compress me "), 1000+i)
+		c.send(true, rsv1, opText, c.deflatePayload(msg, false))
+		ev := c.expectMessage(opText, msg)
+		if !ev.comp {
+			t.Errorf("stream %d: the echo was not compressed", st.ID())
+		}
+	}
+}
+
+// TestH2PeerReset: a stream reset by the peer ends its socket with 1006,
+// OnClose runs once, and the connection's other socket goes on.
+func TestH2PeerReset(t *testing.T) {
+	rec := newRecorder()
+	f := rec.funcs()
+	f.OnTextMessage = func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(context.Background(), text) }
+	l, addr := h2Listener(t, websocket.Static(f), nil, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	a, sta := h2Raw(t, hc, "/ws", nil)
+	recv(t, rec.caller)
+	b, _ := h2Raw(t, hc, "/ws", nil)
+	recv(t, rec.caller)
+	a.sendText("a")
+	a.expectMessage(opText, []byte("a"))
+	// Half a fragmented message, then the reset.
+	a.send(false, 0, opText, []byte("half"))
+	sta.Reset(http2.ErrCodeCancel)
+	if ev := recv(t, rec.closes); ev.code != 1006 {
+		t.Fatalf("OnClose code %d, want 1006", ev.code)
+	}
+	b.sendText("b")
+	b.expectMessage(opText, []byte("b"))
+	if n := l.Len(); n != 2 { // the connection and b
+		t.Errorf("Len %d after the reset, want 2", n)
+	}
+	b.send(true, 0, opClose, closePayload(1000, ""))
+	b.expectClose(1000)
+	if ev := recv(t, rec.closes); ev.code != 1000 {
+		t.Fatalf("b's OnClose code %d, want 1000", ev.code)
+	}
+	select {
+	case ev := <-rec.closes:
+		t.Fatalf("a third OnClose (%d): OnClose ran twice", ev.code)
+	default:
+	}
+}
+
+// TestH2DropResetsStream: a socket dropped without a close handshake
+// (its Handler's ImmediateStop) resets its stream only: the socket of
+// another Handler on the same HTTP/2 connection goes on.
+func TestH2DropResetsStream(t *testing.T) {
+	ha := websocket.NewHandler(echoUpgrade(), nil)
+	hb := websocket.NewHandler(echoUpgrade(), nil)
+	mux := http.NewServeMux()
+	mux.Handle("/a", ha)
+	mux.Handle("/b", hb)
+	srv := httptest.NewUnstartedServer(mux)
+	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = srv.Config.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(func() {
+		ha.ImmediateStop()
+		hb.ImmediateStop()
+		srv.Close()
+	})
+	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	a, sta := h2Raw(t, hc, "/a", nil)
+	b, _ := h2Raw(t, hc, "/b", nil)
+	a.sendText("a")
+	a.expectMessage(opText, []byte("a"))
+	ha.ImmediateStop()
+	ended, reset := sta.WaitEnd(5 * time.Second)
+	if !ended || !reset {
+		t.Fatalf("dropped socket's stream: ended %v, reset %v; want RST_STREAM", ended, reset)
+	}
+	b.sendText("b")
+	b.expectMessage(opText, []byte("b"))
+	if hc.GoAway() != nil {
+		t.Fatal("GOAWAY after one stream's drop")
+	}
+}
+
+// TestH2StalledStream: a peer that stops reading one stream (its window
+// stays closed) blocks only that socket's writes; the other socket of
+// the connection echoes meanwhile, and the stalled one catches up when
+// read.
+func TestH2StalledStream(t *testing.T) {
+	_, addr := h2Listener(t, echoUpgrade(), nil, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	stalled, _ := h2Raw(t, hc, "/ws", nil)
+	other, _ := h2Raw(t, hc, "/ws", nil)
+	big := bytes.Repeat([]byte{7}, 256<<10) // 4 × the client's 64 KiB stream window
+	for range 3 {
+		stalled.sendBinary(big) // echoed into a window that is not reopened
+	}
+	for i := range 20 {
+		msg := []byte{byte(i)}
+		other.sendBinary(msg)
+		other.expectMessage(opBinary, msg)
+	}
+	for range 3 {
+		stalled.expectMessage(opBinary, big)
+	}
+}
+
+// TestH2GracefulStop: a graceful stop sends close 1001 on every stream
+// first; GOAWAY follows once the sockets have ended, then the stop
+// returns.
+func TestH2GracefulStop(t *testing.T) {
+	l, addr := h2Listener(t, echoUpgrade(), nil, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	a, _ := h2Raw(t, hc, "/ws", nil)
+	b, _ := h2Raw(t, hc, "/ws", nil)
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- l.GracefulStop(ctx)
+	}()
+	for _, c := range []*rawClient{a, b} {
+		ev := c.next(5 * time.Second)
+		if code, _ := closeCodeOf(t, ev); code != 1001 {
+			t.Fatalf("close code %d, want 1001", code)
+		}
+		if hc.GoAway() != nil {
+			t.Fatal("GOAWAY before the sockets' close handshakes")
+		}
+	}
+	a.expectEOF()
+	b.expectEOF()
+	ga := hc.WaitGoAway(5 * time.Second)
+	if ga == nil || ga.ErrCode != http2.ErrCodeNo {
+		t.Fatalf("GOAWAY %v after the sockets ended, want NO_ERROR", ga)
+	}
+	hc.Close() // a client closes after GOAWAY with no streams
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("GracefulStop: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("GracefulStop did not return")
+	}
+}
+
+// TestH2MaxConnections: streams count against MaxConnections with the
+// connection that carries them; at the cap a CONNECT gets 503.
+func TestH2MaxConnections(t *testing.T) {
+	l, addr := h2Listener(t, echoUpgrade(), nil, &websocket.ListenerConfig{MaxConnections: 3})
+	hc := wstest.DialH2(t, addr, nil)
+	h2Raw(t, hc, "/ws", nil)
+	h2Raw(t, hc, "/ws", nil)
+	if n := l.Len(); n != 3 {
+		t.Fatalf("Len %d, want 3 (the connection and two streams)", n)
+	}
+	st, err := hc.Connect("/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status() != http.StatusServiceUnavailable {
+		t.Fatalf("third stream: status %d, want 503", st.Status())
+	}
 }
