@@ -202,9 +202,11 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // RemoteAddr returns the remote network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// TLS returns the TLS connection state, or nil for a plain connection.
+// TLS returns the TLS connection state, or nil for a plain connection. A
+// connection that is not a *tls.Conn but runs over one (an HTTP/2 stream)
+// reports it with a ConnectionState method.
 func (c *Conn) TLS() *tls.ConnectionState {
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	if tc, ok := c.nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
 		st := tc.ConnectionState()
 		return &st
 	}

@@ -1,0 +1,281 @@
+package websocket
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// h2ClientStream is a client WebSocket's RFC 8441 stream as a net.Conn, so
+// that the engine drives it as any connection (the "adapter" kind: no
+// descriptor, the goroutine backend on every NETKIT_ENGINE; a TLS
+// connection is the same case). Reads come from the response body, writes
+// go to the request body, both with net.Conn deadline semantics: a read or
+// write that times out consumes nothing more and the stream stays usable.
+//
+// golang.org/x/net/http2 bodies have no deadlines, so one goroutine (pump)
+// per stream reads the response body into a 16 KiB buffer that Read
+// copies from; HTTP/2 flow control stays the backpressure (the pump reads
+// again only once Read has taken everything). The transport runs one
+// goroutine per stream too (it copies the request body out). Both end with
+// the stream.
+type h2ClientStream struct {
+	body   io.ReadCloser // the response body: bytes from the server
+	w      *h2BodyPipe   // the request body: bytes to the server
+	tc     *tls.Conn     // the shared connection (addresses, TLS state)
+	cancel func()        // ends the request's context (the stream)
+	done   func()        // releases the pool's slot, once
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	buf     []byte // the pump's buffer
+	p       []byte // unread part of buf
+	err     error  // the body's end (sticky once p is empty)
+	closed  bool
+	rdl     time.Time
+	rtimer  *time.Timer
+	closeMu sync.Once
+}
+
+const h2PumpBuffer = 16 << 10
+
+func newH2ClientStream(body io.ReadCloser, w *h2BodyPipe, tc *tls.Conn, cancel, done func()) *h2ClientStream {
+	s := &h2ClientStream{body: body, w: w, tc: tc, cancel: cancel, done: done, buf: make([]byte, h2PumpBuffer)}
+	s.cond.L = &s.mu
+	go s.pump()
+	return s
+}
+
+// pump reads the body whenever the previous chunk was consumed.
+func (s *h2ClientStream) pump() {
+	for {
+		n, err := s.body.Read(s.buf)
+		s.mu.Lock()
+		s.p = s.buf[:n]
+		if err != nil {
+			s.err = err
+		}
+		s.cond.Broadcast()
+		for len(s.p) > 0 && !s.closed {
+			s.cond.Wait()
+		}
+		stop := s.closed || s.err != nil
+		s.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// Read implements net.Conn.
+func (s *h2ClientStream) Read(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case s.closed:
+			return 0, net.ErrClosed
+		case len(s.p) > 0:
+			n := copy(b, s.p)
+			s.p = s.p[n:]
+			if len(s.p) == 0 {
+				s.cond.Broadcast()
+			}
+			return n, nil
+		case s.err != nil:
+			if s.err != io.EOF {
+				// A reset stream (RST_STREAM, GOAWAY, the connection's
+				// end) is the stream's abnormal end, as a dropped TCP
+				// connection: the WebSocket reports 1006.
+				return 0, &h2StreamEnded{s.err}
+			}
+			return 0, io.EOF
+		case !s.rdl.IsZero() && !time.Now().Before(s.rdl):
+			return 0, os.ErrDeadlineExceeded
+		}
+		s.cond.Wait()
+	}
+}
+
+// Write implements net.Conn: it returns once the transport took every
+// byte for its DATA frames (it takes the next only after writing those,
+// within the stream's flow-control window).
+func (s *h2ClientStream) Write(b []byte) (int, error) { return s.w.write(b) }
+
+// CloseWrite ends the request body: END_STREAM, HTTP/2's half-close.
+func (s *h2ClientStream) CloseWrite() error { s.w.closeWrite(); return nil }
+
+// Close resets the stream if it has not ended (RST_STREAM CANCEL) and
+// releases its place on the pooled connection.
+func (s *h2ClientStream) Close() error {
+	s.closeMu.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		if s.rtimer != nil {
+			s.rtimer.Stop()
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		s.w.closeWrite()
+		s.body.Close()
+		s.cancel()
+		s.w.close()
+		s.done()
+	})
+	return nil
+}
+
+// LocalAddr implements net.Conn: the shared connection's.
+func (s *h2ClientStream) LocalAddr() net.Addr { return s.tc.LocalAddr() }
+
+// RemoteAddr implements net.Conn: the shared connection's.
+func (s *h2ClientStream) RemoteAddr() net.Addr { return s.tc.RemoteAddr() }
+
+// ConnectionState is the shared connection's TLS state (engine.Conn.TLS).
+func (s *h2ClientStream) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
+
+// SetDeadline implements net.Conn.
+func (s *h2ClientStream) SetDeadline(t time.Time) error {
+	s.SetReadDeadline(t)
+	return s.SetWriteDeadline(t)
+}
+
+// SetReadDeadline implements net.Conn.
+func (s *h2ClientStream) SetReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rdl = t
+	s.rtimer = armDeadline(s.rtimer, t, &s.mu, &s.cond)
+	return nil
+}
+
+// SetWriteDeadline implements net.Conn.
+func (s *h2ClientStream) SetWriteDeadline(t time.Time) error {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	s.w.wdl = t
+	s.w.wtimer = armDeadline(s.w.wtimer, t, &s.w.mu, &s.w.cond)
+	return nil
+}
+
+// armDeadline makes cond wake its waiters at t (none for the zero time;
+// at once for a past one). mu is held by the caller.
+func armDeadline(tm *time.Timer, t time.Time, mu *sync.Mutex, cond *sync.Cond) *time.Timer {
+	if tm != nil {
+		tm.Stop()
+	}
+	if t.IsZero() {
+		return tm
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		cond.Broadcast()
+		return tm
+	}
+	if tm == nil {
+		return time.AfterFunc(d, func() {
+			mu.Lock()
+			cond.Broadcast()
+			mu.Unlock()
+		})
+	}
+	tm.Reset(d)
+	return tm
+}
+
+// h2BodyPipe is the request body of an extended CONNECT: the transport's
+// goroutine reads it (Read) while the WebSocket writes (write) with a
+// deadline. A write hands its slice over and waits until the transport has
+// copied all of it, the deadline passes, or the stream ends.
+type h2BodyPipe struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	p      []byte // handed over by write, not yet read
+	eof    bool   // closeWrite: the reader gets io.EOF once p is empty
+	ended  bool   // the transport closed the body or the stream closed
+	wdl    time.Time
+	wtimer *time.Timer
+}
+
+func newH2BodyPipe() *h2BodyPipe {
+	p := &h2BodyPipe{}
+	p.cond.L = &p.mu
+	return p
+}
+
+// Read is the transport's side.
+func (p *h2BodyPipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.p) == 0 && !p.eof && !p.ended {
+		p.cond.Wait()
+	}
+	if p.ended {
+		return 0, io.ErrClosedPipe
+	}
+	if len(p.p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, p.p)
+	p.p = p.p[n:]
+	if len(p.p) == 0 {
+		p.cond.Broadcast()
+	}
+	return n, nil
+}
+
+// Close is the transport's: the stream ended, writes fail from now on.
+func (p *h2BodyPipe) Close() error { p.close(); return nil }
+
+func (p *h2BodyPipe) close() {
+	p.mu.Lock()
+	p.ended = true
+	if p.wtimer != nil {
+		p.wtimer.Stop()
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *h2BodyPipe) closeWrite() {
+	p.mu.Lock()
+	p.eof = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *h2BodyPipe) write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended || p.eof {
+		return 0, net.ErrClosed
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	p.p = b
+	p.cond.Broadcast()
+	for len(p.p) > 0 && !p.ended && (p.wdl.IsZero() || time.Now().Before(p.wdl)) {
+		p.cond.Wait()
+	}
+	n := len(b) - len(p.p)
+	if len(p.p) == 0 {
+		return n, nil
+	}
+	p.p = nil // not taken: the caller keeps it
+	if p.ended {
+		return n, net.ErrClosed
+	}
+	return n, os.ErrDeadlineExceeded
+}
+
+// h2StreamEnded is a stream's end other than END_STREAM. It matches io.EOF
+// (the socket ends as a dropped TCP connection does: 1006) and wraps the
+// HTTP/2 cause.
+type h2StreamEnded struct{ err error }
+
+func (e *h2StreamEnded) Error() string   { return "websocket: HTTP/2 stream ended: " + e.err.Error() }
+func (e *h2StreamEnded) Unwrap() []error { return []error{io.EOF, e.err} }
