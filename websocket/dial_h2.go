@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/netkit-go/netkit/internal/h2ext"
 	"github.com/netkit-go/netkit/internal/wsproto"
 	"github.com/netkit-go/netkit/tlsconfig"
 )
@@ -310,57 +311,39 @@ func (d *dialer) dialH2(ctx context.Context, req *http.Request, ch *wsproto.Clie
 	hdr := req.Header.Clone()
 	ch.SetH2RequestHeaders(hdr)
 	hdr.Set(":protocol", "websocket")
-	body := newH2BodyPipe()
-	// The stream lives as long as the WebSocket: its context is not the
-	// handshake's, which only bounds the wait for the answer.
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h2req := (&http.Request{
-		Method:        http.MethodConnect,
-		URL:           &url.URL{Scheme: "https", Host: req.Host, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery},
-		Proto:         "HTTP/2.0",
-		ProtoMajor:    2,
-		Header:        hdr,
-		Host:          req.Host,
-		Body:          body,
-		ContentLength: -1,
-	}).WithContext(sctx)
-	released := false
-	fail := func(err error) (*handshake, error) {
-		cancel()
-		body.close()
-		if !released {
+	h2req := &http.Request{
+		Method:     http.MethodConnect,
+		URL:        &url.URL{Scheme: "https", Host: req.Host, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery},
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     hdr,
+		Host:       req.Host,
+	}
+	resp, s, err := h2ext.Connect(ctx, c.cc, c.tc, h2req, func() { pool.release(key, c) })
+	if err != nil {
+		pool.release(key, c)
+		if strings.Contains(err.Error(), errExtendedConnect) {
+			pool.noH2(key, "no SETTINGS_ENABLE_CONNECT_PROTOCOL")
+			return nil, errH2Fallback
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, connErr(err)
+	}
+	shown := *resp
+	if s != nil {
+		shown.Body = http.NoBody // the stream's: not for the caller
+	}
+	res, err := wsproto.CheckH2Response(&shown, ch)
+	if err != nil {
+		err = handshakeFailed(&shown, err, http.StatusOK) // reads the body, still bounded by ctx
+		if s != nil {
+			s.Close()
+		} else {
 			pool.release(key, c)
 		}
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, cancel)
-	resp, err := c.cc.RoundTrip(h2req)
-	if err != nil {
-		stop()
-		if strings.Contains(err.Error(), errExtendedConnect) {
-			pool.noH2(key, "no SETTINGS_ENABLE_CONNECT_PROTOCOL")
-			fail(nil)
-			return nil, errH2Fallback
-		}
-		if ctx.Err() != nil {
-			return fail(context.Cause(ctx))
-		}
-		return fail(connErr(err))
-	}
-	res, err := wsproto.CheckH2Response(resp, ch)
-	if err != nil {
-		err = handshakeFailed(resp, err, http.StatusOK) // reads the body, still bounded by ctx
-		stop()
-		return fail(err)
-	}
-	if !stop() {
-		resp.Body.Close()
-		return fail(context.Cause(ctx))
-	}
-	var once sync.Once
-	s := newH2ClientStream(resp.Body, body, c.tc, cancel, func() { once.Do(func() { pool.release(key, c) }) })
-	released = true
-	shown := *resp
-	shown.Body = http.NoBody
 	return &handshake{nc: s, resp: &shown, result: res}, nil
 }

@@ -1,18 +1,22 @@
-package websocket
+package h2ext
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
-// h2ClientStream is a client WebSocket's RFC 8441 stream as a net.Conn, so
-// that the engine drives it as any connection (the "adapter" kind: no
-// descriptor, the goroutine backend on every NETKIT_ENGINE; a TLS
-// connection is the same case). Reads come from the response body, writes
+// ClientStream is the client side of an extended CONNECT stream (RFC 8441)
+// as a net.Conn, so that the engine drives a client WebSocket on it as any
+// connection (the adapter kind: no descriptor, so the goroutine backend on
+// every NETKIT_ENGINE, as a TLS connection). Reads come from the response body, writes
 // go to the request body, both with net.Conn deadline semantics: a read or
 // write that times out consumes nothing more and the stream stays usable.
 //
@@ -22,9 +26,9 @@ import (
 // again only once Read has taken everything). The transport runs one
 // goroutine per stream too (it copies the request body out). Both end with
 // the stream.
-type h2ClientStream struct {
+type ClientStream struct {
 	body   io.ReadCloser // the response body: bytes from the server
-	w      *h2BodyPipe   // the request body: bytes to the server
+	w      *bodyPipe   // the request body: bytes to the server
 	tc     *tls.Conn     // the shared connection (addresses, TLS state)
 	cancel func()        // ends the request's context (the stream)
 	done   func()        // releases the pool's slot, once
@@ -40,17 +44,17 @@ type h2ClientStream struct {
 	closeMu sync.Once
 }
 
-const h2PumpBuffer = 16 << 10
+const pumpBuffer = 16 << 10
 
-func newH2ClientStream(body io.ReadCloser, w *h2BodyPipe, tc *tls.Conn, cancel, done func()) *h2ClientStream {
-	s := &h2ClientStream{body: body, w: w, tc: tc, cancel: cancel, done: done, buf: make([]byte, h2PumpBuffer)}
+func newClientStream(body io.ReadCloser, w *bodyPipe, tc *tls.Conn, cancel, done func()) *ClientStream {
+	s := &ClientStream{body: body, w: w, tc: tc, cancel: cancel, done: done, buf: make([]byte, pumpBuffer)}
 	s.cond.L = &s.mu
 	go s.pump()
 	return s
 }
 
 // pump reads the body whenever the previous chunk was consumed.
-func (s *h2ClientStream) pump() {
+func (s *ClientStream) pump() {
 	for {
 		n, err := s.body.Read(s.buf)
 		s.mu.Lock()
@@ -71,7 +75,7 @@ func (s *h2ClientStream) pump() {
 }
 
 // Read implements net.Conn.
-func (s *h2ClientStream) Read(b []byte) (int, error) {
+func (s *ClientStream) Read(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -90,7 +94,7 @@ func (s *h2ClientStream) Read(b []byte) (int, error) {
 				// A reset stream (RST_STREAM, GOAWAY, the connection's
 				// end) is the stream's abnormal end, as a dropped TCP
 				// connection: the WebSocket reports 1006.
-				return 0, &h2StreamEnded{s.err}
+				return 0, &StreamEnded{Err: s.err}
 			}
 			return 0, io.EOF
 		case !s.rdl.IsZero() && !time.Now().Before(s.rdl):
@@ -103,14 +107,14 @@ func (s *h2ClientStream) Read(b []byte) (int, error) {
 // Write implements net.Conn: it returns once the transport took every
 // byte for its DATA frames (it takes the next only after writing those,
 // within the stream's flow-control window).
-func (s *h2ClientStream) Write(b []byte) (int, error) { return s.w.write(b) }
+func (s *ClientStream) Write(b []byte) (int, error) { return s.w.write(b) }
 
 // CloseWrite ends the request body: END_STREAM, HTTP/2's half-close.
-func (s *h2ClientStream) CloseWrite() error { s.w.closeWrite(); return nil }
+func (s *ClientStream) CloseWrite() error { s.w.closeWrite(); return nil }
 
 // Close resets the stream if it has not ended (RST_STREAM CANCEL) and
 // releases its place on the pooled connection.
-func (s *h2ClientStream) Close() error {
+func (s *ClientStream) Close() error {
 	s.closeMu.Do(func() {
 		s.mu.Lock()
 		s.closed = true
@@ -129,22 +133,22 @@ func (s *h2ClientStream) Close() error {
 }
 
 // LocalAddr implements net.Conn: the shared connection's.
-func (s *h2ClientStream) LocalAddr() net.Addr { return s.tc.LocalAddr() }
+func (s *ClientStream) LocalAddr() net.Addr { return s.tc.LocalAddr() }
 
 // RemoteAddr implements net.Conn: the shared connection's.
-func (s *h2ClientStream) RemoteAddr() net.Addr { return s.tc.RemoteAddr() }
+func (s *ClientStream) RemoteAddr() net.Addr { return s.tc.RemoteAddr() }
 
 // ConnectionState is the shared connection's TLS state (engine.Conn.TLS).
-func (s *h2ClientStream) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
+func (s *ClientStream) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
 
 // SetDeadline implements net.Conn.
-func (s *h2ClientStream) SetDeadline(t time.Time) error {
+func (s *ClientStream) SetDeadline(t time.Time) error {
 	s.SetReadDeadline(t)
 	return s.SetWriteDeadline(t)
 }
 
 // SetReadDeadline implements net.Conn.
-func (s *h2ClientStream) SetReadDeadline(t time.Time) error {
+func (s *ClientStream) SetReadDeadline(t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rdl = t
@@ -153,7 +157,7 @@ func (s *h2ClientStream) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline implements net.Conn.
-func (s *h2ClientStream) SetWriteDeadline(t time.Time) error {
+func (s *ClientStream) SetWriteDeadline(t time.Time) error {
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
 	s.w.wdl = t
@@ -186,11 +190,11 @@ func armDeadline(tm *time.Timer, t time.Time, mu *sync.Mutex, cond *sync.Cond) *
 	return tm
 }
 
-// h2BodyPipe is the request body of an extended CONNECT: the transport's
+// bodyPipe is the request body of an extended CONNECT: the transport's
 // goroutine reads it (Read) while the WebSocket writes (write) with a
 // deadline. A write hands its slice over and waits until the transport has
 // copied all of it, the deadline passes, or the stream ends.
-type h2BodyPipe struct {
+type bodyPipe struct {
 	mu     sync.Mutex
 	cond   sync.Cond
 	p      []byte // handed over by write, not yet read
@@ -200,14 +204,14 @@ type h2BodyPipe struct {
 	wtimer *time.Timer
 }
 
-func newH2BodyPipe() *h2BodyPipe {
-	p := &h2BodyPipe{}
+func newBodyPipe() *bodyPipe {
+	p := &bodyPipe{}
 	p.cond.L = &p.mu
 	return p
 }
 
 // Read is the transport's side.
-func (p *h2BodyPipe) Read(b []byte) (int, error) {
+func (p *bodyPipe) Read(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.p) == 0 && !p.eof && !p.ended {
@@ -228,9 +232,9 @@ func (p *h2BodyPipe) Read(b []byte) (int, error) {
 }
 
 // Close is the transport's: the stream ended, writes fail from now on.
-func (p *h2BodyPipe) Close() error { p.close(); return nil }
+func (p *bodyPipe) Close() error { p.close(); return nil }
 
-func (p *h2BodyPipe) close() {
+func (p *bodyPipe) close() {
 	p.mu.Lock()
 	p.ended = true
 	if p.wtimer != nil {
@@ -240,14 +244,14 @@ func (p *h2BodyPipe) close() {
 	p.mu.Unlock()
 }
 
-func (p *h2BodyPipe) closeWrite() {
+func (p *bodyPipe) closeWrite() {
 	p.mu.Lock()
 	p.eof = true
 	p.cond.Broadcast()
 	p.mu.Unlock()
 }
 
-func (p *h2BodyPipe) write(b []byte) (int, error) {
+func (p *bodyPipe) write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ended || p.eof {
@@ -272,10 +276,67 @@ func (p *h2BodyPipe) write(b []byte) (int, error) {
 	return n, os.ErrDeadlineExceeded
 }
 
-// h2StreamEnded is a stream's end other than END_STREAM. It matches io.EOF
-// (the socket ends as a dropped TCP connection does: 1006) and wraps the
-// HTTP/2 cause.
-type h2StreamEnded struct{ err error }
+// StreamEnded is a stream's end other than END_STREAM (RST_STREAM, GOAWAY,
+// the connection's end). It matches io.EOF (a WebSocket on the stream ends
+// as on a dropped TCP connection: 1006) and wraps the HTTP/2 cause.
+type StreamEnded struct{ Err error }
 
-func (e *h2StreamEnded) Error() string   { return "websocket: HTTP/2 stream ended: " + e.err.Error() }
-func (e *h2StreamEnded) Unwrap() []error { return []error{io.EOF, e.err} }
+// Error returns the message.
+func (e *StreamEnded) Error() string { return "HTTP/2 stream ended: " + e.Err.Error() }
+
+// Unwrap returns io.EOF and the cause.
+func (e *StreamEnded) Unwrap() []error { return []error{io.EOF, e.Err} }
+
+// Connect opens an extended CONNECT stream on cc (a connection over tc):
+// req is sent with its Body replaced by the stream's write side and a
+// context of the stream's own, so that the stream outlives ctx, which only
+// bounds the wait for the response headers. For a 200 it returns the
+// response and the stream (whose Close runs done once); for another status
+// the response, whose body the caller reads and closes, and a nil stream
+// (done is not run). An error of cc.RoundTrip is returned as is.
+func Connect(ctx context.Context, cc *http2.ClientConn, tc *tls.Conn, req *http.Request, done func()) (*http.Response, *ClientStream, error) {
+	body := newBodyPipe()
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	req = req.WithContext(sctx)
+	req.Body = body
+	req.ContentLength = -1
+	stop := context.AfterFunc(ctx, cancel)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		stop()
+		cancel()
+		body.close()
+		if ctx.Err() != nil {
+			return nil, nil, context.Cause(ctx)
+		}
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		// The caller reads the body, still bounded by ctx; closing it ends
+		// the stream.
+		resp.Body = &cancelBody{ReadCloser: resp.Body, stop: stop, cancel: cancel, pipe: body}
+		return resp, nil, nil
+	}
+	if !stop() {
+		resp.Body.Close()
+		body.close()
+		return nil, nil, context.Cause(ctx)
+	}
+	var once sync.Once
+	return resp, newClientStream(resp.Body, body, tc, cancel, func() { once.Do(done) }), nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	stop   func() bool
+	cancel func()
+	pipe   *bodyPipe
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	b.cancel()
+	b.pipe.close()
+	return err
+}
