@@ -28,7 +28,7 @@ import (
 // the stream.
 type ClientStream struct {
 	body   io.ReadCloser // the response body: bytes from the server
-	w      *bodyPipe   // the request body: bytes to the server
+	w      *bodyPipe     // the request body: bytes to the server
 	tc     *tls.Conn     // the shared connection (addresses, TLS state)
 	cancel func()        // ends the request's context (the stream)
 	done   func()        // releases the pool's slot, once
