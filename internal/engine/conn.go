@@ -203,10 +203,13 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // TLS returns the TLS connection state, or nil for a plain connection. A
-// connection that is not a *tls.Conn but runs over one (an HTTP/2 stream)
-// reports it with a ConnectionState method.
+// stream (ServeStream) reports its carrying connection's, if its net.Conn
+// has a TLSState() *tls.ConnectionState method.
 func (c *Conn) TLS() *tls.ConnectionState {
-	if tc, ok := c.nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
+	if st, ok := c.nc.(interface{ TLSState() *tls.ConnectionState }); ok {
+		return st.TLSState()
+	}
+	if tc, ok := c.nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		return &st
 	}

@@ -138,8 +138,11 @@ func (s *ClientStream) LocalAddr() net.Addr { return s.tc.LocalAddr() }
 // RemoteAddr implements net.Conn: the shared connection's.
 func (s *ClientStream) RemoteAddr() net.Addr { return s.tc.RemoteAddr() }
 
-// ConnectionState is the shared connection's TLS state (engine.Conn.TLS).
-func (s *ClientStream) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
+// TLSState is the shared connection's TLS state (engine.Conn.TLS).
+func (s *ClientStream) TLSState() *tls.ConnectionState {
+	st := s.tc.ConnectionState()
+	return &st
+}
 
 // SetDeadline implements net.Conn.
 func (s *ClientStream) SetDeadline(t time.Time) error {
