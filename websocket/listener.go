@@ -42,8 +42,19 @@ type ListenerConfig struct {
 	// none), then the upgrade request by Timeout.
 	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied
-	// on top). Setting it alone enables TLS too. ALPN offers http/1.1 only.
+	// on top). Setting it alone enables TLS too. ALPN offers h2 and
+	// http/1.1 (http/1.1 only with DisableHTTP2).
 	TLSConfig *tls.Config
+	// DisableHTTP2 turns HTTP/2 off: with TLS, ALPN then offers http/1.1
+	// only. Otherwise a TLS connection that negotiates h2 is served by
+	// golang.org/x/net/http2 with RFC 8441's extended CONNECT advertised:
+	// each WebSocket is a stream of that connection, served by the same
+	// services as the HTTP/1.1 Upgrade on the same paths (docs/http2.md).
+	DisableHTTP2 bool
+	// MaxConcurrentStreams bounds the streams one HTTP/2 connection may
+	// have open at once (each WebSocket is one, and counts against
+	// MaxConnections too). 0: 250 (DefaultMaxConcurrentStreams).
+	MaxConcurrentStreams uint32
 	// Timeout bounds reading the upgrade request (header and body, from the
 	// end of the TLS handshake) and writing the answer, so a client
 	// trickling its request cannot hold resources for long. 0: 10 s
@@ -119,6 +130,9 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 			return nil, err
 		}
 		tc.NextProtos = []string{"http/1.1"}
+		if !l.cfg.DisableHTTP2 {
+			tc.NextProtos = []string{"h2", "http/1.1"}
+		}
 		l.tls = tc
 	}
 	hs := tlsconf.HandshakeTimeout(0)
@@ -206,7 +220,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
 	h := l.routes[cleanPath(r.URL.Path)]
 	l.mu.Unlock()
-	upgrade := r.Header.Get("Upgrade") != ""
+	upgrade := isUpgradeRequest(r)
 	switch {
 	case !upgrade && l.cfg.Fallback != nil:
 		l.cfg.Fallback.ServeHTTP(w, r)

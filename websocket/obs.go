@@ -100,7 +100,7 @@ type upgradeObs struct {
 // headers) and the start of the handshake. It returns r with the span's
 // context, so that an UpgradeService sees it.
 func (l *Listener) observeUpgrade(r *http.Request) (*http.Request, upgradeObs) {
-	if l.obs == nil || r.Header.Get("Upgrade") == "" {
+	if l.obs == nil || !isUpgradeRequest(r) {
 		return r, upgradeObs{}
 	}
 	o := upgradeObs{start: time.Now(), route: l.route(r)}

@@ -40,6 +40,12 @@ func dialRaw(t testing.TB, addr, path string, extra http.Header) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return upgradeRaw(t, nc, addr, path, extra)
+}
+
+// upgradeRaw sends the upgrade request over nc (a TLS connection, say).
+func upgradeRaw(t testing.TB, nc net.Conn, addr, path string, extra http.Header) *rawClient {
+	t.Helper()
 	t.Cleanup(func() { nc.Close() })
 	var kb [16]byte
 	rand.Read(kb[:])

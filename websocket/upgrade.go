@@ -115,6 +115,12 @@ func upgradeRefusal(err error, expose bool) (status int, body string) {
 // before the UpgradeService runs; the Principal is then on r's context and
 // on the Conn). A Listener's connections take the same path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h2w, isH2 := w.(*h2Response)
+	if !isH2 && r.ProtoMajor >= 2 {
+		// A Handler mount on a server given to ConfigureHTTP2.
+		h2w, isH2 = &h2Response{ResponseWriter: w}, true
+		w = h2w
+	}
 	if h.server != "" {
 		w.Header().Set("Server", h.server)
 	}
@@ -126,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
 		return
 	}
-	if h.srv.Full() {
+	if h.srv.Full() || isH2 && h.streamServer(h2w).Full() {
 		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
 		return
 	}
@@ -153,6 +159,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.server != "" {
 		respHeader.Set("Server", h.server)
+	}
+	if isH2 {
+		// RFC 8441: the WebSocket runs over this stream, on this goroutine.
+		h.serveStream(h2w, r, hs, respHeader, hk)
+		return
 	}
 	if hw, ok := w.(*httpResponse); ok {
 		// A Listener's connection: the engine connection that read the

@@ -164,8 +164,9 @@ type Conn struct {
 	opened bool           // the face's Open ran before the loop (serveOnPoller)
 	pl     *evloop.Poller // the poller it was handed to (counted in Server.pconns)
 
-	pre     []byte    // bytes read before adoption (adopt.go)
-	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)
+	pre      []byte    // bytes read before adoption (adopt.go)
+	stopHook func()    // replaces Shutdown's wake-up (stream.go; under mu)
+	timerAt  time.Time // the read deadline armed for a TimerFace (timer.go)
 }
 
 // NewConn wraps nc for use without a loop: a pull-style client reads with
@@ -604,7 +605,12 @@ func (c *Conn) Shutdown(cause error) {
 	c.setCause(cause)
 	c.mu.Lock()
 	c.cond.Broadcast()
+	hook := c.stopHook
 	c.mu.Unlock()
+	if hook != nil {
+		hook()
+		return
+	}
 	if ev := c.ev.Load(); ev != nil {
 		ev.Wake() // Woken acts on the state
 		return
