@@ -278,4 +278,3 @@ func TestH2ClientListenerDisabled(t *testing.T) {
 	}
 	h2EchoShort(t, cl)
 }
-
