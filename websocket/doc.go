@@ -57,6 +57,37 @@
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
+// With ClientConfig.HTTP2 a wss client dials over HTTP/2 (RFC 8441): the
+// opening handshake is an extended CONNECT (:protocol websocket, :scheme
+// https, :path, :authority, Sec-WebSocket-Version 13, the offered
+// subprotocols and extensions, custom headers, cookies and Auth) on a
+// connection of an [HTTP2Pool], and the WebSocket is one stream of it, so
+// many clients of one origin share one TCP and TLS connection. The pool is
+// keyed by origin (host:port), TLS configuration and proxy; it holds at most
+// MaxConnsPerOrigin connections (16) of MaxStreamsPerConn streams (100, and
+// never more than the server's SETTINGS_MAX_CONCURRENT_STREAMS); a dial
+// beyond that fails with ErrConnection at once. A connection closes with its
+// last stream; a closed, failed or GOAWAY'd one takes no new stream and
+// leaves the pool. When the server does not take it (ALPN chooses
+// http/1.1, or its first SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL)
+// the dial falls back to an HTTP/1.1 upgrade on a connection of its own,
+// and the pool remembers it for HTTP2FallbackMemory (1 min);
+// [Client.HTTPVersion] ("HTTP/2.0" or "HTTP/1.1") and the
+// HandshakeResponse (200 or 101) say which was used. Everything else is
+// the same over a stream: deflate, keepalive, Retry (a new stream),
+// AsyncClient, read and write timeouts (the stream's flow-control window
+// is the backpressure: a write waits while it is full), and HTTP or HTTPS
+// CONNECT proxies (the tunnel carries the TLS session, whose ALPN offers h2;
+// the proxy sees only CONNECT host:port). A stream reset by the server
+// (RST_STREAM, GOAWAY, the connection's loss) ends the WebSocket with 1006,
+// as a dropped TCP connection; the other streams go on. Not carried: ws
+// URLs (there is no cleartext h2c variant), and proxies that terminate TLS
+// and speak HTTP/1.1 to the client (the dial then falls back). Each stream
+// costs two goroutines (golang.org/x/net/http2's request writer and one
+// that reads the response body into a 16 KiB buffer, since those bodies
+// have no deadlines) and runs on the goroutine backend whatever
+// NETKIT_ENGINE says, as TLS connections do.
+//
 // # Writing
 //
 // Writes are synchronous: WriteTextMessage and friends return when the

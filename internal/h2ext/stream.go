@@ -1,0 +1,345 @@
+package h2ext
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// ClientStream is the client side of an extended CONNECT stream (RFC 8441)
+// as a net.Conn, so that the engine drives a client WebSocket on it as any
+// connection (the adapter kind: no descriptor, so the goroutine backend on
+// every NETKIT_ENGINE, as a TLS connection). Reads come from the response body, writes
+// go to the request body, both with net.Conn deadline semantics: a read or
+// write that times out consumes nothing more and the stream stays usable.
+//
+// golang.org/x/net/http2 bodies have no deadlines, so one goroutine (pump)
+// per stream reads the response body into a 16 KiB buffer that Read
+// copies from; HTTP/2 flow control stays the backpressure (the pump reads
+// again only once Read has taken everything). The transport runs one
+// goroutine per stream too (it copies the request body out). Both end with
+// the stream.
+type ClientStream struct {
+	body   io.ReadCloser // the response body: bytes from the server
+	w      *bodyPipe     // the request body: bytes to the server
+	tc     *tls.Conn     // the shared connection (addresses, TLS state)
+	cancel func()        // ends the request's context (the stream)
+	done   func()        // releases the pool's slot, once
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	buf     []byte // the pump's buffer
+	p       []byte // unread part of buf
+	err     error  // the body's end (sticky once p is empty)
+	closed  bool
+	rdl     time.Time
+	rtimer  *time.Timer
+	closeMu sync.Once
+}
+
+const pumpBuffer = 16 << 10
+
+func newClientStream(body io.ReadCloser, w *bodyPipe, tc *tls.Conn, cancel, done func()) *ClientStream {
+	s := &ClientStream{body: body, w: w, tc: tc, cancel: cancel, done: done, buf: make([]byte, pumpBuffer)}
+	s.cond.L = &s.mu
+	go s.pump()
+	return s
+}
+
+// pump reads the body whenever the previous chunk was consumed.
+func (s *ClientStream) pump() {
+	for {
+		n, err := s.body.Read(s.buf)
+		s.mu.Lock()
+		s.p = s.buf[:n]
+		if err != nil {
+			s.err = err
+		}
+		s.cond.Broadcast()
+		for len(s.p) > 0 && !s.closed {
+			s.cond.Wait()
+		}
+		stop := s.closed || s.err != nil
+		s.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// Read implements net.Conn.
+func (s *ClientStream) Read(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case s.closed:
+			return 0, net.ErrClosed
+		case len(s.p) > 0:
+			n := copy(b, s.p)
+			s.p = s.p[n:]
+			if len(s.p) == 0 {
+				s.cond.Broadcast()
+			}
+			return n, nil
+		case s.err != nil:
+			if s.err != io.EOF {
+				// A reset stream (RST_STREAM, GOAWAY, the connection's
+				// end) is the stream's abnormal end, as a dropped TCP
+				// connection: the WebSocket reports 1006.
+				return 0, &StreamEnded{Err: s.err}
+			}
+			return 0, io.EOF
+		case !s.rdl.IsZero() && !time.Now().Before(s.rdl):
+			return 0, os.ErrDeadlineExceeded
+		}
+		s.cond.Wait()
+	}
+}
+
+// Write implements net.Conn: it returns once the transport took every
+// byte for its DATA frames (it takes the next only after writing those,
+// within the stream's flow-control window).
+func (s *ClientStream) Write(b []byte) (int, error) { return s.w.write(b) }
+
+// CloseWrite ends the request body: END_STREAM, HTTP/2's half-close.
+func (s *ClientStream) CloseWrite() error { s.w.closeWrite(); return nil }
+
+// Close resets the stream if it has not ended (RST_STREAM CANCEL) and
+// releases its place on the pooled connection.
+func (s *ClientStream) Close() error {
+	s.closeMu.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		if s.rtimer != nil {
+			s.rtimer.Stop()
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		s.w.closeWrite()
+		s.body.Close()
+		s.cancel()
+		s.w.close()
+		s.done()
+	})
+	return nil
+}
+
+// LocalAddr implements net.Conn: the shared connection's.
+func (s *ClientStream) LocalAddr() net.Addr { return s.tc.LocalAddr() }
+
+// RemoteAddr implements net.Conn: the shared connection's.
+func (s *ClientStream) RemoteAddr() net.Addr { return s.tc.RemoteAddr() }
+
+// TLSState is the shared connection's TLS state (engine.Conn.TLS).
+func (s *ClientStream) TLSState() *tls.ConnectionState {
+	st := s.tc.ConnectionState()
+	return &st
+}
+
+// SetDeadline implements net.Conn.
+func (s *ClientStream) SetDeadline(t time.Time) error {
+	s.SetReadDeadline(t)
+	return s.SetWriteDeadline(t)
+}
+
+// SetReadDeadline implements net.Conn.
+func (s *ClientStream) SetReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rdl = t
+	s.rtimer = armDeadline(s.rtimer, t, &s.mu, &s.cond)
+	return nil
+}
+
+// SetWriteDeadline implements net.Conn.
+func (s *ClientStream) SetWriteDeadline(t time.Time) error {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	s.w.wdl = t
+	s.w.wtimer = armDeadline(s.w.wtimer, t, &s.w.mu, &s.w.cond)
+	return nil
+}
+
+// armDeadline makes cond wake its waiters at t (none for the zero time;
+// at once for a past one). mu is held by the caller.
+func armDeadline(tm *time.Timer, t time.Time, mu *sync.Mutex, cond *sync.Cond) *time.Timer {
+	if tm != nil {
+		tm.Stop()
+	}
+	if t.IsZero() {
+		return tm
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		cond.Broadcast()
+		return tm
+	}
+	if tm == nil {
+		return time.AfterFunc(d, func() {
+			mu.Lock()
+			cond.Broadcast()
+			mu.Unlock()
+		})
+	}
+	tm.Reset(d)
+	return tm
+}
+
+// bodyPipe is the request body of an extended CONNECT: the transport's
+// goroutine reads it (Read) while the WebSocket writes (write) with a
+// deadline. A write hands its slice over and waits until the transport has
+// copied all of it, the deadline passes, or the stream ends.
+type bodyPipe struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	p      []byte // handed over by write, not yet read
+	eof    bool   // closeWrite: the reader gets io.EOF once p is empty
+	ended  bool   // the transport closed the body or the stream closed
+	wdl    time.Time
+	wtimer *time.Timer
+}
+
+func newBodyPipe() *bodyPipe {
+	p := &bodyPipe{}
+	p.cond.L = &p.mu
+	return p
+}
+
+// Read is the transport's side.
+func (p *bodyPipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.p) == 0 && !p.eof && !p.ended {
+		p.cond.Wait()
+	}
+	if p.ended {
+		return 0, io.ErrClosedPipe
+	}
+	if len(p.p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, p.p)
+	p.p = p.p[n:]
+	if len(p.p) == 0 {
+		p.cond.Broadcast()
+	}
+	return n, nil
+}
+
+// Close is the transport's: the stream ended, writes fail from now on.
+func (p *bodyPipe) Close() error { p.close(); return nil }
+
+func (p *bodyPipe) close() {
+	p.mu.Lock()
+	p.ended = true
+	if p.wtimer != nil {
+		p.wtimer.Stop()
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *bodyPipe) closeWrite() {
+	p.mu.Lock()
+	p.eof = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *bodyPipe) write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended || p.eof {
+		return 0, net.ErrClosed
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	p.p = b
+	p.cond.Broadcast()
+	for len(p.p) > 0 && !p.ended && (p.wdl.IsZero() || time.Now().Before(p.wdl)) {
+		p.cond.Wait()
+	}
+	n := len(b) - len(p.p)
+	if len(p.p) == 0 {
+		return n, nil
+	}
+	p.p = nil // not taken: the caller keeps it
+	if p.ended {
+		return n, net.ErrClosed
+	}
+	return n, os.ErrDeadlineExceeded
+}
+
+// StreamEnded is a stream's end other than END_STREAM (RST_STREAM, GOAWAY,
+// the connection's end). It matches io.EOF (a WebSocket on the stream ends
+// as on a dropped TCP connection: 1006) and wraps the HTTP/2 cause.
+type StreamEnded struct{ Err error }
+
+// Error returns the message.
+func (e *StreamEnded) Error() string { return "HTTP/2 stream ended: " + e.Err.Error() }
+
+// Unwrap returns io.EOF and the cause.
+func (e *StreamEnded) Unwrap() []error { return []error{io.EOF, e.Err} }
+
+// Connect opens an extended CONNECT stream on cc (a connection over tc):
+// req is sent with its Body replaced by the stream's write side and a
+// context of the stream's own, so that the stream outlives ctx, which only
+// bounds the wait for the response headers. For a 200 it returns the
+// response and the stream (whose Close runs done once); for another status
+// the response, whose body the caller reads and closes, and a nil stream
+// (done is not run). An error of cc.RoundTrip is returned as is.
+func Connect(ctx context.Context, cc *http2.ClientConn, tc *tls.Conn, req *http.Request, done func()) (*http.Response, *ClientStream, error) {
+	body := newBodyPipe()
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	req = req.WithContext(sctx)
+	req.Body = body
+	req.ContentLength = -1
+	stop := context.AfterFunc(ctx, cancel)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		stop()
+		cancel()
+		body.close()
+		if ctx.Err() != nil {
+			return nil, nil, context.Cause(ctx)
+		}
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		// The caller reads the body, still bounded by ctx; closing it ends
+		// the stream.
+		resp.Body = &cancelBody{ReadCloser: resp.Body, stop: stop, cancel: cancel, pipe: body}
+		return resp, nil, nil
+	}
+	if !stop() {
+		resp.Body.Close()
+		body.close()
+		return nil, nil, context.Cause(ctx)
+	}
+	var once sync.Once
+	return resp, newClientStream(resp.Body, body, tc, cancel, func() { once.Do(done) }), nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	stop   func() bool
+	cancel func()
+	pipe   *bodyPipe
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	b.cancel()
+	b.pipe.close()
+	return err
+}
