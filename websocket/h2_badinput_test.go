@@ -177,9 +177,8 @@ func TestH2BadConnectRequests(t *testing.T) {
 		// A classic CONNECT carries neither :path nor :scheme (RFC 9113
 		// §8.5): golang.org/x/net/http2 resets it as malformed.
 		{"no :protocol, with :path and :scheme", without(base, ":protocol"), 0, http2.ErrCodeProtocol},
-		// A proxy request has no path: the Listener routes by path and
-		// finds none (a Handler, which is not routed, answers 400).
-		{"classic CONNECT to an authority", without(base, ":protocol", ":path", ":scheme", "sec-websocket-version"), http.StatusNotFound, 0},
+		// A proxy request (no path).
+		{"classic CONNECT to an authority", without(base, ":protocol", ":path", ":scheme", "sec-websocket-version"), http.StatusBadRequest, 0},
 		{":protocol other than websocket", set(base, ":protocol", "chat"), http.StatusNotImplemented, 0},
 		{"version 12", set(base, "sec-websocket-version", "12"), http.StatusBadRequest, 0},
 		{"no version", without(base, "sec-websocket-version"), http.StatusBadRequest, 0},
