@@ -19,7 +19,6 @@ import (
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
 	"github.com/netkit-go/netkit/udp"
-	"github.com/netkit-go/netkit/websocket"
 )
 
 // runBench runs `netkit bench ARGS --json` and decodes the summary.
@@ -302,22 +301,7 @@ func TestBenchNoServer(t *testing.T) {
 // TLS Listener, over one shared connection or one each; echo, compressed
 // echo and idle modes. Without HTTP/2 on the server it fails clearly.
 func TestBenchWSH2(t *testing.T) {
-	srvTLS, _ := netkittest.TLSPair(t)
-	start := func(t *testing.T, disable bool) string {
-		l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", TLSConfig: srvTLS, DisableHTTP2: disable})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.ImmediateStop() })
-		return "wss://" + l.Addr().String() + "/ws"
-	}
-	url := start(t, false)
+	url := wssTestServer(t, false)
 	for _, n := range []string{"1", "4"} {
 		t.Run("echo-conns-"+n, func(t *testing.T) {
 			r := runBench(t, "ws", url, "--insecure", "--h2", "--h2-conns", n, "-c", "4", "-s", "1024", "-n", "800", "-d", "20s")
@@ -344,7 +328,7 @@ func TestBenchWSH2(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		var out, errOut bytes.Buffer
-		err := Run(ctx, []string{"bench", "ws", start(t, true), "--insecure", "--h2", "-c", "1", "-n", "10", "-d", "2s"}, nil, &out, &errOut)
+		err := Run(ctx, []string{"bench", "ws", wssTestServer(t, true), "--insecure", "--h2", "-c", "1", "-n", "10", "-d", "2s"}, nil, &out, &errOut)
 		if err == nil || !strings.Contains(err.Error(), `ALPN chose "http/1.1"`) {
 			t.Errorf("against an HTTP/1.1-only server: %v", err)
 		}

@@ -355,6 +355,25 @@ func TestWSListenEchoesAndPrints(t *testing.T) {
 	}
 }
 
+// wssTestServer starts a TLS websocket Listener (HTTP/2 offered unless
+// disableH2) echoing at /ws and returns its wss URL.
+func wssTestServer(t *testing.T, disableH2 bool) string {
+	t.Helper()
+	srvTLS, _ := netkittest.TLSPair(t)
+	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", TLSConfig: srvTLS, DisableHTTP2: disableH2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.ImmediateStop() })
+	return "wss://" + l.Addr().String() + "/ws"
+}
+
 // TestWSConnectH2: --h2 dials a TLS Listener over HTTP/2 (--insecure: its
 // certificate is not checked), --verbose names the HTTP version and status,
 // --json's open event carries them; against a Listener without HTTP/2 the
@@ -367,19 +386,7 @@ func TestWSConnectH2(t *testing.T) {
 		status  int
 	}{{"h2", false, "HTTP/2.0", 200}, {"fallback", true, "HTTP/1.1", 101}} {
 		t.Run(tc.name, func(t *testing.T) {
-			srvTLS, _ := netkittest.TLSPair(t)
-			l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", TLSConfig: srvTLS, DisableHTTP2: tc.disable})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { l.ImmediateStop() })
-			url := "wss://" + l.Addr().String() + "/ws"
+			url := wssTestServer(t, tc.disable)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 
@@ -409,21 +416,9 @@ func TestWSConnectH2(t *testing.T) {
 		})
 	}
 	// Without --insecure the self-signed certificate is refused.
-	srvTLS, _ := netkittest.TLSPair(t)
-	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", TLSConfig: srvTLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.ImmediateStop() })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, _, err := wsRun(t, ctx, strings.NewReader(""), "--h2", "wss://"+l.Addr().String()+"/ws"); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, _, err := wsRun(t, ctx, strings.NewReader(""), "--h2", wssTestServer(t, false)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without --insecure: %v, want a certificate error", err)
 	}
 }
