@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/net/http2"
+
+	"github.com/netkit-go/netkit/internal/obs/obstest"
 
 	"github.com/netkit-go/netkit/internal/wstest"
 	"github.com/netkit-go/netkit/netkittest"
@@ -408,4 +411,53 @@ func TestH2MaxConnections(t *testing.T) {
 	if st.Status() != http.StatusServiceUnavailable {
 		t.Fatalf("third stream: status %d, want 503", st.Status())
 	}
+}
+
+// TestH2Metrics: the connection instruments carry
+// network.protocol.version: "2" for the HTTP/2 connection and each of its
+// WebSocket streams, "1.1" for an HTTP/1.1 one; an accepted CONNECT is
+// counted as an upgrade answered with 200.
+func TestH2Metrics(t *testing.T) {
+	m := obstest.NewMetrics(t)
+	l, addr := h2Listener(t, echoUpgrade(), nil, &websocket.ListenerConfig{MeterProvider: m.Provider})
+	hc := wstest.DialH2(t, addr, nil)
+	a, _ := h2Raw(t, hc, "/ws", nil)
+	b, _ := h2Raw(t, hc, "/ws", nil)
+	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := upgradeRaw(t, tc, addr, "/ws", nil)
+	for _, rc := range []*rawClient{a, b, c} {
+		rc.sendText("m")
+		rc.expectMessage(opText, []byte("m"))
+	}
+	v2, v11 := attribute.String("network.protocol.version", "2"), attribute.String("network.protocol.version", "1.1")
+	check := func(s obstest.Snapshot, name string, want int64, kv ...attribute.KeyValue) {
+		t.Helper()
+		if got := s.Sum(name, kv...); got != want {
+			t.Errorf("%s%v = %d, want %d", name, kv, got, want)
+		}
+	}
+	s := m.Collect(t)
+	check(s, "netkit.active_connections", 3, v2)
+	check(s, "netkit.upgraded_connections", 2, v2)
+	check(s, "netkit.active_connections", 1, v11)
+	check(s, "netkit.upgraded_connections", 1, v11)
+	check(s, "netkit.websocket.upgrades", 2, attribute.Int("http.response.status_code", 200))
+	check(s, "netkit.websocket.upgrades", 1, attribute.Int("http.response.status_code", 101))
+	for _, rc := range []*rawClient{a, b, c} {
+		rc.send(true, 0, opClose, closePayload(1000, ""))
+		rc.expectClose(1000)
+	}
+	hc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.GracefulStop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s = m.Collect(t)
+	check(s, "netkit.active_connections", 0)
+	check(s, "netkit.connection.closed", 3, v2)
+	check(s, "netkit.connection.closed", 1, v11)
 }

@@ -383,7 +383,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if cfg.Mode != ModeEcho && cfg.Mode != ModeIdle {
 				return nil, errors.New("loadgen: --h2 runs the echo and idle modes")
 			}
-			r.tls.NextProtos = []string{"h2"}
+			r.tls.NextProtos = []string{"h2", "http/1.1"} // http/1.1: a clear error, not TLS's
 			n := max(cfg.H2Conns, 1)
 			for range n {
 				r.h2Groups = append(r.h2Groups, &h2Group{})
