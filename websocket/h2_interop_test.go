@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -265,15 +266,31 @@ func runChromiumH2(t *testing.T, b netkittest.Browser, page, ws string) {
 	}
 }
 
-// TestH2InteropChromiumListener: Chromium loads a page from a TLS Listener
-// (its answer to a plain GET) over h2 and carries its WebSockets as
-// extended CONNECTs on that connection.
+// TestH2InteropChromiumListener: Chromium loads a page from a TLS
+// Listener's Fallback over h2 and carries its WebSockets as extended
+// CONNECTs on that same connection.
 func TestH2InteropChromiumListener(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
 	browser := netkittest.RequireChromium(t)
-	l, _, a := serveEchoTLS(t, nil)
+	a := &arrivals{}
+	pages := make(chan arrival, 8)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			pages <- arrival{r.Method, r.Proto, "", r.RemoteAddr}
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><title>h2</title><p>netkit over h2</p>")
+	})
+	l, _ := serveTLS(t, a.upgrade(websocket.Echo), nil, &websocket.ListenerConfig{Fallback: page})
 	runChromiumH2(t, browser, "https://"+addrOf(l)+"/", "wss://"+addrOf(l)+"/ws")
 	a.expect(t, 3, http.MethodConnect, "HTTP/2.0", true)
+	p := recv(t, pages)
+	if p.proto != "HTTP/2.0" {
+		t.Fatalf("the page came over %s, want HTTP/2.0", p.proto)
+	}
+	if got := a.list()[0].remote; got != p.remote {
+		t.Fatalf("the sockets came from %s, the page from %s: want the page's connection", got, p.remote)
+	}
 }
