@@ -47,6 +47,16 @@ func ConfigureHTTP2(srv *http.Server) error {
 	return http2.ConfigureServer(srv, &http2.Server{})
 }
 
+// HTTPVersion returns the HTTP version the connection's opening handshake
+// used: "2" for a WebSocket over an HTTP/2 stream (RFC 8441), "1.1"
+// otherwise.
+func (c *Conn) HTTPVersion() string {
+	if st := c.TLS(); st != nil && st.NegotiatedProtocol == "h2" {
+		return "2"
+	}
+	return "1.1"
+}
+
 // h2Response is the ResponseWriter of a request that came over HTTP/2. It
 // drops the Connection header of refusals (golang.org/x/net/http2 reads
 // Connection: close as a GOAWAY of the whole connection) and carries what
