@@ -270,6 +270,75 @@ func RequireChromium(tb testing.TB) Browser {
 	return Browser{Node: n, Chromium: chromium}
 }
 
+// RunExpect runs the script file (the body for [Browser.Run]) with args
+// and requires its output to equal the content of the file want.
+func (b Browser) RunExpect(tb testing.TB, script, want string, args ...string) {
+	tb.Helper()
+	body, err := os.ReadFile(script)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, err := os.ReadFile(want)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := b.Run(tb, string(body), args...)
+	if err != nil {
+		tb.Fatalf("chromium: %v\n%s", err, out)
+	}
+	if string(out) != string(w) {
+		tb.Fatalf("chromium printed:\n%s\nwant (%s):\n%s", out, filepath.Base(want), w)
+	}
+}
+
+// PeerStep is one JSON line of a peer script that reports steps, such as
+// websocket/testdata/h2peers': {"stream":N,"step":S,"ok":B} for each step,
+// then {"done":true,"ok":B}.
+type PeerStep struct {
+	Stream *int   `json:"stream"`
+	Step   string `json:"step"`
+	OK     bool   `json:"ok"`
+	Done   bool   `json:"done"`
+	Error  string `json:"error"`
+}
+
+// CheckPeerSteps requires out, the output of a peer script run that ended
+// with runErr, to be JSON step lines that all passed, the last reporting
+// done; streams 0..streams-1 must each have passed every one of steps.
+func CheckPeerSteps(tb testing.TB, out string, runErr error, streams int, steps []string) {
+	tb.Helper()
+	passed := map[int]map[string]bool{}
+	var done *PeerStep
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p PeerStep
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			tb.Errorf("peer printed %q (not a JSON step line)", l)
+			continue
+		}
+		switch {
+		case p.Done:
+			done = &p
+		case !p.OK:
+			tb.Errorf("peer step failed: %s", l)
+		case p.Stream != nil:
+			if passed[*p.Stream] == nil {
+				passed[*p.Stream] = map[string]bool{}
+			}
+			passed[*p.Stream][p.Step] = true
+		}
+	}
+	if runErr != nil || done == nil || !done.OK {
+		tb.Fatalf("peer: %v (done line %+v)\n%s", runErr, done, out)
+	}
+	for i := 0; i < streams; i++ {
+		for _, s := range steps {
+			if !passed[i][s] {
+				tb.Errorf("stream %d: step %s did not pass", i, s)
+			}
+		}
+	}
+}
+
 // Peer is an external peer process started by [StartPeer].
 type Peer struct {
 	// FirstLine is the first line the peer wrote to stdout (for example

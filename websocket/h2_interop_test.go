@@ -2,7 +2,6 @@ package websocket_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os/exec"
@@ -100,52 +99,6 @@ func serveEchoTLS(t *testing.T, sc *websocket.ServiceConfig) (*websocket.Listene
 	return l, certs, a
 }
 
-// peerLine is one JSON line of an h2 peer script (testdata/h2peers).
-type peerLine struct {
-	Stream *int   `json:"stream"`
-	Step   string `json:"step"`
-	OK     bool   `json:"ok"`
-	Done   bool   `json:"done"`
-	Error  string `json:"error"`
-}
-
-// checkPeerLines requires every line of out to be a passing step and the
-// last to report done; each of the streams must have passed every one of
-// steps.
-func checkPeerLines(t *testing.T, out string, runErr error, streams int, steps []string) {
-	t.Helper()
-	passed := map[int]map[string]bool{}
-	var done *peerLine
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var p peerLine
-		if err := json.Unmarshal([]byte(l), &p); err != nil {
-			t.Errorf("peer printed %q (not a JSON result line)", l)
-			continue
-		}
-		switch {
-		case p.Done:
-			done = &p
-		case !p.OK:
-			t.Errorf("peer step failed: %s", l)
-		case p.Stream != nil:
-			if passed[*p.Stream] == nil {
-				passed[*p.Stream] = map[string]bool{}
-			}
-			passed[*p.Stream][p.Step] = true
-		}
-	}
-	if runErr != nil || done == nil || !done.OK {
-		t.Fatalf("peer: %v (done line %+v)\n%s", runErr, done, out)
-	}
-	for i := 0; i < streams; i++ {
-		for _, s := range steps {
-			if !passed[i][s] {
-				t.Errorf("stream %d: step %s did not pass", i, s)
-			}
-		}
-	}
-}
-
 // h2Steps are the steps each h2 peer script runs on every stream.
 var h2Steps = []string{"handshake", "text", "binary", "fragmented", "1MiB", "deflate", "ping", "close"}
 
@@ -162,7 +115,7 @@ func TestH2InteropNodeHTTP2Client(t *testing.T) {
 		cmd.Env = append(cmd.Env, "NETKIT_CA="+certs.CACert)
 		return cmd
 	})
-	checkPeerLines(t, out, err, streams, h2Steps)
+	netkittest.CheckPeerSteps(t, out, err, streams, h2Steps)
 	a.expect(t, streams, http.MethodConnect, "HTTP/2.0", true)
 }
 
@@ -176,7 +129,7 @@ func TestH2InteropPythonH2Client(t *testing.T) {
 		cmd.Env = append(cmd.Environ(), "NETKIT_CA="+certs.CACert)
 		return cmd
 	})
-	checkPeerLines(t, out, err, streams, h2Steps)
+	netkittest.CheckPeerSteps(t, out, err, streams, h2Steps)
 	a.expect(t, streams, http.MethodConnect, "HTTP/2.0", true)
 }
 
@@ -199,73 +152,6 @@ func TestH2InteropPythonWebsocketsHTTP1(t *testing.T) {
 	a.expect(t, 1, http.MethodGet, "HTTP/1.1", true)
 }
 
-// chromiumH2Script loads the page over HTTPS (argv[2]), prints the HTTP
-// version it came over, then opens three WebSockets to argv[3] at once and
-// round-trips text, binary, 1 MiB and a compressible text on each (Chromium
-// always offers permessage-deflate), then closes them with 1000.
-const chromiumH2Script = `
-    const page = await browser.newPage();
-    await page.goto(process.argv[2]);
-    console.log('PAGE:' + await page.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol));
-    const results = await page.evaluate(async (url) => {
-      const big = new Uint8Array(1 << 20);
-      for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 255;
-      const open = () => new Promise((res, rej) => {
-        const ws = new WebSocket(url); ws.binaryType = 'arraybuffer';
-        ws.onopen = () => res(ws); ws.onerror = () => rej(new Error('websocket error'));
-      });
-      const rt = (ws, m) => new Promise((res) => { ws.onmessage = (e) => res(e.data); ws.send(m); });
-      const eq = (a, b) => { a = new Uint8Array(a); if (a.length !== b.length) return false;
-        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false; return true; };
-      const out = [];
-      const socks = await Promise.all([0, 1, 2].map(open));
-      for (const [i, ws] of socks.entries()) {
-        const t = 'hello chromium over h2 ' + i + ' \u2713';
-        out.push(i + ' text ' + ((await rt(ws, t)) === t));
-        const b = new Uint8Array([1, 2, 3, i]);
-        out.push(i + ' binary ' + eq(await rt(ws, b), b));
-        out.push(i + ' 1MiB ' + eq(await rt(ws, big), big));
-        const z = ('z'.repeat(50) + i).repeat(2000);
-        out.push(i + ' deflate ' + ((await rt(ws, z)) === z) + ' ' + ws.extensions.split(';')[0]);
-      }
-      const codes = await Promise.all(socks.map((ws) => new Promise((res) => {
-        ws.onclose = (e) => res(e.code); ws.close(1000, 'done'); })));
-      out.push('close ' + codes.join(','));
-      return out;
-    }, process.argv[3]);
-    for (const l of results) console.log(l);`
-
-// chromiumH2Want is what chromiumH2Script prints when everything passed.
-const chromiumH2Want = `PAGE:h2
-0 text true
-0 binary true
-0 1MiB true
-0 deflate true permessage-deflate
-1 text true
-1 binary true
-1 1MiB true
-1 deflate true permessage-deflate
-2 text true
-2 binary true
-2 1MiB true
-2 deflate true permessage-deflate
-close 1000,1000,1000
-`
-
-// runChromiumH2 runs chromiumH2Script against page and ws URLs with a
-// test certificate (Chromium ignores certificate errors).
-func runChromiumH2(t *testing.T, b netkittest.Browser, page, ws string) {
-	t.Helper()
-	b.Flags = append(b.Flags, "--ignore-certificate-errors")
-	out, err := b.Run(t, chromiumH2Script, page, ws)
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
-	if string(out) != chromiumH2Want {
-		t.Fatalf("chromium printed:\n%s\nwant:\n%s", out, chromiumH2Want)
-	}
-}
-
 // TestH2InteropChromiumListener: Chromium loads a page from a TLS
 // Listener's Fallback over h2 and carries its WebSockets as extended
 // CONNECTs on that same connection.
@@ -284,7 +170,9 @@ func TestH2InteropChromiumListener(t *testing.T) {
 		io.WriteString(w, "<!doctype html><title>h2</title><p>netkit over h2</p>")
 	})
 	l, _ := serveTLS(t, a.upgrade(websocket.Echo), nil, &websocket.ListenerConfig{Fallback: page})
-	runChromiumH2(t, browser, "https://"+addrOf(l)+"/", "wss://"+addrOf(l)+"/ws")
+	browser.Flags = append(browser.Flags, "--ignore-certificate-errors") // the test certificate
+	browser.RunExpect(t, filepath.Join("testdata", "h2peers", "chromium_h2.js"), filepath.Join("testdata", "h2peers", "chromium_h2.want"),
+		"https://"+addrOf(l)+"/", "wss://"+addrOf(l)+"/ws")
 	a.expect(t, 3, http.MethodConnect, "HTTP/2.0", true)
 	p := recv(t, pages)
 	if p.proto != "HTTP/2.0" {
