@@ -64,14 +64,14 @@ func serveStream(srv *engine.Server, nc net.Conn, f engine.StreamFace) (caller c
 
 func streamCallerAndCap(t *testing.T, b backend) {
 	f := newFace()
-	var openG atomic.Uint64
-	f.open = func(c *engine.Conn) error { openG.Store(goid.Current()); return nil }
+	openG := make(chan uint64, 2)
+	f.open = func(c *engine.Conn) error { openG <- goid.Current(); return nil }
 	// A started server (the event loop would take socket connections).
 	srv, _ := serve(t, b, engine.Config{MaxConnections: 2}, f)
 	s1, c1 := streamPair(t)
 	caller, done := serveStream(srv, s1, f)
 	recvT(t, f.opened, "Open")
-	if g := recvT(t, caller, "the caller"); openG.Load() != g {
+	if g := recvT(t, caller, "the caller"); recvT(t, openG, "Open's goroutine") != g {
 		t.Fatal("Open did not run on ServeStream's caller goroutine")
 	}
 	echoOnce(t, c1, "stream") // served on that goroutine, not the event loop
