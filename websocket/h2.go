@@ -63,10 +63,13 @@ func (c *Conn) HTTPVersion() string {
 // a Listener's HTTP/2 connection knows.
 type h2Response struct {
 	http.ResponseWriter
-	host      *h2Host // the Listener's connection, or nil (a Handler mount)
-	status    int
-	upgraded  bool
-	onUpgrade func() // the Listener's: the 200 ends the upgrade's observation
+	host     *h2Host // the Listener's connection, or nil (a Handler mount)
+	status   int
+	upgraded bool
+	// reserveTaken: the stream's MaxConnections place, reserved by
+	// Handler.ServeHTTP, went to ServeReserved.
+	reserveTaken bool
+	onUpgrade    func() // the Listener's: the 200 ends the upgrade's observation
 }
 
 func (w *h2Response) WriteHeader(status int) {
@@ -160,7 +163,8 @@ func (h *Handler) serveStream(w *h2Response, r *http.Request, hs handshakeResult
 		defer w.host.streamEnded()
 	}
 	sc.start()
-	if !h.streamServer(w).ServeStream(sc, s, &cfg) {
+	w.reserveTaken = true // by ServeReserved (Handler.ServeHTTP reserved the place)
+	if !h.streamServer(w).ServeReserved(sc, s, &cfg) {
 		sc.Close() // the server began stopping after the 200: reset
 	}
 	sc.end()

@@ -132,9 +132,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
 		return
 	}
-	if h.srv.Full() || isH2 && h.streamServer(h2w).Full() {
+	if h.srv.Full() {
 		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
 		return
+	}
+	if isH2 {
+		// The stream's place in MaxConnections is held from here on, so
+		// that CONNECTs arriving at once on a connection's streams cannot
+		// all pass a Full check before the first is counted.
+		srv := h.streamServer(h2w)
+		if !srv.Reserve() {
+			refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
+			return
+		}
+		defer func() {
+			if !h2w.reserveTaken {
+				srv.Unreserve()
+			}
+		}()
 	}
 	if r, ok = h.authenticate(w, r); !ok { // ServiceConfig.Auth: auth_listener.go
 		return

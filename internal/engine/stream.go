@@ -19,6 +19,10 @@ import "net"
 // stopping; the caller then still owns nc. cfg (nil: the server's) is
 // the connection's settings.
 func (s *Server) ServeStream(nc net.Conn, face StreamFace, cfg *ConnConfig) bool {
+	return s.serveStream(nc, face, cfg, false)
+}
+
+func (s *Server) serveStream(nc net.Conn, face StreamFace, cfg *ConnConfig, reserved bool) bool {
 	if cfg == nil {
 		cfg = &s.cfg.Conn
 	}
@@ -27,7 +31,11 @@ func (s *Server) ServeStream(nc net.Conn, face StreamFace, cfg *ConnConfig) bool
 	c.face = face
 	c.done = make(chan struct{})
 	s.mu.Lock()
+	if reserved {
+		s.reserved-- // the place becomes the connection's (or is freed)
+	}
 	if s.stopping {
+		s.cond.Broadcast()
 		s.mu.Unlock()
 		return false
 	}
