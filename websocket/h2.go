@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -63,13 +64,10 @@ func (c *Conn) HTTPVersion() string {
 // a Listener's HTTP/2 connection knows.
 type h2Response struct {
 	http.ResponseWriter
-	host     *h2Host // the Listener's connection, or nil (a Handler mount)
-	status   int
-	upgraded bool
-	// reserveTaken: the stream's MaxConnections place, reserved by
-	// Handler.ServeHTTP, went to ServeReserved.
-	reserveTaken bool
-	onUpgrade    func() // the Listener's: the 200 ends the upgrade's observation
+	host      *h2Host // the Listener's connection, or nil (a Handler mount)
+	status    int
+	upgraded  bool
+	onUpgrade func() // the Listener's: the 200 ends the upgrade's observation
 }
 
 func (w *h2Response) WriteHeader(status int) {
@@ -136,23 +134,6 @@ func (h *Handler) serveStream(w *h2Response, r *http.Request, hs handshakeResult
 		hdr.Set("Sec-WebSocket-Extensions", hs.ext)
 	}
 	rc := http.NewResponseController(w.ResponseWriter)
-	// The server's ReadTimeout and WriteTimeout (x/net arms them per
-	// stream) would end the socket; the upgrade timeout bounds the 200.
-	rc.SetReadDeadline(time.Time{})
-	if h.timeout > 0 {
-		rc.SetWriteDeadline(time.Now().Add(h.timeout))
-	}
-	w.WriteHeader(http.StatusOK)
-	err := rc.Flush()
-	rc.SetWriteDeadline(time.Time{})
-	if err != nil {
-		h.cc.logger.Debug("websocket: upgrade failed", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Any("err", err))
-		panic(http.ErrAbortHandler)
-	}
-	w.upgraded = true
-	if w.onUpgrade != nil {
-		w.onUpgrade()
-	}
 	sc := newStreamConn(w.ResponseWriter, r, nil)
 	c := newConn(wsproto.RoleServer, &h.cc, hs.sub, r.TLS != nil, hs.params, h.sc.Compression.deflate())
 	s := newSession(c, h.sharedHooks(hk), h)
@@ -162,10 +143,38 @@ func (h *Handler) serveStream(w *h2Response, r *http.Request, hs handshakeResult
 		w.host.streamStarted()
 		defer w.host.streamEnded()
 	}
-	sc.start()
-	w.reserveTaken = true // by ServeReserved (Handler.ServeHTTP reserved the place)
-	if !h.streamServer(w).ServeReserved(sc, s, &cfg) {
-		sc.Close() // the server began stopping after the 200: reset
+	// The 200 is written once the stream is counted (so MaxConnections
+	// holds under concurrent CONNECTs), before the session opens.
+	answer := func() error {
+		// The server's ReadTimeout and WriteTimeout (x/net arms them per
+		// stream) would end the socket; the upgrade timeout bounds the 200.
+		rc.SetReadDeadline(time.Time{})
+		if h.timeout > 0 {
+			rc.SetWriteDeadline(time.Now().Add(h.timeout))
+		}
+		w.WriteHeader(http.StatusOK)
+		err := rc.Flush()
+		rc.SetWriteDeadline(time.Time{})
+		if err != nil {
+			return err
+		}
+		w.upgraded = true
+		if w.onUpgrade != nil {
+			w.onUpgrade()
+		}
+		sc.start()
+		return nil
+	}
+	switch err := h.streamServer(w).ServeStream(sc, s, &cfg, answer); {
+	case errors.Is(err, engine.ErrTooManyConnections):
+		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
+		return
+	case errors.Is(err, engine.ErrListenerStopping):
+		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
+		return
+	case err != nil:
+		h.cc.logger.Debug("websocket: upgrade failed", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Any("err", err))
+		panic(http.ErrAbortHandler)
 	}
 	sc.end()
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -279,9 +280,8 @@ func TestH2PeerReset(t *testing.T) {
 	}
 	b.sendText("b")
 	b.expectMessage(opText, []byte("b"))
-	if n := l.Len(); n != 2 { // the connection and b
-		t.Errorf("Len %d after the reset, want 2", n)
-	}
+	// The connection and b (the reset one leaves after its OnClose).
+	waitFor(t, "Len 2 after the reset", func() bool { return l.Len() == 2 })
 	b.send(true, 0, opClose, closePayload(1000, ""))
 	b.expectClose(1000)
 	if ev := recv(t, rec.closes); ev.code != 1000 {
@@ -460,4 +460,129 @@ func TestH2Metrics(t *testing.T) {
 	check(s, "netkit.active_connections", 0)
 	check(s, "netkit.connection.closed", 3, v2)
 	check(s, "netkit.connection.closed", 1, v11)
+}
+
+// TestH2KeepaliveAndIdle: the timers of a socket (keepalive pings, the
+// idle timeout) run over a stream: the engine's read-deadline wake-ups do
+// not break it.
+func TestH2KeepaliveAndIdle(t *testing.T) {
+	idle := make(chan struct{}, 4)
+	svc := &websocket.ServiceFuncs{
+		OnTextMessage: func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(context.Background(), text) },
+		OnIdleTimeout: func(*websocket.Conn) error { idle <- struct{}{}; return nil },
+	}
+	_, addr := h2Listener(t, websocket.Static(svc), &websocket.ServiceConfig{PingInterval: 50 * time.Millisecond, PongTimeout: 5 * time.Second, IdleTimeout: 80 * time.Millisecond}, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	c, _ := h2Raw(t, hc, "/ws", nil)
+	for i := range 3 {
+		ev := c.next(5 * time.Second)
+		if ev.op != opPing {
+			t.Fatalf("ping %d: got op %d (%v)", i, ev.op, ev.readErr)
+		}
+		c.send(true, 0, opPong, ev.data)
+	}
+	recv(t, idle)
+	c.sendText("alive")
+	for {
+		ev := c.next(5 * time.Second)
+		if ev.op == opPing {
+			c.send(true, 0, opPong, ev.data)
+			continue
+		}
+		if ev.op != opText || string(ev.data) != "alive" {
+			t.Fatalf("got op %d %q (%v), want the echo", ev.op, ev.data, ev.readErr)
+		}
+		break
+	}
+}
+
+// TestH2WriteTimeoutStalledWindow: a peer that never reopens a stream's
+// window costs that socket its WriteTimeout: the blocked write fails, the
+// stream is reset, OnClose gets 1006; the connection's other socket is
+// unaffected.
+func TestH2WriteTimeoutStalledWindow(t *testing.T) {
+	rec := newRecorder()
+	f := rec.funcs()
+	f.OnBinaryMessage = func(c *websocket.Conn, data []byte) error {
+		return c.WriteBinaryMessage(context.Background(), data)
+	}
+	_, addr := h2Listener(t, websocket.Static(f), &websocket.ServiceConfig{WriteTimeout: 200 * time.Millisecond}, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	stalled, st := h2Raw(t, hc, "/ws", nil)
+	recv(t, rec.caller)
+	other, _ := h2Raw(t, hc, "/ws", nil)
+	recv(t, rec.caller)
+	stalled.sendBinary(bytes.Repeat([]byte{1}, 256<<10)) // 4 × the window, never read
+	if ev := recv(t, rec.closes); ev.code != 1006 {
+		t.Fatalf("OnClose %d, want 1006", ev.code)
+	}
+	if ended, reset := st.WaitEnd(5 * time.Second); !ended || !reset {
+		t.Fatalf("stalled stream: ended %v reset %v, want a reset", ended, reset)
+	}
+	other.sendBinary([]byte("ok"))
+	other.expectMessage(opBinary, []byte("ok"))
+}
+
+// TestH2HandlerGracefulStop: a mounted Handler's GracefulStop closes its
+// HTTP/2 sockets with 1001 over their streams; the user's server, which
+// owns the connection, sends no GOAWAY for it.
+func TestH2HandlerGracefulStop(t *testing.T) {
+	h := websocket.NewHandler(echoUpgrade(), nil)
+	srv := httptest.NewUnstartedServer(h)
+	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = srv.Config.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	c, _ := h2Raw(t, hc, "/ws", nil)
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- h.GracefulStop(ctx)
+	}()
+	if code, _ := closeCodeOf(t, c.next(5*time.Second)); code != 1001 {
+		t.Fatalf("close %d, want 1001", code)
+	}
+	c.expectEOF()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if h.Len() != 0 {
+		t.Fatalf("Len %d after the stop", h.Len())
+	}
+	st, err := hc.Connect("/ws", nil)
+	if err != nil || st.Status() != http.StatusServiceUnavailable {
+		t.Fatalf("CONNECT after the stop: %d %v, want 503", st.Status(), err)
+	}
+}
+
+// TestH2AcceptRefuses: Accept (a pulled Conn that outlives its handler)
+// answers an HTTP/2 CONNECT with 501, without a GOAWAY for the connection.
+func TestH2AcceptRefuses(t *testing.T) {
+	errs := make(chan error, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := websocket.Accept(w, r, nil)
+		errs <- err
+	}))
+	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = srv.Config.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	st, err := hc.Connect("/ws", nil)
+	if err != nil || st.Status() != http.StatusNotImplemented {
+		t.Fatalf("status %d %v, want 501", st.Status(), err)
+	}
+	var ie *websocket.InvalidHandshakeError
+	if err := recv(t, errs); !errors.As(err, &ie) || ie.Status != http.StatusNotImplemented {
+		t.Fatalf("Accept: %v", err)
+	}
+	if hc.GoAway() != nil {
+		t.Fatal("GOAWAY after Accept's refusal")
+	}
 }

@@ -169,9 +169,11 @@
 //   - It has no descriptor and no TLS handshake of its own ([Conn.TLS] is
 //     the carrying connection's), and runs on the goroutine that called
 //     ServeStream (golang.org/x/net/http2's handler goroutine), which it
-//     blocks until Closed has run; it never goes to the event loop, and is
-//     not accepted, so the accept loop's pause at MaxConnections does not
-//     apply: the carrier asks [Server.Full] first and refuses (503).
+//     blocks until Closed has run; it never goes to the event loop. It is
+//     not accepted, so instead of the accept loop's pause at
+//     MaxConnections, ServeStream refuses it at the cap
+//     ([ErrTooManyConnections]; the carrier answers 503), checked and
+//     counted under one lock before the carrier's answer (HTTP/2's 200).
 //   - An idle stream holds a read buffer (the carrier cannot wait without
 //     one) and the reading goroutine of its carrier.
 //   - Shutdown's wake-up and timers are the net.Conn's read deadline,

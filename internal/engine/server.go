@@ -63,7 +63,6 @@ type Server struct {
 	stopping bool
 	ln       net.Listener
 	conns    map[*Conn]struct{}
-	reserved int      // places held by Reserve for ServeReserved (reserve.go)
 	stop     *stopOp  // the stop in progress, or nil
 	addr     net.Addr // the last bound address (kept after a stop)
 	acceptWG sync.WaitGroup
@@ -172,7 +171,7 @@ func (s *Server) acceptLoop(ln net.Listener, done chan struct{}) {
 	var delay time.Duration
 	for {
 		s.mu.Lock()
-		for !s.stopping && s.cfg.MaxConnections > 0 && len(s.conns)+s.reserved >= s.cfg.MaxConnections {
+		for !s.stopping && s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 			s.cond.Wait()
 		}
 		stopping := s.stopping
@@ -588,5 +587,5 @@ func (s *Server) awaitClosed(conns []*Conn, self *Conn) {
 func (s *Server) Full() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cfg.MaxConnections > 0 && len(s.conns)+s.reserved >= s.cfg.MaxConnections
+	return s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections
 }

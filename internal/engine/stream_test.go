@@ -53,11 +53,11 @@ func TestStreamKind(t *testing.T) {
 
 // serveStream runs f over nc on a new goroutine standing for the carrier's
 // (x/net's handler goroutine); the result is sent when ServeStream returns.
-func serveStream(srv *engine.Server, nc net.Conn, f engine.StreamFace) (caller chan uint64, done chan bool) {
-	caller, done = make(chan uint64, 1), make(chan bool, 1)
+func serveStream(srv *engine.Server, nc net.Conn, f engine.StreamFace) (caller chan uint64, done chan error) {
+	caller, done = make(chan uint64, 1), make(chan error, 1)
 	go func() {
 		caller <- goid.Current()
-		done <- srv.ServeStream(nc, f, nil)
+		done <- srv.ServeStream(nc, f, nil, nil)
 	}()
 	return caller, done
 }
@@ -81,9 +81,13 @@ func streamCallerAndCap(t *testing.T, b backend) {
 	if !srv.Full() || srv.Len() != 2 {
 		t.Fatalf("Full %v, Len %d with two streams at MaxConnections 2", srv.Full(), srv.Len())
 	}
+	s3, _ := streamPair(t)
+	if err := srv.ServeStream(s3, f, nil, func() error { t.Error("accepted ran at the cap"); return nil }); err != engine.ErrTooManyConnections {
+		t.Fatalf("a third stream at MaxConnections 2: %v, want ErrTooManyConnections", err)
+	}
 	c1.Close()
-	if !recvT(t, done, "ServeStream's return") {
-		t.Fatal("ServeStream reported a stopping server")
+	if err := recvT(t, done, "ServeStream's return"); err != nil {
+		t.Fatalf("ServeStream: %v", err)
 	}
 	recvT(t, f.closed, "Closed")
 	if srv.Full() || srv.Len() != 1 {
