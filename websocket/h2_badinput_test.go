@@ -92,6 +92,16 @@ func h2Connect(t *testing.T, hc *wstest.H2Conn, path string) (*wstest.H2Stream, 
 	return st, h2Frames(t, st)
 }
 
+// echoAndClose round-trips text on c, then closes it with 1000 (the
+// server's echo, then the stream's end).
+func echoAndClose(c *rawClient, text string) {
+	c.t.Helper()
+	c.sendText(text)
+	c.expectMessage(opText, []byte(text))
+	c.send(true, 0, opClose, closePayload(1000, ""))
+	c.expectClose(1000)
+}
+
 // connectFields are the request fields of an RFC 8441 WebSocket CONNECT to
 // path on hc (pseudo-fields first); tests edit them.
 func connectFields(addr, path string) [][2]string {
@@ -209,10 +219,7 @@ func TestH2BadConnectRequests(t *testing.T) {
 	if v := st.Header().Values("Sec-WebSocket-Accept"); v != nil {
 		t.Fatalf("Sec-WebSocket-Accept %q on an RFC 8441 answer (§5: none)", v)
 	}
-	c.sendText("after the refusals")
-	c.expectMessage(opText, []byte("after the refusals"))
-	c.send(true, 0, opClose, closePayload(1000, ""))
-	c.expectClose(1000)
+	echoAndClose(c, "after the refusals")
 	stopAndCount(t, l, s, map[string]int{"good": 1000})
 }
 
@@ -231,10 +238,7 @@ func TestH2DataBeforeResponse(t *testing.T) {
 	}
 	c.expectMessage(opText, []byte("early one"))
 	c.expectMessage(opText, []byte("early two"))
-	c.sendText("after")
-	c.expectMessage(opText, []byte("after"))
-	c.send(true, 0, opClose, closePayload(1000, ""))
-	c.expectClose(1000)
+	echoAndClose(c, "after")
 	stopAndCount(t, l, s, map[string]int{"early": 1000})
 }
 
@@ -255,10 +259,7 @@ func TestH2ResetMidFragmentedMessage(t *testing.T) {
 	if ev := recv(t, s.get(t, "a").closes); ev.code != 1006 {
 		t.Fatalf("OnClose(%d, %q) after RST_STREAM, want 1006", ev.code, ev.reason)
 	}
-	cb.sendText("still here")
-	cb.expectMessage(opText, []byte("still here"))
-	cb.send(true, 0, opClose, closePayload(1000, ""))
-	cb.expectClose(1000)
+	echoAndClose(cb, "still here")
 	stopAndCount(t, l, s, map[string]int{"b": 1000})
 	if n := len(s.get(t, "a").closes); n != 0 {
 		t.Fatalf("OnClose ran %d more times for the reset socket", n)
@@ -295,10 +296,7 @@ func TestH2WindowNeverOpens(t *testing.T) {
 	if ended, _ := stalled.WaitEnd(5 * time.Second); !ended {
 		t.Fatal("the stalled stream was not ended")
 	}
-	co.sendText("after")
-	co.expectMessage(opText, []byte("after"))
-	co.send(true, 0, opClose, closePayload(1000, ""))
-	co.expectClose(1000)
+	echoAndClose(co, "after")
 	stopAndCount(t, l, s, map[string]int{"open": 1000})
 	if n := len(s.get(t, "stalled").closes); n != 0 {
 		t.Fatalf("OnClose ran %d more times for the stalled socket", n)
