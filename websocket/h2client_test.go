@@ -594,4 +594,25 @@ func TestH2ClientProxy(t *testing.T) {
 	if n := len(proxy.requests()); n != 1 {
 		t.Errorf("proxy saw %d CONNECTs for two sockets, want 1 (one shared tunnel)", n)
 	}
+
+	// An https proxy (TLS to the proxy, then TLS with ALPN h2 to the
+	// target inside the tunnel); a pool of its own, since the proxy is
+	// part of the pool's key anyway. The proxy presents the test server
+	// certificate, of the CA the client trusts.
+	certs := netkittest.NewCertificates(t)
+	hp := newCLProxyTLS(t, &tls.Config{Certificates: []tls.Certificate{certs.Server}})
+	hcfg := s.cfg()
+	hcfg.Proxy = http.ProxyURL(hp.url)
+	c, err := websocket.Dial(ctx, s.url("/ws"), hcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx, 1000, "")
+	if v := c.HTTPVersion(); v != "HTTP/2.0" {
+		t.Errorf("through an https proxy: HTTPVersion = %q", v)
+	}
+	h2EchoShort(t, c)
+	if n := len(hp.requests()); n != 1 {
+		t.Errorf("https proxy saw %d CONNECTs, want 1", n)
+	}
 }
