@@ -20,6 +20,31 @@
 // [Accept] upgrades one request to a [Conn] that the caller reads with
 // [Conn.Read] on its own goroutine.
 //
+// # HTTP/2 (RFC 8441)
+//
+// With TLS, a Listener's ALPN offers h2 and http/1.1
+// (ListenerConfig.DisableHTTP2 turns h2 off). An h2 connection is served
+// by golang.org/x/net/http2 on the engine connection's goroutine, with
+// SETTINGS_ENABLE_CONNECT_PROTOCOL advertised (no GODEBUG needed; only
+// golang.org/x/net/http2 servers are affected, not net/http's own: see
+// docs/architecture.md), so a browser whose page came over h2 opens its
+// WebSocket as an extended CONNECT on that connection. Each such
+// WebSocket is a stream: the same path, UpgradeService, subprotocol and
+// permessage-deflate negotiation, Service, limits, timeouts, keepalive and
+// close handshake as the HTTP/1.1 Upgrade; the answer is 200 without
+// Sec-WebSocket-Accept, another Sec-WebSocket-Version gets 400 with
+// Sec-WebSocket-Version: 13, another :protocol 501, a CONNECT without
+// :protocol 400. A stream is a connection of the Listener's engine: it
+// counts against MaxConnections (with the connection carrying it), gets
+// close 1001 on a graceful stop before the connection's GOAWAY, and its
+// window is its backpressure (a stalled stream does not stall the
+// others). A socket dropped without a close handshake resets its stream
+// only (RST_STREAM; golang.org/x/net/http2's code for it is
+// INTERNAL_ERROR); a stream reset by the peer ends its socket with 1006.
+// [ConfigureHTTP2] does the same for a Handler on the user's http.Server
+// (read its warning). [Conn.HTTPVersion] says which HTTP a socket came
+// over, and the metrics carry network.protocol.version.
+//
 // Service callbacks are optional typed hooks (OnOpen, OnTextMessage,
 // OnBinaryMessage, OnPing, OnPong, OnIdleTimeout, OnClose, OnError), checked
 // once per type: a method named On* with the wrong signature fails the
@@ -127,7 +152,11 @@
 // frame header before allocating; a compressed message is inflated into
 // pooled chunks and copied once, so a deflate bomb costs at most the limit
 // plus 256 KiB. Open connections per Listener: MaxConnections (the
-// open-file limit minus 64), counted from accept. Waits and their defaults:
+// open-file limit minus 64), counted from accept; an HTTP/2 connection
+// and each WebSocket stream of it count one each, and one connection has
+// at most MaxConcurrentStreams (250) streams open. An HTTP/2 connection
+// without streams is sent GOAWAY after Timeout (10 s). Waits and their
+// defaults:
 // a wss TLS handshake (SecureSocket.HandshakeTimeout, 10 s), the upgrade
 // request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
 // Ballerina's 120 s), writes (30 s), the close echo

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -45,6 +46,16 @@ const DefaultMaxConcurrentStreams = 250
 // alone waits for the sockets' streams to end).
 func ConfigureHTTP2(srv *http.Server) error {
 	return http2.ConfigureServer(srv, &http2.Server{})
+}
+
+// HTTPVersion returns the HTTP version the connection's opening handshake
+// used: "2" for a WebSocket over an HTTP/2 stream (RFC 8441), "1.1"
+// otherwise.
+func (c *Conn) HTTPVersion() string {
+	if st := c.TLS(); st != nil && st.NegotiatedProtocol == "h2" {
+		return "2"
+	}
+	return "1.1"
 }
 
 // h2Response is the ResponseWriter of a request that came over HTTP/2. It
@@ -123,23 +134,6 @@ func (h *Handler) serveStream(w *h2Response, r *http.Request, hs handshakeResult
 		hdr.Set("Sec-WebSocket-Extensions", hs.ext)
 	}
 	rc := http.NewResponseController(w.ResponseWriter)
-	// The server's ReadTimeout and WriteTimeout (x/net arms them per
-	// stream) would end the socket; the upgrade timeout bounds the 200.
-	rc.SetReadDeadline(time.Time{})
-	if h.timeout > 0 {
-		rc.SetWriteDeadline(time.Now().Add(h.timeout))
-	}
-	w.WriteHeader(http.StatusOK)
-	err := rc.Flush()
-	rc.SetWriteDeadline(time.Time{})
-	if err != nil {
-		h.cc.logger.Debug("websocket: upgrade failed", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Any("err", err))
-		panic(http.ErrAbortHandler)
-	}
-	w.upgraded = true
-	if w.onUpgrade != nil {
-		w.onUpgrade()
-	}
 	sc := newStreamConn(w.ResponseWriter, r, nil)
 	c := newConn(wsproto.RoleServer, &h.cc, hs.sub, r.TLS != nil, hs.params, h.sc.Compression.deflate())
 	s := newSession(c, h.sharedHooks(hk), h)
@@ -149,9 +143,38 @@ func (h *Handler) serveStream(w *h2Response, r *http.Request, hs handshakeResult
 		w.host.streamStarted()
 		defer w.host.streamEnded()
 	}
-	sc.start()
-	if !h.streamServer(w).ServeStream(sc, s, &cfg) {
-		sc.Close() // the server began stopping after the 200: reset
+	// The 200 is written once the stream is counted (so MaxConnections
+	// holds under concurrent CONNECTs), before the session opens.
+	answer := func() error {
+		// The server's ReadTimeout and WriteTimeout (x/net arms them per
+		// stream) would end the socket; the upgrade timeout bounds the 200.
+		rc.SetReadDeadline(time.Time{})
+		if h.timeout > 0 {
+			rc.SetWriteDeadline(time.Now().Add(h.timeout))
+		}
+		w.WriteHeader(http.StatusOK)
+		err := rc.Flush()
+		rc.SetWriteDeadline(time.Time{})
+		if err != nil {
+			return err
+		}
+		w.upgraded = true
+		if w.onUpgrade != nil {
+			w.onUpgrade()
+		}
+		sc.start()
+		return nil
+	}
+	switch err := h.streamServer(w).ServeStream(sc, s, &cfg, answer); {
+	case errors.Is(err, engine.ErrTooManyConnections):
+		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
+		return
+	case errors.Is(err, engine.ErrListenerStopping):
+		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
+		return
+	case err != nil:
+		h.cc.logger.Debug("websocket: upgrade failed", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Any("err", err))
+		panic(http.ErrAbortHandler)
 	}
 	sc.end()
 }

@@ -222,6 +222,10 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Unlock()
 	upgrade := isUpgradeRequest(r)
 	switch {
+	case r.Method == http.MethodConnect && r.Header.Get(":protocol") == "":
+		// An HTTP/2 CONNECT without :protocol asks for a tunnel (a proxy's
+		// job), not a WebSocket (RFC 8441 §4).
+		refuse(w, http.StatusBadRequest, "websocket: CONNECT without :protocol")
 	case !upgrade && l.cfg.Fallback != nil:
 		l.cfg.Fallback.ServeHTTP(w, r)
 	case h == nil:

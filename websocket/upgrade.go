@@ -309,11 +309,18 @@ func isTLS(nc net.Conn) bool { _, ok := nc.(*tls.Conn); return ok }
 // On failure Accept has answered the request and returns an
 // *InvalidHandshakeError. sc.Auth is checked first (401 or 403; the
 // Principal is on the Conn). The idle timeout and keepalive pings of sc
-// apply to Service connections only.
+// apply to Service connections only. Accept serves HTTP/1.1 upgrades
+// only: an HTTP/2 request gets 501 (a [Handler] serves RFC 8441).
 func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, error) {
 	var cfg ServiceConfig
 	if sc != nil {
 		cfg = *sc
+	}
+	if r.ProtoMajor >= 2 {
+		// A pulled Conn outlives the request's handler, which an HTTP/2
+		// stream cannot: serve HTTP/2 WebSockets with a Handler.
+		http.Error(&h2Response{ResponseWriter: w}, "websocket: Accept serves HTTP/1.1 only; over HTTP/2 use a Handler", http.StatusNotImplemented)
+		return nil, &InvalidHandshakeError{Status: http.StatusNotImplemented, Message: "Accept serves HTTP/1.1 only (an HTTP/2 request needs a Handler)"}
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	hs, ok := negotiate(rec, r, &cfg, false)

@@ -15,10 +15,16 @@ import "net"
 // connection, is stopped like one, and its reads and writes go through
 // nc's Read, Write and deadlines (which must be safe to set from another
 // goroutine and must not break nc: a past read deadline only wakes a
-// blocked Read). It reports false, without running face, if the server is
-// stopping; the caller then still owns nc. cfg (nil: the server's) is
-// the connection's settings.
-func (s *Server) ServeStream(nc net.Conn, face StreamFace, cfg *ConnConfig) bool {
+// blocked Read). cfg (nil: the server's) is the connection's settings.
+//
+// The connection is counted first, under the same lock as the check of
+// the cap, so concurrent streams never exceed MaxConnections; then
+// accepted (if not nil) runs, before ConnState and Open: the carrier's
+// answer (HTTP/2's 200). An error from accepted ends the connection
+// without Closed and is returned. At the cap ServeStream returns
+// [ErrTooManyConnections], on a stopping server [ErrListenerStopping],
+// without running anything: the caller still owns nc and refuses.
+func (s *Server) ServeStream(nc net.Conn, face StreamFace, cfg *ConnConfig, accepted func() error) error {
 	if cfg == nil {
 		cfg = &s.cfg.Conn
 	}
@@ -27,16 +33,28 @@ func (s *Server) ServeStream(nc net.Conn, face StreamFace, cfg *ConnConfig) bool
 	c.face = face
 	c.done = make(chan struct{})
 	s.mu.Lock()
-	if s.stopping {
+	switch {
+	case s.stopping:
 		s.mu.Unlock()
-		return false
+		return ErrListenerStopping
+	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
+		s.mu.Unlock()
+		return ErrTooManyConnections
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	if accepted != nil {
+		if err := accepted(); err != nil {
+			c.Close(err)
+			close(c.done)
+			s.forget(c)
+			return err
+		}
+	}
 	if s.begin(c) {
 		c.run()
 	}
-	return true
+	return nil
 }
 
 // NetConn returns the connection's net.Conn (a *tls.Conn after a TLS
