@@ -101,7 +101,7 @@ func (ac *AsyncClient) Done() <-chan struct{} { return ac.done }
 
 // HTTPVersion returns the HTTP version of the current connection's opening
 // handshake, as [Client.HTTPVersion].
-func (ac *AsyncClient) HTTPVersion() string { return ac.HandshakeResponse().Proto }
+func (ac *AsyncClient) HTTPVersion() string { return ac.current().HTTPVersion() }
 
 // Reconnects returns how many times Retry reconnected the client.
 func (ac *AsyncClient) Reconnects() int { return int(ac.reconnects.Load()) }

@@ -104,9 +104,9 @@ func (cl *Client) HandshakeResponse() *http.Response {
 }
 
 // HTTPVersion returns the HTTP version of the current connection's opening
-// handshake: "HTTP/2.0" for an RFC 8441 stream (ClientConfig.HTTP2),
-// "HTTP/1.1" for an upgrade (also when HTTP2 fell back).
-func (cl *Client) HTTPVersion() string { return cl.HandshakeResponse().Proto }
+// handshake, as [Conn.HTTPVersion]: "2" for an RFC 8441 stream
+// (ClientConfig.HTTP2), "1.1" for an upgrade (also when HTTP2 fell back).
+func (cl *Client) HTTPVersion() string { return cl.current().HTTPVersion() }
 
 // Reconnects returns how many times Retry reconnected the client.
 func (cl *Client) Reconnects() int { return int(cl.reconnects.Load()) }

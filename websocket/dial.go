@@ -77,8 +77,8 @@ type ClientConfig struct {
 	// the WebSocket is one stream of it. When the server does not take it
 	// (ALPN chooses http/1.1, or its SETTINGS lack
 	// SETTINGS_ENABLE_CONNECT_PROTOCOL), the dial falls back to an HTTP/1.1
-	// upgrade on a connection of its own; [Client.HTTPVersion] (and the
-	// HandshakeResponse's Proto) says which was used. Every other field
+	// upgrade on a connection of its own; [Client.HTTPVersion] ("2" or
+	// "1.1", and the HandshakeResponse's Proto) says which was used. Every other field
 	// applies as over HTTP/1.1, proxies included (the TLS session, with
 	// ALPN h2, runs inside the CONNECT tunnel). Ignored for ws URLs: there
 	// is no cleartext (h2c) variant. Default: off.

@@ -97,8 +97,9 @@
 // http/1.1, or its first SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL)
 // the dial falls back to an HTTP/1.1 upgrade on a connection of its own,
 // and the pool remembers it for HTTP2FallbackMemory (1 min);
-// [Client.HTTPVersion] ("HTTP/2.0" or "HTTP/1.1") and the
-// HandshakeResponse (200 or 101) say which was used. Everything else is
+// [Client.HTTPVersion] ("2" or "1.1", as Conn.HTTPVersion) and the
+// HandshakeResponse (200 or 101, Proto HTTP/2.0 or HTTP/1.1) say which was
+// used. Everything else is
 // the same over a stream: deflate, keepalive, Retry (a new stream),
 // AsyncClient, read and write timeouts (the stream's flow-control window
 // is the backpressure: a write waits while it is full), and HTTP or HTTPS

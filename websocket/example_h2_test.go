@@ -51,5 +51,5 @@ func ExampleClientConfig_http2() {
 		log.Fatal(err)
 	}
 	fmt.Println(string(reply), a.HTTPVersion(), b.HTTPVersion(), pool.Conns())
-	// Output: hello over h2 HTTP/2.0 HTTP/2.0 1
+	// Output: hello over h2 2 2 1
 }

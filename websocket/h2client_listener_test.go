@@ -73,7 +73,7 @@ func TestH2ClientListener(t *testing.T) {
 	if s.proto != "HTTP/2.0" || s.method != http.MethodConnect || s.cookie != "sid=42" || s.custom != "yes" || s.auth != "u:p" {
 		t.Errorf("the server saw %+v", s)
 	}
-	if v := cl.HTTPVersion(); v != "HTTP/2.0" {
+	if v := cl.HTTPVersion(); v != "2" {
 		t.Errorf("HTTPVersion %q", v)
 	}
 	if p := cl.NegotiatedSubProtocol(); p != "chat" {
@@ -254,7 +254,7 @@ func TestH2ClientListenerRetryAsync(t *testing.T) {
 	if n := ac.Reconnects(); n != 1 {
 		t.Errorf("Reconnects %d, want 1", n)
 	}
-	if v := ac.HTTPVersion(); v != "HTTP/2.0" {
+	if v := ac.HTTPVersion(); v != "2" {
 		t.Errorf("HTTPVersion %q", v)
 	}
 }
@@ -270,8 +270,8 @@ func TestH2ClientListenerDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close(testCtx(t), 1000, "")
-	if v := cl.HTTPVersion(); v != "HTTP/1.1" {
-		t.Errorf("HTTPVersion %q, want HTTP/1.1", v)
+	if v := cl.HTTPVersion(); v != "1.1" {
+		t.Errorf("HTTPVersion %q, want 1.1", v)
 	}
 	if st := cl.TLS(); st == nil || st.NegotiatedProtocol != "http/1.1" {
 		t.Errorf("TLS %v", st)

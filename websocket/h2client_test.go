@@ -216,8 +216,8 @@ func TestH2ClientHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close(testCtx(t), 1000, "")
-	if v := cl.HTTPVersion(); v != "HTTP/2.0" {
-		t.Fatalf("HTTPVersion = %q, want HTTP/2.0", v)
+	if v := cl.HTTPVersion(); v != "2" {
+		t.Fatalf("HTTPVersion = %q, want 2", v)
 	}
 	if st := cl.HandshakeResponse().StatusCode; st != 200 {
 		t.Errorf("HandshakeResponse status %d, want 200", st)
@@ -327,8 +327,8 @@ func TestH2ClientFallback(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v := cl.HTTPVersion(); v != "HTTP/1.1" {
-					t.Errorf("HTTPVersion = %q, want HTTP/1.1", v)
+				if v := cl.HTTPVersion(); v != "1.1" {
+					t.Errorf("HTTPVersion = %q, want 1.1", v)
 				}
 				if st := cl.HandshakeResponse().StatusCode; st != 101 {
 					t.Errorf("status %d, want 101", st)
@@ -420,7 +420,7 @@ func TestH2ClientStreamReset(t *testing.T) {
 	if n := rc.Reconnects(); n != 1 {
 		t.Errorf("Reconnects = %d, want 1", n)
 	}
-	if v := rc.HTTPVersion(); v != "HTTP/2.0" {
+	if v := rc.HTTPVersion(); v != "2" {
 		t.Errorf("HTTPVersion after the reconnect = %q", v)
 	}
 }
@@ -527,7 +527,7 @@ func TestH2ClientAsync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := ac.HTTPVersion(); v != "HTTP/2.0" {
+	if v := ac.HTTPVersion(); v != "2" {
 		t.Errorf("HTTPVersion = %q", v)
 	}
 	if err := ac.WriteTextMessage(testCtx(t), []byte("async")); err != nil {
@@ -586,12 +586,33 @@ func TestH2ClientProxy(t *testing.T) {
 	}
 	defer b.Close(ctx, 1000, "")
 	for _, cl := range []*websocket.Client{a, b} {
-		if v := cl.HTTPVersion(); v != "HTTP/2.0" {
+		if v := cl.HTTPVersion(); v != "2" {
 			t.Errorf("HTTPVersion = %q", v)
 		}
 		h2EchoShort(t, cl)
 	}
 	if n := len(proxy.requests()); n != 1 {
 		t.Errorf("proxy saw %d CONNECTs for two sockets, want 1 (one shared tunnel)", n)
+	}
+
+	// An https proxy (TLS to the proxy, then TLS with ALPN h2 to the
+	// target inside the tunnel); a pool of its own, since the proxy is
+	// part of the pool's key anyway. The proxy presents the test server
+	// certificate, of the CA the client trusts.
+	certs := netkittest.NewCertificates(t)
+	hp := newCLProxyTLS(t, &tls.Config{Certificates: []tls.Certificate{certs.Server}})
+	hcfg := s.cfg()
+	hcfg.Proxy = http.ProxyURL(hp.url)
+	c, err := websocket.Dial(ctx, s.url("/ws"), hcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx, 1000, "")
+	if v := c.HTTPVersion(); v != "2" {
+		t.Errorf("through an https proxy: HTTPVersion = %q", v)
+	}
+	h2EchoShort(t, c)
+	if n := len(hp.requests()); n != 1 {
+		t.Errorf("https proxy saw %d CONNECTs, want 1", n)
 	}
 }

@@ -32,7 +32,7 @@ type wsEvent struct {
 	Event       string `json:"event"`
 	URL         string `json:"url,omitempty"`
 	Subprotocol string `json:"subprotocol,omitempty"`
-	HTTP        string `json:"http,omitempty"`   // open: the handshake's HTTP version
+	HTTP        string `json:"http,omitempty"`   // open: the handshake's HTTP version, "1.1" or "2"
 	Status      int    `json:"status,omitempty"` // open: its status (101, or 200 over HTTP/2)
 	Data        string `json:"data,omitempty"`
 	Encoding    string `json:"encoding,omitempty"`
@@ -217,7 +217,7 @@ func (p *wsPrinter) event(ev wsEvent) {
 	case "open":
 		via := ""
 		if p.verbose {
-			via = fmt.Sprintf(" over %s (status %d)", ev.HTTP, ev.Status)
+			via = fmt.Sprintf(" over HTTP/%s (status %d)", ev.HTTP, ev.Status)
 		}
 		if ev.Subprotocol != "" {
 			fmt.Fprintf(p.log, "connected to %s%s (subprotocol %s)\n", ev.URL, via, ev.Subprotocol)

@@ -135,7 +135,7 @@ func TestWSConnectEchoJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", err, s.err.String())
 	}
 	evs := wsEvents(t, strings.Join(got, "\n"))
-	want := []wsEvent{{Event: "open", URL: url, HTTP: "HTTP/1.1", Status: 101}, {Event: "text", Data: "hello"}, {Event: "text", Data: "world \u00e9"}, {Event: "close", Code: 1000}}
+	want := []wsEvent{{Event: "open", URL: url, HTTP: "1.1", Status: 101}, {Event: "text", Data: "hello"}, {Event: "text", Data: "world \u00e9"}, {Event: "close", Code: 1000}}
 	for i := range want {
 		if evs[i] != want[i] {
 			t.Fatalf("event %d: %+v, want %+v", i, evs[i], want[i])
@@ -384,7 +384,7 @@ func TestWSConnectH2(t *testing.T) {
 		disable bool
 		http    string
 		status  int
-	}{{"h2", false, "HTTP/2.0", 200}, {"fallback", true, "HTTP/1.1", 101}} {
+	}{{"h2", false, "2", 200}, {"fallback", true, "1.1", 101}} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := wssTestServer(t, tc.disable)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -399,7 +399,7 @@ func TestWSConnectH2(t *testing.T) {
 			if err := s.wait(t); err != nil {
 				t.Fatal(err)
 			}
-			want := fmt.Sprintf("connected to %s over %s (status %d)", url, tc.http, tc.status)
+			want := fmt.Sprintf("connected to %s over HTTP/%s (status %d)", url, tc.http, tc.status)
 			if e := s.err.String(); !strings.Contains(e, want) {
 				t.Fatalf("stderr %q, want %q", e, want)
 			}
