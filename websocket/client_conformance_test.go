@@ -189,7 +189,7 @@ func testClientConformanceGoodServerFrames(t *testing.T, tr clTransport) {
 		closed <- rc.readClose()
 	})
 	c := clDial(t, srv.url, srv.config(&websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}}))
-	if tr.name == "h2" && c.HTTPVersion() != "HTTP/2.0" {
+	if tr.name == "h2" && c.HTTPVersion() != "2" {
 		t.Fatalf("HTTPVersion %q over the h2 server", c.HTTPVersion())
 	}
 	ctx := testCtx(t)

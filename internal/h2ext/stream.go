@@ -112,8 +112,17 @@ func (s *ClientStream) Write(b []byte) (int, error) { return s.w.write(b) }
 // CloseWrite ends the request body: END_STREAM, HTTP/2's half-close.
 func (s *ClientStream) CloseWrite() error { s.w.closeWrite(); return nil }
 
+// CloseDrainWait bounds how long Close waits for the transport to send
+// what was written before it resets the stream.
+const CloseDrainWait = time.Second
+
 // Close resets the stream if it has not ended (RST_STREAM CANCEL) and
-// releases its place on the pooled connection.
+// releases its place on the pooled connection. It first ends the request
+// body and waits, up to CloseDrainWait, for the transport to have sent
+// every byte written (a Write returns once the transport took its bytes,
+// before their DATA frame is on the wire): so the close frame of a
+// WebSocket failed for a protocol error reaches the peer, as it does over
+// TCP, instead of being dropped by the reset.
 func (s *ClientStream) Close() error {
 	s.closeMu.Do(func() {
 		s.mu.Lock()
@@ -124,6 +133,7 @@ func (s *ClientStream) Close() error {
 		s.cond.Broadcast()
 		s.mu.Unlock()
 		s.w.closeWrite()
+		s.w.waitDrained(CloseDrainWait)
 		s.body.Close()
 		s.cancel()
 		s.w.close()
@@ -198,13 +208,16 @@ func armDeadline(tm *time.Timer, t time.Time, mu *sync.Mutex, cond *sync.Cond) *
 // deadline. A write hands its slice over and waits until the transport has
 // copied all of it, the deadline passes, or the stream ends.
 type bodyPipe struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	p      []byte // handed over by write, not yet read
-	eof    bool   // closeWrite: the reader gets io.EOF once p is empty
-	ended  bool   // the transport closed the body or the stream closed
-	wdl    time.Time
-	wtimer *time.Timer
+	mu   sync.Mutex
+	cond sync.Cond
+	p    []byte // handed over by write, not yet read
+	eof  bool   // closeWrite: the reader gets io.EOF once p is empty
+	// drained: the transport read io.EOF, so it wrote every DATA frame
+	// before (it reads again only after writing what it read).
+	drained bool
+	ended   bool // the transport closed the body or the stream closed
+	wdl     time.Time
+	wtimer  *time.Timer
 }
 
 func newBodyPipe() *bodyPipe {
@@ -224,6 +237,8 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 		return 0, io.ErrClosedPipe
 	}
 	if len(p.p) == 0 {
+		p.drained = true
+		p.cond.Broadcast()
 		return 0, io.EOF
 	}
 	n := copy(b, p.p)
@@ -245,6 +260,23 @@ func (p *bodyPipe) close() {
 	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
+}
+
+// waitDrained waits up to d for the transport to read the end of the
+// body (after closeWrite), or for the stream's end.
+func (p *bodyPipe) waitDrained(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := time.AfterFunc(d, func() {
+		p.mu.Lock()
+		p.ended = true // give up: the reset follows
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer t.Stop()
+	for !p.drained && !p.ended {
+		p.cond.Wait()
+	}
 }
 
 func (p *bodyPipe) closeWrite() {
