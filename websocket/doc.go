@@ -110,7 +110,7 @@
 // URLs (there is no cleartext h2c variant), and proxies that terminate TLS
 // and speak HTTP/1.1 to the client (the dial then falls back). Each stream
 // costs two goroutines (golang.org/x/net/http2's request writer and one
-// that reads the response body into a 16 KiB buffer, since those bodies
+// that reads the response body into a 4 KiB buffer, since those bodies
 // have no deadlines) and runs on the goroutine backend whatever
 // NETKIT_ENGINE says, as TLS connections do.
 //

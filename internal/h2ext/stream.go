@@ -13,96 +13,145 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// ClientStream is the client side of an extended CONNECT stream (RFC 8441)
-// as a net.Conn, so that the engine drives a client WebSocket on it as any
-// connection (the adapter kind: no descriptor, so the goroutine backend on
-// every NETKIT_ENGINE, as a TLS connection). Reads come from the response body, writes
-// go to the request body, both with net.Conn deadline semantics: a read or
-// write that times out consumes nothing more and the stream stays usable.
-//
-// golang.org/x/net/http2 bodies have no deadlines, so one goroutine (pump)
-// per stream reads the response body into a 16 KiB buffer that Read
-// copies from; HTTP/2 flow control stays the backpressure (the pump reads
-// again only once Read has taken everything). The transport runs one
-// goroutine per stream too (it copies the request body out). Both end with
-// the stream.
-type ClientStream struct {
-	body   io.ReadCloser // the response body: bytes from the server
-	w      *bodyPipe     // the request body: bytes to the server
-	tc     *tls.Conn     // the shared connection (addresses, TLS state)
-	cancel func()        // ends the request's context (the stream)
-	done   func()        // releases the pool's slot, once
-
-	mu      sync.Mutex
-	cond    sync.Cond
-	buf     []byte // the pump's buffer
-	p       []byte // unread part of buf
-	err     error  // the body's end (sticky once p is empty)
-	closed  bool
-	rdl     time.Time
-	rtimer  *time.Timer
-	closeMu sync.Once
+// BodyReader reads an HTTP/2 body (a stream's inbound DATA) with net.Conn
+// read-deadline semantics, which golang.org/x/net/http2's bodies lack (their
+// deadlines end the stream): a pump goroutine reads the body into a buffer
+// of its own, one read at a time, and Read copies from it, waiting on a
+// condition bounded by the read deadline. A timed-out read consumes
+// nothing and the stream stays usable. The pump reads again only once Read
+// has taken everything, so the stream's flow-control window stays the
+// backpressure and a slow reader does not hold up the connection's other
+// streams. The server's stream adapter (websocket's streamConn) has the same
+// shape and can use it.
+type BodyReader struct {
+	body   io.ReadCloser
+	mu     sync.Mutex
+	cond   sync.Cond
+	buf    []byte // the pump's buffer
+	p      []byte // unread part of buf
+	err    error  // the body's end (after p)
+	closed bool
+	rdl    time.Time
+	rtimer *time.Timer
+	pumped chan struct{} // closed when the pump has returned
 }
 
-const pumpBuffer = 16 << 10
+// BodyReadBuffer is the size of a BodyReader's buffer, held while the
+// stream waits for DATA (golang.org/x/net/http2 cannot wait without one):
+// small, as DATA frames are 16 KiB at most by default.
+const BodyReadBuffer = 4096
 
-func newClientStream(body io.ReadCloser, w *bodyPipe, tc *tls.Conn, cancel, done func()) *ClientStream {
-	s := &ClientStream{body: body, w: w, tc: tc, cancel: cancel, done: done, buf: make([]byte, pumpBuffer)}
-	s.cond.L = &s.mu
-	go s.pump()
-	return s
+// NewBodyReader starts the pump over body. Close stops it.
+func NewBodyReader(body io.ReadCloser) *BodyReader {
+	r := &BodyReader{body: body, buf: make([]byte, BodyReadBuffer), pumped: make(chan struct{})}
+	r.cond.L = &r.mu
+	go r.pump()
+	return r
 }
 
 // pump reads the body whenever the previous chunk was consumed.
-func (s *ClientStream) pump() {
+func (r *BodyReader) pump() {
+	defer close(r.pumped)
 	for {
-		n, err := s.body.Read(s.buf)
-		s.mu.Lock()
-		s.p = s.buf[:n]
+		n, err := r.body.Read(r.buf)
+		r.mu.Lock()
+		r.p = r.buf[:n]
 		if err != nil {
-			s.err = err
+			r.err = err
 		}
-		s.cond.Broadcast()
-		for len(s.p) > 0 && !s.closed {
-			s.cond.Wait()
+		r.cond.Broadcast()
+		for len(r.p) > 0 && !r.closed {
+			r.cond.Wait()
 		}
-		stop := s.closed || s.err != nil
-		s.mu.Unlock()
+		stop := r.closed || r.err != nil
+		r.mu.Unlock()
 		if stop {
 			return
 		}
 	}
 }
 
-// Read implements net.Conn.
-func (s *ClientStream) Read(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Read implements io.Reader with the read deadline. After Close it fails
+// with net.ErrClosed; a body that ended other than with END_STREAM
+// (RST_STREAM, GOAWAY, the connection's end) is a *[StreamEnded].
+func (r *BodyReader) Read(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for {
 		switch {
-		case s.closed:
+		case r.closed:
 			return 0, net.ErrClosed
-		case len(s.p) > 0:
-			n := copy(b, s.p)
-			s.p = s.p[n:]
-			if len(s.p) == 0 {
-				s.cond.Broadcast()
+		case len(r.p) > 0:
+			n := copy(b, r.p)
+			r.p = r.p[n:]
+			if len(r.p) == 0 {
+				r.cond.Broadcast() // the pump reads on
 			}
 			return n, nil
-		case s.err != nil:
-			if s.err != io.EOF {
-				// A reset stream (RST_STREAM, GOAWAY, the connection's
-				// end) is the stream's abnormal end, as a dropped TCP
-				// connection: the WebSocket reports 1006.
-				return 0, &StreamEnded{Err: s.err}
+		case r.err != nil:
+			if r.err != io.EOF {
+				// The stream's abnormal end, as a dropped TCP
+				// connection: a WebSocket on it reports 1006.
+				return 0, &StreamEnded{Err: r.err}
 			}
 			return 0, io.EOF
-		case !s.rdl.IsZero() && !time.Now().Before(s.rdl):
+		case !r.rdl.IsZero() && !time.Now().Before(r.rdl):
 			return 0, os.ErrDeadlineExceeded
 		}
-		s.cond.Wait()
+		r.cond.Wait()
 	}
 }
+
+// SetReadDeadline sets the deadline of Read (the zero time: none; a past
+// one wakes a blocked Read at once, which returns os.ErrDeadlineExceeded).
+func (r *BodyReader) SetReadDeadline(t time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rdl = t
+	r.rtimer = armDeadline(r.rtimer, t, &r.mu, &r.cond)
+	return nil
+}
+
+// Close stops the pump (closing the body, which resets a stream that has
+// not ended) and waits for it to return.
+func (r *BodyReader) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	if r.rtimer != nil {
+		r.rtimer.Stop()
+	}
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	err := r.body.Close()
+	<-r.pumped
+	return err
+}
+
+// ClientStream is the client side of an extended CONNECT stream (RFC 8441)
+// as a net.Conn, so that the engine drives a client WebSocket on it as any
+// connection (the adapter kind: no descriptor, so the goroutine backend on
+// every NETKIT_ENGINE, as a TLS connection). Reads come from the response
+// body through a [BodyReader], writes go to the request body, both with
+// net.Conn deadline semantics: a read or write that times out consumes
+// nothing more and the stream stays usable. Two goroutines per stream: the
+// BodyReader's pump and the transport's request-body writer; both end with
+// the stream.
+type ClientStream struct {
+	r      *BodyReader // the response body: bytes from the server
+	w      *bodyPipe   // the request body: bytes to the server
+	tc     *tls.Conn   // the shared connection (addresses, TLS state)
+	cancel func()      // ends the request's context (the stream)
+	done   func()      // releases the pool's slot, once
+
+	closeMu sync.Once
+}
+
+func newClientStream(body io.ReadCloser, w *bodyPipe, tc *tls.Conn, cancel, done func()) *ClientStream {
+	return &ClientStream{r: NewBodyReader(body), w: w, tc: tc, cancel: cancel, done: done}
+}
+
+// Read implements net.Conn.
+func (s *ClientStream) Read(b []byte) (int, error) { return s.r.Read(b) }
 
 // Write implements net.Conn: it returns once the transport took every
 // byte for its DATA frames (it takes the next only after writing those,
@@ -125,16 +174,9 @@ const CloseDrainWait = time.Second
 // TCP, instead of being dropped by the reset.
 func (s *ClientStream) Close() error {
 	s.closeMu.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		if s.rtimer != nil {
-			s.rtimer.Stop()
-		}
-		s.cond.Broadcast()
-		s.mu.Unlock()
 		s.w.closeWrite()
 		s.w.waitDrained(CloseDrainWait)
-		s.body.Close()
+		s.r.Close()
 		s.cancel()
 		s.w.close()
 		s.done()
@@ -161,13 +203,7 @@ func (s *ClientStream) SetDeadline(t time.Time) error {
 }
 
 // SetReadDeadline implements net.Conn.
-func (s *ClientStream) SetReadDeadline(t time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rdl = t
-	s.rtimer = armDeadline(s.rtimer, t, &s.mu, &s.cond)
-	return nil
-}
+func (s *ClientStream) SetReadDeadline(t time.Time) error { return s.r.SetReadDeadline(t) }
 
 // SetWriteDeadline implements net.Conn.
 func (s *ClientStream) SetWriteDeadline(t time.Time) error {
