@@ -162,7 +162,8 @@
 // request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
 // Ballerina's 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
-// (HandshakeTimeout, 300 s), each JWKS or introspection request of the
+// (HandshakeTimeout, 300 s), a client's HTTP/2 stream sending its last
+// frames (the close frame) before its reset (1 s), each JWKS or introspection request of the
 // listener auth and each jwt-bearer token request (DefaultAuthFetchTimeout,
 // 10 s; the other OAuth2 grants are bounded by Dial's ctx). Cache lifetimes:
 // a JWKS (JWKSCacheTTL, 1 h), an introspection result (CacheTTL, 5 min,
