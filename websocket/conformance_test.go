@@ -365,13 +365,8 @@ func TestConformanceNetkitH2(t *testing.T) {
 	hc := wstest.DialH2(t, addrOf(l), nil)
 	runConformance(t, func(t *testing.T, extra http.Header) *rawClient {
 		t.Helper()
-		st, err := hc.Connect("/ws", extra)
-		if err != nil || st.Status() != http.StatusOK {
-			t.Fatalf("CONNECT: status %d, %v", st.Status(), err)
-		}
+		c, st := h2Raw(t, hc, "/ws", extra)
 		t.Cleanup(func() { st.Reset(http2.ErrCodeCancel) })
-		c := h2Frames(t, st)
-		c.deflate = strings.Contains(st.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate")
 		return c
 	}, true)
 	a.expect(t, len(a.list()), http.MethodConnect, "HTTP/2.0", true)

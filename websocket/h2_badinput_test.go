@@ -82,16 +82,6 @@ func h2Frames(t *testing.T, st *wstest.H2Stream) *rawClient {
 	return &rawClient{t: t, nc: st, br: bufio.NewReader(st)}
 }
 
-// h2Connect opens a WebSocket stream to path on hc and requires the 200.
-func h2Connect(t *testing.T, hc *wstest.H2Conn, path string) (*wstest.H2Stream, *rawClient) {
-	t.Helper()
-	st, err := hc.Connect(path, nil)
-	if err != nil || st.Status() != 200 {
-		t.Fatalf("CONNECT %s: status %d, %v", path, st.Status(), err)
-	}
-	return st, h2Frames(t, st)
-}
-
 // echoAndClose round-trips text on c, then closes it with 1000 (the
 // server's echo, then the stream's end).
 func echoAndClose(c *rawClient, text string) {
@@ -215,7 +205,7 @@ func TestH2BadConnectRequests(t *testing.T) {
 	if len(s.opened) != 0 {
 		t.Fatalf("%d refused requests opened a socket", len(s.opened))
 	}
-	st, c := h2Connect(t, hc, "/ws?s=good")
+	c, st := h2Raw(t, hc, "/ws?s=good", nil)
 	if v := st.Header().Values("Sec-WebSocket-Accept"); v != nil {
 		t.Fatalf("Sec-WebSocket-Accept %q on an RFC 8441 answer (§5: none)", v)
 	}
@@ -248,8 +238,8 @@ func TestH2DataBeforeResponse(t *testing.T) {
 func TestH2ResetMidFragmentedMessage(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
 	hc := wstest.DialH2(t, addrOf(l), nil)
-	a, ca := h2Connect(t, hc, "/ws?s=a")
-	_, cb := h2Connect(t, hc, "/ws?s=b")
+	ca, a := h2Raw(t, hc, "/ws?s=a", nil)
+	cb, _ := h2Raw(t, hc, "/ws?s=b", nil)
 	recv(t, s.opened)
 	recv(t, s.opened)
 	ca.send(false, 0, opText, []byte("first fragment "))
@@ -278,8 +268,8 @@ func TestH2WindowNeverOpens(t *testing.T) {
 	l, s := serveH2Sockets(t, &websocket.ServiceConfig{WriteTimeout: 300 * time.Millisecond,
 		Compression: websocket.CompressionConfig{Disable: true}}, nil)
 	hc := wstest.DialH2(t, addrOf(l), nil)
-	stalled, cs := h2Connect(t, hc, "/ws?s=stalled")
-	_, co := h2Connect(t, hc, "/ws?s=open")
+	cs, stalled := h2Raw(t, hc, "/ws?s=stalled", nil)
+	co, _ := h2Raw(t, hc, "/ws?s=open", nil)
 	big := string(repeatText(256 << 10)) // past the client's 64 KiB stream window
 	cs.sendText(big)
 	if got := recv(t, s.get(t, "stalled").texts); got != big {
@@ -310,7 +300,7 @@ func TestH2WindowNeverOpens(t *testing.T) {
 func TestH2GracefulStopMidMessage(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
 	hc := wstest.DialH2(t, addrOf(l), nil)
-	_, c := h2Connect(t, hc, "/ws?s=inflight")
+	c, _ := h2Raw(t, hc, "/ws?s=inflight", nil)
 	recv(t, s.opened)
 	c.send(false, 0, opText, []byte("half a message "))
 	stopped := make(chan error, 1)
@@ -357,8 +347,8 @@ func TestH2GracefulStopMidMessage(t *testing.T) {
 func TestH2ClientGoawayMidMessage(t *testing.T) {
 	l, s := serveH2Sockets(t, nil, nil)
 	hc := wstest.DialH2(t, addrOf(l), nil)
-	_, ca := h2Connect(t, hc, "/ws?s=a")
-	b, cb := h2Connect(t, hc, "/ws?s=b")
+	ca, _ := h2Raw(t, hc, "/ws?s=a", nil)
+	cb, b := h2Raw(t, hc, "/ws?s=b", nil)
 	recv(t, s.opened)
 	recv(t, s.opened)
 	ca.send(false, 0, opBinary, bytesN(1000))
