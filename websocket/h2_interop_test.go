@@ -3,7 +3,9 @@ package websocket_test
 import (
 	"context"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -180,5 +182,49 @@ func TestH2InteropChromiumListener(t *testing.T) {
 	}
 	if got := a.list()[0].remote; got != p.remote {
 		t.Fatalf("the sockets came from %s, the page from %s: want the page's connection", got, p.remote)
+	}
+}
+
+// TestH2InteropChromiumHandlerMount: the documented user path. A Handler
+// on the program's own http.Server given to ConfigureHTTP2, beside a page
+// handler on the same mux: Chromium loads the page over h2 and opens its
+// WebSockets as extended CONNECTs on that connection.
+func TestH2InteropChromiumHandlerMount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	browser := netkittest.RequireChromium(t)
+	a := &arrivals{}
+	h := websocket.NewHandler(a.upgrade(websocket.Echo), &websocket.ServiceConfig{Logger: quietLogger})
+	pages := make(chan arrival, 8)
+	mux := http.NewServeMux()
+	mux.Handle("/ws", h)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			pages <- arrival{r.Method, r.Proto, "", r.RemoteAddr}
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><title>h2</title><p>a user's server</p>")
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	serverTLS, _ := netkittest.TLSPair(t)
+	srv.Config.TLSConfig = serverTLS
+	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = srv.Config.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(func() {
+		h.ImmediateStop()
+		srv.Close()
+	})
+	addr := srv.Listener.Addr().String()
+	browser.Flags = append(browser.Flags, "--ignore-certificate-errors") // the test certificate
+	browser.RunExpect(t, filepath.Join("testdata", "h2peers", "chromium_h2.js"), filepath.Join("testdata", "h2peers", "chromium_h2.want"),
+		"https://"+addr+"/", "wss://"+addr+"/ws")
+	a.expect(t, 3, http.MethodConnect, "HTTP/2.0", true)
+	if p := recv(t, pages); p.proto != "HTTP/2.0" || p.remote != a.list()[0].remote {
+		t.Fatalf("the page came over %s from %s, the sockets from %s: want one HTTP/2.0 connection", p.proto, p.remote, a.list()[0].remote)
 	}
 }
