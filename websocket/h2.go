@@ -195,7 +195,15 @@ type h2Host struct {
 
 // serveH2 serves c, a TLS connection that negotiated h2, until it ends.
 func (l *Listener) serveH2(c *engine.Conn) {
-	hc := &h2Host{l: l, c: c, base: &http.Server{ErrorLog: slog.NewLogLogger(l.cfg.Logger.Handler(), slog.LevelDebug)}}
+	maxHeader := l.cfg.MaxHeaderSize
+	if maxHeader <= 0 {
+		maxHeader = DefaultMaxHeaderSize
+	}
+	hc := &h2Host{l: l, c: c, base: &http.Server{
+		ErrorLog: slog.NewLogLogger(l.cfg.Logger.Handler(), slog.LevelDebug),
+		// SETTINGS_MAX_HEADER_LIST_SIZE: the bound of an HTTP/1.1 request's.
+		MaxHeaderBytes: maxHeader,
+	}}
 	h2s := &http2.Server{
 		MaxConcurrentStreams: l.maxStreams(),
 		// A connection without streams frees its MaxConnections slot

@@ -77,3 +77,36 @@ func TestServeTLSHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWSListenTLSHTTP2: ws listen takes the same TLS flags: RFC 8441 is
+// advertised and a CONNECT echoes.
+func TestWSListenTLSHTTP2(t *testing.T) {
+	certs := netkittest.NewCertificates(t)
+	r := startCommand(t, "ws", "listen", "0", "--echo", "--tls-cert", certs.ServerCert, "--tls-key", certs.ServerKey)
+	hc := wstest.DialH2(t, r.addr(t, "wss"), &tls.Config{RootCAs: certs.CAPool, ServerName: "localhost"})
+	if v, _ := hc.Setting(http2.SettingEnableConnectProtocol); v != 1 {
+		t.Fatalf("SETTINGS_ENABLE_CONNECT_PROTOCOL = %d, want 1", v)
+	}
+	st, err := hc.Connect("/ws", nil)
+	if err != nil || st.Status() != http.StatusOK {
+		t.Fatalf("CONNECT /ws: status %d, %v", st.Status(), err)
+	}
+	st.SetDeadline(time.Now().Add(5 * time.Second))
+	st.Write([]byte{0x82, 0x82, 0, 0, 0, 0, 0xca, 0xfe})
+	echo := make([]byte, 4)
+	if _, err := io.ReadFull(st, echo); err != nil || string(echo) != "\x82\x02\xca\xfe" {
+		t.Fatalf("echo over h2: %q, %v", echo, err)
+	}
+	st.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8})
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTLSFlagsGoTogether: --tls-cert without --tls-key is a usage error.
+func TestTLSFlagsGoTogether(t *testing.T) {
+	err := Run(context.Background(), []string{"ws", "listen", "0", "--tls-cert", "x.pem"}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--tls-cert and --tls-key go together") {
+		t.Fatalf("err %v", err)
+	}
+}
