@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/netkit-go/netkit/internal/bufpool"
 )
 
 // This file is the net.Conn of a WebSocket carried by an HTTP/2 stream
@@ -17,19 +19,15 @@ import (
 // (engine.Server.ServeStream) on golang.org/x/net/http2's handler
 // goroutine.
 
-// streamReadBuffer is the size of a stream's read buffer: the pump holds
-// it while it waits for DATA (golang.org/x/net/http2 cannot wait without
-// a buffer), so it is small; DATA frames are 16 KiB at most by default.
-const streamReadBuffer = 4096
-
 // streamConn adapts one HTTP/2 stream to the net.Conn the engine drives.
 //
 // golang.org/x/net/http2's read and write deadlines end the stream when
 // they fire, while the engine uses a past read deadline to wake a blocked
 // read (Shutdown, timers) and expects the connection to stay usable after
-// a timed-out read. So the body is read by a pump goroutine into a small
-// buffer, and Read waits on a condition with a deadline of its own: a
-// deadline never breaks the stream. A write that is still blocked on the
+// a timed-out read. So the body is read by a pump goroutine into a pooled
+// 4 KiB buffer (which the engine then takes: ReadPooled), and Read waits
+// on a condition with a deadline of its own: a deadline never breaks the
+// stream. A write that is still blocked on the
 // stream's flow-control window when its deadline passes resets the stream
 // (x/net cannot withdraw the bytes it accepted): it fails with a timeout,
 // and the connection ends.
@@ -43,9 +41,9 @@ type streamConn struct {
 
 	mu     sync.Mutex
 	cond   sync.Cond
-	buf    []byte
-	pend   []byte // read by the pump, not yet by Read (a slice of buf)
-	rerr   error  // the body's error, after pend
+	pbuf   *[]byte // the pump's pooled buffer (nil once handed over)
+	pend   []byte  // read by the pump, not yet by Read (a slice of *pbuf)
+	rerr   error   // the body's error, after pend
 	rdl    time.Time
 	rtimer *time.Timer
 	closed bool
@@ -62,7 +60,7 @@ type streamConn struct {
 
 func newStreamConn(w http.ResponseWriter, r *http.Request, local net.Addr) *streamConn {
 	sc := &streamConn{w: w, body: r.Body, rc: http.NewResponseController(w), tls: r.TLS, local: local,
-		buf: make([]byte, streamReadBuffer), pumped: make(chan struct{})}
+		pumped: make(chan struct{})}
 	sc.cond.L = &sc.mu
 	if a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
 		sc.remote = a
@@ -96,21 +94,30 @@ func (sc *streamConn) start() { go sc.pump() }
 func (sc *streamConn) pump() {
 	defer close(sc.pumped)
 	for {
-		n, err := sc.body.Read(sc.buf)
 		sc.mu.Lock()
-		sc.pend = sc.buf[:n]
+		for len(sc.pend) > 0 && !sc.closed {
+			sc.cond.Wait()
+		}
+		if sc.closed || sc.rerr != nil {
+			sc.mu.Unlock()
+			return
+		}
+		b := sc.pbuf
+		if b == nil {
+			// Nobody takes pbuf while pend is empty: it is the pump's
+			// until the read below returns.
+			b = bufpool.Get(0)
+			sc.pbuf = b
+		}
+		sc.mu.Unlock()
+		n, err := sc.body.Read(*b)
+		sc.mu.Lock()
+		sc.pend = (*b)[:n]
 		if err != nil {
 			sc.rerr = err
 		}
 		sc.cond.Broadcast()
-		for len(sc.pend) > 0 && !sc.closed {
-			sc.cond.Wait()
-		}
-		stop := sc.closed || sc.rerr != nil
 		sc.mu.Unlock()
-		if stop {
-			return
-		}
 	}
 }
 
@@ -134,6 +141,10 @@ func (sc *streamConn) end() {
 	sc.mu.Unlock()
 	sc.body.Close() // wakes the pump's read
 	<-sc.pumped
+	if sc.pbuf != nil {
+		bufpool.Put(sc.pbuf)
+		sc.pbuf, sc.pend = nil, nil
+	}
 	if !clean {
 		panic(http.ErrAbortHandler)
 	}
@@ -143,23 +154,46 @@ func (sc *streamConn) end() {
 func (sc *streamConn) Read(p []byte) (int, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if err := sc.waitLocked(); err != nil {
+		return 0, err
+	}
+	n := copy(p, sc.pend)
+	sc.pend = sc.pend[n:]
+	if len(sc.pend) == 0 {
+		sc.cond.Broadcast() // the pump reads on
+	}
+	return n, nil
+}
+
+// ReadPooled implements engine.PooledReader: the pump's buffer itself,
+// so that an idle stream holds one buffer (the pump's), not two.
+func (sc *streamConn) ReadPooled() (*[]byte, int, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if err := sc.waitLocked(); err != nil {
+		return nil, 0, err
+	}
+	b := sc.pbuf
+	n := copy(*b, sc.pend) // after a partial Read, to the start
+	sc.pbuf, sc.pend = nil, nil
+	sc.cond.Broadcast() // the pump reads on, into a new buffer
+	return b, n, nil
+}
+
+// waitLocked waits until pend has bytes, or returns why the read ends.
+func (sc *streamConn) waitLocked() error {
 	for {
 		switch {
 		case sc.closed:
-			return 0, net.ErrClosed
+			return net.ErrClosed
 		case len(sc.pend) > 0:
-			n := copy(p, sc.pend)
-			sc.pend = sc.pend[n:]
-			if len(sc.pend) == 0 {
-				sc.cond.Broadcast() // the pump reads on
-			}
-			return n, nil
+			return nil
 		case sc.rerr != nil:
-			return 0, sc.rerr
+			return sc.rerr
 		case sc.clean:
-			return 0, io.EOF // CloseWrite: the stream is ending
+			return io.EOF // CloseWrite: the stream is ending
 		case !sc.rdl.IsZero() && !time.Now().Before(sc.rdl):
-			return 0, os.ErrDeadlineExceeded
+			return os.ErrDeadlineExceeded
 		}
 		sc.cond.Wait()
 	}

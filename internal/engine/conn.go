@@ -164,9 +164,10 @@ type Conn struct {
 	opened bool           // the face's Open ran before the loop (serveOnPoller)
 	pl     *evloop.Poller // the poller it was handed to (counted in Server.pconns)
 
-	pre      []byte    // bytes read before adoption (adopt.go)
-	stopHook func()    // replaces Shutdown's wake-up (stream.go; under mu)
-	timerAt  time.Time // the read deadline armed for a TimerFace (timer.go)
+	pre      []byte       // bytes read before adoption (adopt.go)
+	stopHook func()       // replaces Shutdown's wake-up (stream.go; under mu)
+	pr       PooledReader // nc's, if it hands over pooled buffers (stream.go)
+	timerAt  time.Time    // the read deadline armed for a TimerFace (timer.go)
 }
 
 // NewConn wraps nc for use without a loop: a pull-style client reads with
@@ -183,6 +184,7 @@ func NewConn(nc net.Conn, cfg ConnConfig) *Conn {
 		c.cfg.Logger = slog.Default()
 	}
 	c.cond.L = &c.mu
+	c.pr, _ = nc.(PooledReader)
 	if sc, ok := nc.(syscall.Conn); ok && canWaitWithoutBuffer {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc

@@ -174,8 +174,10 @@
 //     MaxConnections, ServeStream refuses it at the cap
 //     ([ErrTooManyConnections]; the carrier answers 503), checked and
 //     counted under one lock before the carrier's answer (HTTP/2's 200).
-//   - An idle stream holds a read buffer (the carrier cannot wait without
-//     one) and the reading goroutine of its carrier.
+//   - An idle stream holds one pooled read buffer, its carrier's reader's
+//     (golang.org/x/net/http2 cannot wait for DATA without one), and that
+//     reader's goroutine; the loop takes the filled buffer
+//     ([PooledReader]) instead of holding one of its own.
 //   - Shutdown's wake-up and timers are the net.Conn's read deadline,
 //     which for a stream only wakes a blocked read; [Conn.CloseWrite]
 //     ends the stream (a stream cannot half-close while its handler

@@ -57,6 +57,18 @@ func (s *Server) ServeStream(nc net.Conn, face StreamFace, cfg *ConnConfig, acce
 	return nil
 }
 
+// PooledReader is a net.Conn that reads into buffers of internal/bufpool
+// and hands them over: a stream whose carrier cannot wait for data without
+// a buffer (golang.org/x/net/http2's request body) waits with one of the
+// pool's, and the stream loop takes that buffer instead of holding one of
+// its own while the connection is idle. ReadPooled blocks like Read (and
+// wakes at the read deadline); it returns a buffer holding n > 0 bytes,
+// which the engine returns to the pool, or a nil buffer and the error.
+// Read still serves the reads that continue a partial message.
+type PooledReader interface {
+	ReadPooled() (buf *[]byte, n int, err error)
+}
+
 // NetConn returns the connection's net.Conn (a *tls.Conn after a TLS
 // handshake), for a [ConnFace] that hands the connection to another
 // protocol's server (HTTP/2's). The face keeps the engine's rules: it
