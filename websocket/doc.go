@@ -20,6 +20,31 @@
 // [Accept] upgrades one request to a [Conn] that the caller reads with
 // [Conn.Read] on its own goroutine.
 //
+// # HTTP/2 (RFC 8441)
+//
+// With TLS, a Listener's ALPN offers h2 and http/1.1
+// (ListenerConfig.DisableHTTP2 turns h2 off). An h2 connection is served
+// by golang.org/x/net/http2 on the engine connection's goroutine, with
+// SETTINGS_ENABLE_CONNECT_PROTOCOL advertised (no GODEBUG needed; only
+// golang.org/x/net/http2 servers are affected, not net/http's own: see
+// docs/architecture.md), so a browser whose page came over h2 opens its
+// WebSocket as an extended CONNECT on that connection. Each such
+// WebSocket is a stream: the same path, UpgradeService, subprotocol and
+// permessage-deflate negotiation, Service, limits, timeouts, keepalive and
+// close handshake as the HTTP/1.1 Upgrade; the answer is 200 without
+// Sec-WebSocket-Accept, another Sec-WebSocket-Version gets 400 with
+// Sec-WebSocket-Version: 13, another :protocol 501, a CONNECT without
+// :protocol 400. A stream is a connection of the Listener's engine: it
+// counts against MaxConnections (with the connection carrying it), gets
+// close 1001 on a graceful stop before the connection's GOAWAY, and its
+// window is its backpressure (a stalled stream does not stall the
+// others). A socket dropped without a close handshake resets its stream
+// only (RST_STREAM; golang.org/x/net/http2's code for it is
+// INTERNAL_ERROR); a stream reset by the peer ends its socket with 1006.
+// [ConfigureHTTP2] does the same for a Handler on the user's http.Server
+// (read its warning). [Conn.HTTPVersion] says which HTTP a socket came
+// over, and the metrics carry network.protocol.version.
+//
 // Service callbacks are optional typed hooks (OnOpen, OnTextMessage,
 // OnBinaryMessage, OnPing, OnPong, OnIdleTimeout, OnClose, OnError), checked
 // once per type: a method named On* with the wrong signature fails the
@@ -56,6 +81,38 @@
 // compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
+//
+// With ClientConfig.HTTP2 a wss client dials over HTTP/2 (RFC 8441): the
+// opening handshake is an extended CONNECT (:protocol websocket, :scheme
+// https, :path, :authority, Sec-WebSocket-Version 13, the offered
+// subprotocols and extensions, custom headers, cookies and Auth) on a
+// connection of an [HTTP2Pool], and the WebSocket is one stream of it, so
+// many clients of one origin share one TCP and TLS connection. The pool is
+// keyed by origin (host:port), TLS configuration and proxy; it holds at most
+// MaxConnsPerOrigin connections (16) of MaxStreamsPerConn streams (100, and
+// never more than the server's SETTINGS_MAX_CONCURRENT_STREAMS); a dial
+// beyond that fails with ErrConnection at once. A connection closes with its
+// last stream; a closed, failed or GOAWAY'd one takes no new stream and
+// leaves the pool. When the server does not take it (ALPN chooses
+// http/1.1, or its first SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL)
+// the dial falls back to an HTTP/1.1 upgrade on a connection of its own,
+// and the pool remembers it for HTTP2FallbackMemory (1 min);
+// [Client.HTTPVersion] ("2" or "1.1", as Conn.HTTPVersion) and the
+// HandshakeResponse (200 or 101, Proto HTTP/2.0 or HTTP/1.1) say which was
+// used. Everything else is
+// the same over a stream: deflate, keepalive, Retry (a new stream),
+// AsyncClient, read and write timeouts (the stream's flow-control window
+// is the backpressure: a write waits while it is full), and HTTP or HTTPS
+// CONNECT proxies (the tunnel carries the TLS session, whose ALPN offers h2;
+// the proxy sees only CONNECT host:port). A stream reset by the server
+// (RST_STREAM, GOAWAY, the connection's loss) ends the WebSocket with 1006,
+// as a dropped TCP connection; the other streams go on. Not carried: ws
+// URLs (there is no cleartext h2c variant), and proxies that terminate TLS
+// and speak HTTP/1.1 to the client (the dial then falls back). Each stream
+// costs two goroutines (golang.org/x/net/http2's request writer and one
+// that reads the response body into a 4 KiB buffer, since those bodies
+// have no deadlines) and runs on the goroutine backend whatever
+// NETKIT_ENGINE says, as TLS connections do.
 //
 // # Writing
 //
@@ -96,12 +153,17 @@
 // frame header before allocating; a compressed message is inflated into
 // pooled chunks and copied once, so a deflate bomb costs at most the limit
 // plus 256 KiB. Open connections per Listener: MaxConnections (the
-// open-file limit minus 64), counted from accept. Waits and their defaults:
+// open-file limit minus 64), counted from accept; an HTTP/2 connection
+// and each WebSocket stream of it count one each, and one connection has
+// at most MaxConcurrentStreams (250) streams open. An HTTP/2 connection
+// without streams is sent GOAWAY after Timeout (10 s). Waits and their
+// defaults:
 // a wss TLS handshake (SecureSocket.HandshakeTimeout, 10 s), the upgrade
 // request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
 // Ballerina's 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
-// (HandshakeTimeout, 300 s), each JWKS or introspection request of the
+// (HandshakeTimeout, 300 s), a client's HTTP/2 stream sending its last
+// frames (the close frame) before its reset (1 s), each JWKS or introspection request of the
 // listener auth and each jwt-bearer token request (DefaultAuthFetchTimeout,
 // 10 s; the other OAuth2 grants are bounded by Dial's ctx). Cache lifetimes:
 // a JWKS (JWKSCacheTTL, 1 h), an introspection result (CacheTTL, 5 min,

@@ -261,7 +261,9 @@ func TestTLS(t *testing.T) {
 		secure <- c.IsSecure() && c.TLS() != nil && c.TLS().NegotiatedProtocol == "http/1.1"
 		return nil
 	}, OnTextMessage: func(c *websocket.Conn, text []byte) error { return c.WriteTextMessage(c.Context(), text) }})
-	l := serve(t, "/wss", up, nil, &websocket.ListenerConfig{TLSConfig: srvTLS})
+	// DisableHTTP2: ALPN offers http/1.1 only, even to a client that
+	// prefers h2 (TestH2ListenerEcho covers the default, h2 first).
+	l := serve(t, "/wss", up, nil, &websocket.ListenerConfig{TLSConfig: srvTLS, DisableHTTP2: true})
 	cfg := cliTLS.Clone()
 	cfg.NextProtos = []string{"h2", "http/1.1"}
 	tc, err := tls.Dial("tcp", addrOf(l), cfg)

@@ -43,6 +43,10 @@ func (r *connReader) Read(p []byte) (int, error) { return r.c.Read(r.ctx, p) }
 // Serve implements engine.ConnFace.
 func (f *httpFace) Serve(c *engine.Conn) {
 	l := f.l
+	if st := c.TLS(); st != nil && st.NegotiatedProtocol == "h2" {
+		l.serveH2(c) // RFC 8441: h2.go
+		return
+	}
 	ctx := c.Context()
 	if timeout := resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout); timeout > 0 {
 		var cancel context.CancelFunc

@@ -42,8 +42,19 @@ type ListenerConfig struct {
 	// none), then the upgrade request by Timeout.
 	SecureSocket *tlsconfig.ListenerSecureSocket
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied
-	// on top). Setting it alone enables TLS too. ALPN offers http/1.1 only.
+	// on top). Setting it alone enables TLS too. ALPN offers h2 and
+	// http/1.1 (http/1.1 only with DisableHTTP2).
 	TLSConfig *tls.Config
+	// DisableHTTP2 turns HTTP/2 off: with TLS, ALPN then offers http/1.1
+	// only. Otherwise a TLS connection that negotiates h2 is served by
+	// golang.org/x/net/http2 with RFC 8441's extended CONNECT advertised:
+	// each WebSocket is a stream of that connection, served by the same
+	// services as the HTTP/1.1 Upgrade on the same paths (docs/http2.md).
+	DisableHTTP2 bool
+	// MaxConcurrentStreams bounds the streams one HTTP/2 connection may
+	// have open at once (each WebSocket is one, and counts against
+	// MaxConnections too). 0: 250 (DefaultMaxConcurrentStreams).
+	MaxConcurrentStreams uint32
 	// Timeout bounds reading the upgrade request (header and body, from the
 	// end of the TLS handshake) and writing the answer, so a client
 	// trickling its request cannot hold resources for long. 0: 10 s
@@ -119,6 +130,9 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 			return nil, err
 		}
 		tc.NextProtos = []string{"http/1.1"}
+		if !l.cfg.DisableHTTP2 {
+			tc.NextProtos = []string{"h2", "http/1.1"}
+		}
 		l.tls = tc
 	}
 	hs := tlsconf.HandshakeTimeout(0)
@@ -192,7 +206,7 @@ func (l *Listener) Detach(p string) error {
 // service (404 "No service found to handle the service request" for an
 // unknown path), other requests to Fallback.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, own := w.(*httpResponse); !own && l.obs != nil && r.Header.Get("Upgrade") != "" {
+	if _, own := w.(*httpResponse); !own && l.obs != nil && isUpgradeRequest(r) {
 		// Mounted in another server: observed here, as the Listener's own
 		// connections are where they are read (httpconn.go).
 		observeHTTP(l.obs, l.route(r), w, r, l.serveHTTP)
@@ -216,8 +230,12 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
 	h := l.routes[cleanPath(r.URL.Path)]
 	l.mu.Unlock()
-	upgrade := r.Header.Get("Upgrade") != ""
+	upgrade := isUpgradeRequest(r)
 	switch {
+	case r.Method == http.MethodConnect && r.Header.Get(":protocol") == "":
+		// An HTTP/2 CONNECT without :protocol asks for a tunnel (a proxy's
+		// job), not a WebSocket (RFC 8441 §4).
+		refuse(w, http.StatusBadRequest, "websocket: CONNECT without :protocol")
 	case !upgrade && l.cfg.Fallback != nil:
 		l.cfg.Fallback.ServeHTTP(w, r)
 	case h == nil:

@@ -64,7 +64,9 @@ func (l *Listener) obsConnState() func(*engine.Conn, engine.ConnState) {
 	return func(c *engine.Conn, st engine.ConnState) {
 		switch st {
 		case engine.StateNew:
-			l.obs.OpenKeyed(c)
+			// An HTTP/2 connection counts, and so does each WebSocket
+			// stream of it (an engine connection of its own).
+			l.obs.OpenKeyedVersion(c, httpVersionOf(c))
 		case engine.StateClosed:
 			l.obs.CloseKeyed(c, nil) // no-op if the session counted it, with its error
 		}
@@ -81,8 +83,18 @@ func (s *session) obsOpen(ec *engine.Conn) {
 		o.OpenKeyed(s.conn)
 		return
 	}
-	o.OpenKeyed(ec)
+	o.OpenKeyedVersion(ec, httpVersionOf(ec))
 	o.UpgradedKeyed(ec)
+}
+
+// httpVersionOf is the HTTP version a server connection came over: 2 for
+// a TLS connection that negotiated h2 and its streams (their TLS state is
+// the connection's), 1.1 otherwise.
+func httpVersionOf(ec *engine.Conn) obs.HTTPVersion {
+	if st := ec.TLS(); st != nil && st.NegotiatedProtocol == "h2" {
+		return obs.HTTP2
+	}
+	return obs.HTTP11
 }
 
 // obsClose counts the session's close with err's kind.
@@ -106,7 +118,7 @@ type upgradeObs struct {
 // headers) and the start of the handshake. It returns r with the span's
 // context, so that an UpgradeService sees it.
 func (l *Listener) observeUpgrade(r *http.Request) (*http.Request, upgradeObs) {
-	if l.obs == nil || r.Header.Get("Upgrade") == "" {
+	if l.obs == nil || !isUpgradeRequest(r) {
 		return r, upgradeObs{}
 	}
 	o := upgradeObs{start: time.Now(), route: l.route(r)}

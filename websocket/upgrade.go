@@ -123,7 +123,7 @@ func upgradeRefusal(err error, expose bool) (status int, body string) {
 // before the UpgradeService runs; the Principal is then on r's context and
 // on the Conn). A Listener's connections take the same path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.standalone && h.cc.obs != nil && r.Header.Get("Upgrade") != "" {
+	if h.standalone && h.cc.obs != nil && isUpgradeRequest(r) {
 		observeHTTP(h.cc.obs, patternRoute(r), w, r, h.serveHTTP)
 		return
 	}
@@ -131,6 +131,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	h2w, isH2 := w.(*h2Response)
+	if !isH2 && r.ProtoMajor >= 2 {
+		// A Handler mount on a server given to ConfigureHTTP2.
+		h2w, isH2 = &h2Response{ResponseWriter: w}, true
+		w = h2w
+	}
 	if h.server != "" {
 		w.Header().Set("Server", h.server)
 	}
@@ -142,7 +148,7 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, ErrHandlerStopped.Error())
 		return
 	}
-	if h.srv.Full() {
+	if h.srv.Full() || isH2 && h.streamServer(h2w).Full() {
 		refuse(w, http.StatusServiceUnavailable, "websocket: too many connections")
 		return
 	}
@@ -169,6 +175,11 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.server != "" {
 		respHeader.Set("Server", h.server)
+	}
+	if isH2 {
+		// RFC 8441: the WebSocket runs over this stream, on this goroutine.
+		h.serveStream(h2w, r, hs, respHeader, hk)
+		return
 	}
 	if hw, ok := w.(*httpResponse); ok {
 		// A Listener's connection: the engine connection that read the
@@ -314,14 +325,15 @@ func isTLS(nc net.Conn) bool { _, ok := nc.(*tls.Conn); return ok }
 // On failure Accept has answered the request and returns an
 // *InvalidHandshakeError. sc.Auth is checked first (401 or 403; the
 // Principal is on the Conn). The idle timeout and keepalive pings of sc
-// apply to Service connections only.
+// apply to Service connections only. Accept serves HTTP/1.1 upgrades
+// only: an HTTP/2 request gets 501 (a [Handler] serves RFC 8441).
 func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, error) {
 	var cfg ServiceConfig
 	if sc != nil {
 		cfg = *sc
 	}
 	o := serviceObs(&cfg)
-	if o == nil || r.Header.Get("Upgrade") == "" {
+	if o == nil || !isUpgradeRequest(r) {
 		return accept(w, r, &cfg, o)
 	}
 	route, start := patternRoute(r), time.Now()
@@ -338,6 +350,12 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 }
 
 func accept(w http.ResponseWriter, r *http.Request, cfg *ServiceConfig, o *obs.Set) (*Conn, error) {
+	if r.ProtoMajor >= 2 {
+		// A pulled Conn outlives the request's handler, which an HTTP/2
+		// stream cannot: serve HTTP/2 WebSockets with a Handler.
+		http.Error(&h2Response{ResponseWriter: w}, "websocket: Accept serves HTTP/1.1 only; over HTTP/2 use a Handler", http.StatusNotImplemented)
+		return nil, &InvalidHandshakeError{Status: http.StatusNotImplemented, Message: "Accept serves HTTP/1.1 only (an HTTP/2 request needs a Handler)"}
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	hs, ok := negotiate(rec, r, cfg, false)
 	if !ok {

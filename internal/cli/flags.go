@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,6 +67,33 @@ func (sf *serverFlags) setLogger(f *cmdFlags) error {
 		return f.fail("--log-format must be text or json, not %q", *sf.logFormat)
 	}
 	return nil
+}
+
+// tlsFlags are --tls-cert and --tls-key of the commands that serve
+// WebSockets (serve, ws listen): with both, the WebSocket port serves TLS
+// with ALPN h2 and http/1.1, RFC 8441 advertised on HTTP/2.
+type tlsFlags struct{ cert, key *string }
+
+func addTLSFlags(f *cmdFlags) tlsFlags {
+	return tlsFlags{
+		cert: f.String("tls-cert", "", "PEM certificate (chain) file: serve the WebSocket port over TLS (wss://, https:// page) with HTTP/2 and HTTP/1.1; needs --tls-key"),
+		key:  f.String("tls-key", "", "PEM private key file of --tls-cert"),
+	}
+}
+
+// config returns the TLS configuration the flags select, or nil for none.
+func (t tlsFlags) config(f *cmdFlags) (*tls.Config, error) {
+	switch {
+	case *t.cert == "" && *t.key == "":
+		return nil, nil
+	case *t.cert == "" || *t.key == "":
+		return nil, f.fail("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(*t.cert, *t.key)
+	if err != nil {
+		return nil, fmt.Errorf("loading --tls-cert and --tls-key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
 }
 
 // addDatagramFlag defines --max-datagram, the size the UDP echo splits its

@@ -67,7 +67,7 @@ func hubCmd(e *env, args []string) error {
 		broker = "nats"
 	}
 	h := hub.New(cfg)
-	l, err := startWS(e, *sf.host, *port, *path, hubPage, websocket.Static(&hubService{h: h, wsLog: wsLog{e.log, *path}}))
+	l, err := startWS(e, *sf.host, *port, *path, hubPage, websocket.Static(&hubService{h: h, wsLog: wsLog{e.log, *path}}), nil)
 	if err != nil {
 		h.ImmediateStop()
 		return err

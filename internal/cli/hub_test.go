@@ -174,7 +174,7 @@ func TestHubLogs(t *testing.T) {
 	r := startCommand(t, "hub", "--port", "0", "--queue", "7", "--policy", "disconnect")
 	cl := hubDial(t, r.addr(t, "ws"))
 	r.log.wait(t, regexp.MustCompile(`^time=\S+ level=INFO msg=hub broker=memory policy=disconnect queue=7$`))
-	r.log.wait(t, regexp.MustCompile(`msg=connected proto=ws conn.id=\d+ remote=127\.0\.0\.1:\d+ path=/hub$`))
+	r.log.wait(t, regexp.MustCompile(`msg=connected proto=ws conn.id=\d+ remote=127\.0\.0\.1:\d+ path=/hub http=1\.1$`))
 	if err := cl.Close(netkittest.Context(t), 1000, "bye"); err != nil {
 		t.Fatal(err)
 	}

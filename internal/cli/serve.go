@@ -15,7 +15,12 @@ func serve(e *env, args []string) error {
 	udpPort := f.Int("udp-port", 48826, "port of the UDP echo service (0: any free port)")
 	wsPort := f.Int("ws-port", 21003, "port of the WebSocket echo service at /ws and its page at / (0: any free port)")
 	maxDatagram := addDatagramFlag(f)
+	tf := addTLSFlags(f)
 	if _, err := f.parse(args); err != nil {
+		return err
+	}
+	tc, err := tf.config(f)
+	if err != nil {
 		return err
 	}
 	stopMetrics, err := sf.setup(f)
@@ -45,7 +50,7 @@ func serve(e *env, args []string) error {
 		return fail("udp echo", err)
 	}
 	stops = append(stops, ul.GracefulStop)
-	wl, err := startWS(e, *sf.host, *wsPort, "/ws", echoPage, wsService(e, "/ws", true))
+	wl, err := startWS(e, *sf.host, *wsPort, "/ws", echoPage, wsService(e, "/ws", true), tc)
 	if err != nil {
 		return fail("ws echo", err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"strconv"
@@ -104,7 +105,11 @@ func (w wsLog) attrs(c *websocket.Conn, more ...any) []any {
 	return append([]any{"proto", "ws", "conn.id", c.ID(), "remote", c.RemoteAddr().String(), "path", w.path}, more...)
 }
 
-func (w wsLog) open(c *websocket.Conn) { w.log.Info("connected", w.attrs(c)...) }
+// open logs the connection with the HTTP version it came over ("1.1", or
+// "2": an RFC 8441 stream of an HTTP/2 connection).
+func (w wsLog) open(c *websocket.Conn) {
+	w.log.Info("connected", w.attrs(c, "http", c.HTTPVersion())...)
+}
 
 func (w wsLog) message(c *websocket.Conn, typ string, data []byte) {
 	logDebug(w.log, "message", func() []any { return w.attrs(c, "type", typ, "bytes", len(data)) })
@@ -162,8 +167,9 @@ func startUDP(e *env, host string, port, maxDatagram int, svc udp.Service) (*udp
 }
 
 // startWS serves svc at path on host:port, and page (see pageHandler) at /.
-func startWS(e *env, host string, port int, path, page string, svc websocket.UpgradeService) (*websocket.Listener, error) {
-	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(page, path), Logger: e.log, MeterProvider: meterOf(e)})
+// With tc (nil: plain), it serves TLS, HTTP/2 and HTTP/1.1.
+func startWS(e *env, host string, port int, path, page string, svc websocket.UpgradeService, tc *tls.Config) (*websocket.Listener, error) {
+	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(page, path), Logger: e.log, MeterProvider: meterOf(e), TLSConfig: tc})
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +180,10 @@ func startWS(e *env, host string, port int, path, page string, svc websocket.Upg
 		return nil, err
 	}
 	addr := l.Addr().String()
+	if tc != nil {
+		e.log.Info("listening", "proto", "wss", "addr", addr, "url", "wss://"+addr+path, "page", "https://"+addr+"/", "http", "2, 1.1")
+		return l, nil
+	}
 	e.log.Info("listening", "proto", "ws", "addr", addr, "url", "ws://"+addr+path, "page", "http://"+addr+"/")
 	return l, nil
 }

@@ -32,7 +32,12 @@ func wsListen(e *env, args []string) error {
 	sf := addServerFlags(f)
 	echo := f.Bool("echo", false, "send each message back (default: print it on stdout, binary in hex)")
 	path := f.String("path", "/ws", "the WebSocket path")
+	tf := addTLSFlags(f)
 	pos, err := f.parse(args, "PORT")
+	if err != nil {
+		return err
+	}
+	tc, err := tf.config(f)
 	if err != nil {
 		return err
 	}
@@ -45,7 +50,7 @@ func wsListen(e *env, args []string) error {
 		return err
 	}
 	defer stopMetrics()
-	l, err := startWS(e, *sf.host, port, *path, echoPage, wsService(e, *path, *echo))
+	l, err := startWS(e, *sf.host, port, *path, echoPage, wsService(e, *path, *echo), tc)
 	if err != nil {
 		return err
 	}

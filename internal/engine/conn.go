@@ -164,8 +164,10 @@ type Conn struct {
 	opened bool           // the face's Open ran before the loop (serveOnPoller)
 	pl     *evloop.Poller // the poller it was handed to (counted in Server.pconns)
 
-	pre     []byte    // bytes read before adoption (adopt.go)
-	timerAt time.Time // the read deadline armed for a TimerFace (timer.go)
+	pre      []byte       // bytes read before adoption (adopt.go)
+	stopHook func()       // replaces Shutdown's wake-up (stream.go; under mu)
+	pr       PooledReader // nc's, if it hands over pooled buffers (stream.go)
+	timerAt  time.Time    // the read deadline armed for a TimerFace (timer.go)
 }
 
 // NewConn wraps nc for use without a loop: a pull-style client reads with
@@ -182,6 +184,7 @@ func NewConn(nc net.Conn, cfg ConnConfig) *Conn {
 		c.cfg.Logger = slog.Default()
 	}
 	c.cond.L = &c.mu
+	c.pr, _ = nc.(PooledReader)
 	if sc, ok := nc.(syscall.Conn); ok && canWaitWithoutBuffer {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -202,8 +205,13 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // RemoteAddr returns the remote network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// TLS returns the TLS connection state, or nil for a plain connection.
+// TLS returns the TLS connection state, or nil for a plain connection. A
+// stream (ServeStream) reports its carrying connection's, if its net.Conn
+// has a TLSState() *tls.ConnectionState method.
 func (c *Conn) TLS() *tls.ConnectionState {
+	if st, ok := c.nc.(interface{ TLSState() *tls.ConnectionState }); ok {
+		return st.TLSState()
+	}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		return &st
@@ -599,7 +607,12 @@ func (c *Conn) Shutdown(cause error) {
 	c.setCause(cause)
 	c.mu.Lock()
 	c.cond.Broadcast()
+	hook := c.stopHook
 	c.mu.Unlock()
+	if hook != nil {
+		hook()
+		return
+	}
 	if ev := c.ev.Load(); ev != nil {
 		ev.Wake() // Woken acts on the state
 		return

@@ -48,7 +48,7 @@
 //
 //   - MaxConnections (0: the open-file limit minus 64): accepting pauses at
 //     the cap; connections still in their TLS handshake or their HTTP
-//     request count. Waiting connections stay in the kernel's backlog and
+//     request count, and so do streams (ServeStream, see Streams). Waiting connections stay in the kernel's backlog and
 //     hold no descriptor of the process.
 //   - HandshakeTimeout: the TLS handshake; the face bounds its own
 //     handshake (the websocket upgrade request) after it.
@@ -162,6 +162,43 @@
 //
 // contract_test.go runs the contract above against both backends, with
 // real loopback sockets only.
+//
+// # Streams
+//
+// [Server.ServeStream] runs a connection carried by another one (an
+// HTTP/2 stream carrying a WebSocket, RFC 8441): its net.Conn is the
+// stream (golang.org/x/net/http2's request body and ResponseWriter). It
+// follows the contract above (tracking, MaxConnections, StateNew and
+// StateClosed, the face's callbacks one at a time, Closed exactly once,
+// graceful and immediate stops, panics, writes under the write lock),
+// with these differences, on both backends:
+//
+//   - It has no descriptor and no TLS handshake of its own ([Conn.TLS] is
+//     the carrying connection's), and runs on the goroutine that called
+//     ServeStream (golang.org/x/net/http2's handler goroutine), which it
+//     blocks until Closed has run; it never goes to the event loop. It is
+//     not accepted, so instead of the accept loop's pause at
+//     MaxConnections, ServeStream refuses it at the cap
+//     ([ErrTooManyConnections]; the carrier answers 503), checked and
+//     counted under one lock before the carrier's answer (HTTP/2's 200).
+//   - An idle stream holds one pooled read buffer, its carrier's reader's
+//     (golang.org/x/net/http2 cannot wait for DATA without one), and that
+//     reader's goroutine; the loop takes the filled buffer
+//     ([PooledReader]) instead of holding one of its own.
+//   - Shutdown's wake-up and timers are the net.Conn's read deadline,
+//     which for a stream only wakes a blocked read; [Conn.CloseWrite]
+//     ends the stream (a stream cannot half-close while its handler
+//     reads), so the graceful close does not linger.
+//   - A write still blocked on the stream's flow-control window at its
+//     deadline (or ctx's end) resets the stream: bytes a carrier accepted
+//     cannot be withdrawn, so the timed-out write always ends the
+//     connection, even if none of its bytes reached the peer.
+//
+// The carrying connection is a [ConnFace] connection of the same server.
+// It hands its socket to the other protocol's server ([Conn.NetConn]) and
+// sets [Conn.SetStopHook], so that a graceful stop, instead of waking its
+// reads, lets its streams say goodbye first (close 1001) and then the
+// carrier (GOAWAY); stream_test.go tests this kind on both backends.
 //
 // # Memory
 //

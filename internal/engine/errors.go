@@ -25,6 +25,9 @@ var (
 	// ErrConnClosed is the cause of a connection closed locally. It matches
 	// net.ErrClosed.
 	ErrConnClosed = &closedError{"netkit: connection closed"}
+	// ErrTooManyConnections is returned by ServeStream when the server
+	// holds MaxConnections connections.
+	ErrTooManyConnections = errors.New("netkit: too many connections")
 	// ErrSendQueueFull is returned by a write when MaxPendingWrites writers
 	// are already waiting for the connection's write lock.
 	ErrSendQueueFull = errors.New("netkit: send queue full")

@@ -196,6 +196,15 @@ func (c *Conn) streamLoop(f StreamFace) error {
 				}
 				continue
 			}
+		} else if buf == nil && c.pr != nil {
+			// A stream: the carrier's reader filled a pooled buffer while
+			// this connection waited without one (stream.go).
+			if buf, n, err = c.pr.ReadPooled(); buf == nil {
+				if e := c.readEnded(err); e != nil {
+					return e
+				}
+				continue
+			}
 		} else {
 			if buf == nil {
 				buf = bufpool.Get(c.class)

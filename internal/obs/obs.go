@@ -61,6 +61,7 @@ const (
 	keyTransport   = attribute.Key("network.transport")
 	keyNetType     = attribute.Key("network.type")
 	keyProtoName   = attribute.Key("network.protocol.name")
+	keyProtoVer    = attribute.Key("network.protocol.version")
 	keyServerAddr  = attribute.Key("server.address")
 	keyServerPort  = attribute.Key("server.port")
 	keyErrorType   = attribute.Key("error.type")
@@ -113,12 +114,31 @@ type Set struct {
 	marks      sync.Map // key -> *ConnMark, for OpenKeyed
 }
 
+// HTTPVersion is the HTTP version a WebSocket server connection came over,
+// for the network.protocol.version attribute of the connection
+// instruments: OpenKeyedVersion.
+type HTTPVersion uint8
+
+// HTTP versions. HTTPNone adds no attribute.
+const (
+	HTTPNone HTTPVersion = iota
+	HTTP11               // "1.1": an accepted connection, upgraded or not
+	HTTP2                // "2": an HTTP/2 connection, and each WebSocket stream of it
+	numHTTPVersions
+)
+
+var httpVersionNames = [numHTTPVersions]string{"", "1.1", "2"}
+
 // view is the attribute options of a Set, rebuilt by Bind.
 type view struct {
-	base []attribute.KeyValue
-	add  [numMsgTypes][]metric.AddOption
-	rec  []metric.RecordOption
-	msgs [numMsgTypes]*msgCounts // nil when metrics are off
+	// byVersion[v] is the view with network.protocol.version v (nil for
+	// HTTPNone and outside the websocket face): what a connection opened
+	// with OpenKeyedVersion is counted with.
+	byVersion [numHTTPVersions]*view
+	base      []attribute.KeyValue
+	add       [numMsgTypes][]metric.AddOption
+	rec       []metric.RecordOption
+	msgs      [numMsgTypes]*msgCounts // nil when metrics are off
 }
 
 // New returns the Set for c, or nil when c has neither provider.
@@ -202,6 +222,16 @@ func (s *Set) setView(host string, port int, netType string) {
 	if port != 0 {
 		base = append(base, keyServerPort.Int(port))
 	}
+	v := s.makeView(base)
+	if s.face == FaceWebSocket {
+		for ver := HTTP11; ver < numHTTPVersions; ver++ {
+			v.byVersion[ver] = s.makeView(append(base[:len(base):len(base)], keyProtoVer.String(httpVersionNames[ver])))
+		}
+	}
+	s.v.Store(v)
+}
+
+func (s *Set) makeView(base []attribute.KeyValue) *view {
 	v := &view{base: base}
 	set := attribute.NewSet(base...)
 	v.add[MsgNone] = []metric.AddOption{metric.WithAttributeSet(set)}
@@ -213,7 +243,7 @@ func (s *Set) setView(host string, port int, netType string) {
 	if s.counts != nil {
 		v.msgs[MsgNone], v.msgs[MsgText], v.msgs[MsgBinary] = s.counts.counts(set), s.counts.counts(text), s.counts.counts(binary)
 	}
-	s.v.Store(v)
+	return v
 }
 
 // with returns the options of s's attributes plus kv (for the rare
@@ -237,11 +267,16 @@ type ConnMark struct {
 
 // ConnOpened counts an opened connection. It returns nil when metrics are
 // off.
-func (s *Set) ConnOpened() *ConnMark {
+func (s *Set) ConnOpened() *ConnMark { return s.connOpened(HTTPNone) }
+
+func (s *Set) connOpened(ver HTTPVersion) *ConnMark {
 	if s == nil || s.m == nil {
 		return nil
 	}
 	v := s.v.Load()
+	if ver < numHTTPVersions && v.byVersion[ver] != nil {
+		v = v.byVersion[ver]
+	}
 	s.m.opened.Add(context.Background(), 1, v.add[MsgNone]...)
 	s.m.active.Add(context.Background(), 1, v.add[MsgNone]...)
 	return &ConnMark{start: time.Now(), v: v}
@@ -279,14 +314,20 @@ func (s *Set) ConnClosedKind(m *ConnMark, kind string) {
 // OpenKeyed is ConnOpened for a face that keeps no *ConnMark per
 // connection (to keep an idle connection small): the mark is held here
 // under key until CloseKeyed. A second OpenKeyed for key counts nothing.
-func (s *Set) OpenKeyed(key any) {
+func (s *Set) OpenKeyed(key any) { s.OpenKeyedVersion(key, HTTPNone) }
+
+// OpenKeyedVersion is OpenKeyed for a WebSocket server connection that
+// came over HTTP version ver: the connection instruments (opened, closed,
+// active, upgraded, duration, and the errors counted at its close) carry
+// network.protocol.version.
+func (s *Set) OpenKeyedVersion(key any, ver HTTPVersion) {
 	if s == nil || s.m == nil {
 		return
 	}
 	if _, loaded := s.marks.Load(key); loaded {
 		return
 	}
-	s.marks.Store(key, s.ConnOpened()) // a face opens a connection on one goroutine
+	s.marks.Store(key, s.connOpened(ver)) // a face opens a connection on one goroutine
 }
 
 // UpgradedKeyed counts the connection opened with OpenKeyed under key as

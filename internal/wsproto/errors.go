@@ -53,6 +53,9 @@ var (
 type HandshakeError struct {
 	Status  int
 	Message string
+	// Version asks Respond to add Sec-WebSocket-Version: 13 (an RFC 8441
+	// CONNECT with another version gets 400 with it, not 426).
+	Version bool
 }
 
 // Error returns the message.
@@ -69,6 +72,9 @@ func (e *HandshakeError) Respond(w http.ResponseWriter) {
 		w.Header().Set("Connection", "Upgrade")
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", http.MethodGet)
+	}
+	if e.Version {
+		w.Header().Set("Sec-WebSocket-Version", "13")
 	}
 	status := e.Status
 	if status == 0 {

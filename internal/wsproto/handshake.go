@@ -80,6 +80,9 @@ func badRequest(msg string) *HandshakeError {
 //   - 426 (answer with Sec-WebSocket-Version: 13, see
 //     HandshakeError.Respond) if Sec-WebSocket-Version is missing or not 13.
 func CheckRequest(r *http.Request) error {
+	if IsExtendedConnect(r) || r.Method == http.MethodConnect && r.ProtoMajor >= 2 {
+		return checkConnect(r)
+	}
 	if r.Method != http.MethodGet {
 		return &HandshakeError{Status: http.StatusMethodNotAllowed, Message: "method " + r.Method + " is not GET"}
 	}
@@ -104,6 +107,37 @@ func CheckRequest(r *http.Request) error {
 	}
 	if !validKey(strings.Trim(keys[0], " \t")) {
 		return badRequest("Sec-WebSocket-Key is not base64 for 16 bytes")
+	}
+	if _, ok := parseTokenList(r.Header.Values("Sec-Websocket-Protocol")); !ok {
+		return badRequest("invalid Sec-WebSocket-Protocol")
+	}
+	return nil
+}
+
+// IsExtendedConnect reports whether r is an HTTP/2 (or later) CONNECT
+// with a :protocol pseudo-header (RFC 8441 §4), as golang.org/x/net/http2
+// delivers it: r.Method "CONNECT", r.ProtoMajor 2, the pseudo-header in
+// r.Header[":protocol"].
+func IsExtendedConnect(r *http.Request) bool {
+	return r.Method == http.MethodConnect && r.ProtoMajor >= 2 && r.Header.Get(":protocol") != ""
+}
+
+// checkConnect validates an RFC 8441 §4–5 extended CONNECT: :protocol
+// websocket, Sec-WebSocket-Version 13 (else 400 with
+// Sec-WebSocket-Version: 13), no Sec-WebSocket-Key needed. A CONNECT
+// without :protocol (a proxy request) gets 400, another :protocol 501.
+func checkConnect(r *http.Request) error {
+	switch p := r.Header.Get(":protocol"); {
+	case p == "":
+		return badRequest("CONNECT without :protocol (RFC 8441 needs :protocol websocket)")
+	case !strings.EqualFold(p, "websocket"):
+		return &HandshakeError{Status: http.StatusNotImplemented, Message: "unsupported :protocol " + strconv.Quote(p) + " (websocket is supported)"}
+	}
+	if r.Host == "" {
+		return badRequest("missing :authority")
+	}
+	if v := r.Header.Values("Sec-Websocket-Version"); len(v) != 1 || strings.Trim(v[0], " \t") != "13" {
+		return &HandshakeError{Status: http.StatusBadRequest, Version: true, Message: "unsupported Sec-WebSocket-Version " + strconv.Quote(strings.Join(v, ", ")) + " (13 is supported)"}
 	}
 	if _, ok := parseTokenList(r.Header.Values("Sec-Websocket-Protocol")); !ok {
 		return badRequest("invalid Sec-WebSocket-Protocol")
@@ -275,6 +309,16 @@ func CheckResponse(resp *http.Response, c *ClientHandshake) (HandshakeResult, er
 	}
 	if accept := resp.Header.Values("Sec-Websocket-Accept"); len(accept) != 1 || strings.Trim(accept[0], " \t") != AcceptKey(c.Key) {
 		return fail("wrong Sec-WebSocket-Accept")
+	}
+	return negotiated(resp, c)
+}
+
+// negotiated checks the subprotocol and extensions of a successful
+// response, for HTTP/1.1 (CheckResponse) and HTTP/2 (CheckH2Response)
+// alike.
+func negotiated(resp *http.Response, c *ClientHandshake) (HandshakeResult, error) {
+	fail := func(msg string) (HandshakeResult, error) {
+		return HandshakeResult{}, &HandshakeError{Status: resp.StatusCode, Message: msg}
 	}
 	var res HandshakeResult
 	switch protos := resp.Header.Values("Sec-Websocket-Protocol"); len(protos) {

@@ -196,3 +196,39 @@ func TestClientHandshakeHeaders(t *testing.T) {
 		t.Fatal("deflate offer not accepted")
 	}
 }
+
+// RFC 8441 §4–5: the extended CONNECT's checks and their statuses.
+func TestCheckRequestExtendedConnect(t *testing.T) {
+	req := func(protocol, version string) *http.Request {
+		r := &http.Request{Method: http.MethodConnect, Proto: "HTTP/2.0", ProtoMajor: 2, Host: "example.com", Header: http.Header{}}
+		if protocol != "" {
+			r.Header.Set(":protocol", protocol)
+		}
+		if version != "" {
+			r.Header.Set("Sec-WebSocket-Version", version)
+		}
+		return r
+	}
+	if err := CheckRequest(req("websocket", "13")); err != nil {
+		t.Fatalf("valid CONNECT: %v", err)
+	}
+	if !IsExtendedConnect(req("websocket", "13")) || IsExtendedConnect(req("", "13")) {
+		t.Fatal("IsExtendedConnect")
+	}
+	for _, tc := range []struct {
+		r       *http.Request
+		status  int
+		version bool
+	}{
+		{req("websocket", "12"), http.StatusBadRequest, true},
+		{req("websocket", ""), http.StatusBadRequest, true},
+		{req("connect-udp", "13"), http.StatusNotImplemented, false},
+		{req("", "13"), http.StatusBadRequest, false},
+	} {
+		err := CheckRequest(tc.r)
+		var he *HandshakeError
+		if !errors.As(err, &he) || he.Status != tc.status || he.Version != tc.version {
+			t.Errorf(":protocol %q version %q: %v, want status %d (version header %v)", tc.r.Header.Get(":protocol"), tc.r.Header.Get("Sec-WebSocket-Version"), err, tc.status, tc.version)
+		}
+	}
+}

@@ -53,6 +53,9 @@ type Case struct {
 	Kind string
 	// Rounds, if positive, caps the rounds of this case.
 	Rounds int
+	// Impls, if set, are the implementations of this case (a subset of
+	// the scenario's); nil: the scenario's.
+	Impls []string
 }
 
 // tlsNote explains the TLS cases.
@@ -244,21 +247,22 @@ func scenarios(quick bool) []Scenario {
 			Cases: q([]Case{c("16 socks 512B", "-c", "16", "-s", "512")},
 				[]Case{c("1 sock 64B", "-c", "1", "-s", "64"), c("16 socks 512B", "-c", "16", "-s", "512"), c("16 socks 1400B", "-c", "16", "-s", "1400")})},
 		{ID: "W1", Title: "WebSocket echo, closed loop", Proto: "ws", Impls: w1Impls, Primary: "msgs",
-			Cases: q([]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024")},
+			Cases: append(q([]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024")},
 				[]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024"), c("100c 1KiB text", "-c", "100", "-s", "1024", "--text"),
-					c("1000c 1KiB bin", "-c", "1000", "-s", "1024")})},
+					c("1000c 1KiB bin", "-c", "1000", "-s", "1024")}), h2W1Cases()...), Note: h2Note},
 		{ID: "W2", Title: "WebSocket fixed rate, 4 msgs/s per conn, 256 B text", Proto: "ws", Impls: wsImpls, Primary: "eff",
 			Cases: q([]Case{c("1000c x 4/s", "-c", "1000", "-s", "256", "--text", "--rate", "4000")},
 				[]Case{c("5000c x 4/s", "-c", "5000", "-s", "256", "--text", "--rate", "20000")})},
 		{ID: "W3", Title: "WebSocket idle connections: server RSS per connection (ws:// and wss://)", Proto: "ws", Impls: wsImpls, Primary: "rss", Rounds: 1,
-			Cases: q([]Case{idleBurst(1000, time.Second, time.Second), idleTLS(1000, time.Second)},
+			Cases: append(q([]Case{idleBurst(1000, time.Second, time.Second), idleTLS(1000, time.Second)},
 				[]Case{idleBurst(1000, 2*time.Second, 3*time.Second), idle(5000), idle(10000), idle(19000),
 					idleTLS(1000, 2*time.Second), idleTLS(5000, 2*time.Second), idleTLS(10000, 2*time.Second), idleTLS(19000, 2*time.Second)}),
+				h2W3Cases(q2(quick, "1s", "2s"))...),
 			Note: "19k is the most that fits the 20000-fd limit of one process (server and load generator each hold one fd per connection, in separate processes). " +
 				"Burst variant (first case): after the idle sample, every connection sends one 1 MiB binary message at once and awaits its echo (the generator streams it, holding no message), " +
 				"the server is sampled right after the burst and again after the connections idled a few seconds: RSS/conn after the burst and after the idle are (RSS - RSS before connecting) / conns; " +
 				"\"returns?\" is yes when the latter is within 25 % (or 2 KB) of the idle figure before the burst. Quick mode holds 1 s instead of 2 s (idle) and 3 s (after the burst). Go servers return freed heap to the OS lazily (the runtime's scavenger works over minutes), so RSS that stays up within seconds is not by itself a leak. " +
-				tlsNote},
+				tlsNote + h2Note},
 		{ID: "W4", Title: "WebSocket broadcast with one stalled subscriber", Proto: "ws", Impls: bcastImpls, Primary: "p99", Rounds: 1,
 			Cases: q([]Case{bcast(500), stall(3 * time.Second)}, []Case{bcast(5000), stall(13 * time.Second)}),
 			Note: "One publisher, N subscribers, one of which never reads and has a 4 KiB SO_RCVBUF (the kernel doubles it). The load generator looks up the stalled connection's " +
@@ -396,6 +400,7 @@ func main() {
 	quick := flag.Bool("quick", false, "short runs and fewer cases (under 3 minutes)")
 	rounds := flag.Int("rounds", 0, "rounds per scenario (default 3, quick 1)")
 	only := flag.String("scenarios", "", "comma-separated scenario IDs (default all)")
+	casesFlag := flag.String("cases", "", "comma-separated substrings: only the cases whose name contains one (default all)")
 	out := flag.String("out", "", "output directory (default out/DATE-MODE)")
 	dur := flag.Duration("d", 0, "measured duration per run (default 4s, quick 1s)")
 	profile := flag.Bool("profile", false, "write CPU profiles of the netkit servers into OUT/prof")
@@ -472,6 +477,7 @@ func main() {
 		if len(want) > 0 && !want[sc.ID] {
 			continue
 		}
+		sc.Cases = wantedCases(*casesFlag, sc.Cases)
 		rep.Scenarios = append(rep.Scenarios, sc)
 		for _, cs := range sc.Cases {
 			rounds := r.rounds
@@ -492,7 +498,11 @@ func main() {
 					}
 					continue
 				}
-				impls := rotate(sc.Impls, round)
+				impls := sc.Impls
+				if cs.Impls != nil {
+					impls = cs.Impls
+				}
+				impls = rotate(impls, round)
 				for _, impl := range impls {
 					if ctx.Err() != nil {
 						break
