@@ -77,6 +77,19 @@
 //     its connection's WriteTimeout.
 //   - ImmediateStop: the writes in progress, as above.
 //
+// # Metrics
+//
+// Config.MeterProvider turns on the hub's OpenTelemetry instruments
+// (docs/metrics.md): subscribers and topics now, messages published and
+// received through the broker, deliveries queued and written, drops by
+// slow-consumer policy, discarded deliveries and failed writes. They are
+// observed from the counts of [Hub.Stats] when the provider collects, so
+// publishing and delivering cost the same with metrics on as off. The
+// broker's round trip is the broker's (natsbroker.Config.MeterProvider);
+// the hub's WebSocket connections are the listener's
+// (websocket.ListenerConfig.MeterProvider). The hub makes no spans: it has
+// no request to trace (never one span per message).
+//
 // # Costs
 //
 // A subscribed connection holds a writer goroutine and a queue of

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -88,6 +91,13 @@ type Config struct {
 	CloseTimeout time.Duration
 	// Logger receives the hub's warnings. Default slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the hub's metrics (docs/metrics.md:
+	// subscribers, topics, deliveries, drops by policy), read from the
+	// counts of Stats when the provider collects, so that publishing and
+	// delivering cost nothing more. The broker's round trip is the
+	// broker's own (natsbroker.Config.MeterProvider). Default: none, no
+	// metrics.
+	MeterProvider metric.MeterProvider
 }
 
 // Stats are a hub's counters, since it was created.
@@ -128,6 +138,7 @@ type Hub struct {
 	closeReason  string
 	closeTimeout time.Duration
 	log          *slog.Logger
+	obs          *obs.Hub // nil: metrics off
 
 	mu      sync.RWMutex
 	closed  bool
@@ -170,7 +181,17 @@ func New(cfg *Config) *Hub {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.obs = obs.NewHub(c.MeterProvider, h.obsCounts)
 	return h
+}
+
+// obsCounts is Stats for the hub's instruments.
+func (h *Hub) obsCounts() obs.HubCounts {
+	st := h.Stats()
+	return obs.HubCounts{Subscribers: int64(st.Subscribers), Patterns: int64(st.Patterns),
+		Published: st.Published, Received: st.Received, Queued: st.Queued, Sent: st.Sent,
+		DroppedOldest: st.DroppedOldest, DroppedNewest: st.DroppedNewest,
+		Disconnected: st.Disconnected, Discarded: st.Discarded, WriteErrors: st.WriteErrors}
 }
 
 // Prepared is a message encoded once for publishing: its WebSocket frame
@@ -404,6 +425,7 @@ func (h *Hub) GracefulStop(ctx context.Context) error {
 	if berr := h.broker.Close(); berr != nil && err == nil {
 		err = berr
 	}
+	h.obs.Close() // after the last count: the writers and the broker are done
 	return err
 }
 
@@ -419,7 +441,9 @@ func (h *Hub) ImmediateStop() error {
 		s.abort()
 	}
 	h.wg.Wait()
-	return h.broker.Close()
+	err := h.broker.Close()
+	h.obs.Close()
+	return err
 }
 
 // stop marks the hub closed and detaches everything; ok is false if it

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/netkit-go/netkit/hub"
+	"github.com/netkit-go/netkit/internal/obs/obstest"
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/websocket"
 )
@@ -86,9 +89,16 @@ const upgradeRequest = "GET /hub HTTP/1.1\r\nHost: pipe\r\nUpgrade: websocket\r\
 // On TCP, the subscribers are loopback sockets; else in-memory pipes.
 func startFanout(tb testing.TB, n, size int, tcp bool) *fanout {
 	tb.Helper()
-	f := &fanout{h: hub.New(&hub.Config{Logger: netkittest.DiscardLogger}), ln: newPipeListener()}
+	return startFanoutMetrics(tb, n, size, tcp, nil, nil)
+}
+
+// startFanoutMetrics is startFanout with the hub's and the listener's
+// MeterProviders (nil: metrics off).
+func startFanoutMetrics(tb testing.TB, n, size int, tcp bool, hubMP, listenerMP metric.MeterProvider) *fanout {
+	tb.Helper()
+	f := &fanout{h: hub.New(&hub.Config{Logger: netkittest.DiscardLogger, MeterProvider: hubMP}), ln: newPipeListener()}
 	var err error
-	f.l, err = websocket.NewListener(0, &websocket.ListenerConfig{Logger: netkittest.DiscardLogger, DisableCompression: true})
+	f.l, err = websocket.NewListener(0, &websocket.ListenerConfig{Logger: netkittest.DiscardLogger, DisableCompression: true, MeterProvider: listenerMP})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,7 +113,7 @@ func startFanout(tb testing.TB, n, size int, tcp bool) *fanout {
 	}
 	dial := f.ln.dial
 	if tcp {
-		f.l, err = websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", Logger: netkittest.DiscardLogger, DisableCompression: true})
+		f.l, err = websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", Logger: netkittest.DiscardLogger, DisableCompression: true, MeterProvider: listenerMP})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -187,19 +197,61 @@ func BenchmarkBroadcast(b *testing.B) {
 			name = strconv.Itoa(c.n) + "subs-tcp"
 		}
 		n := c.n
-		b.Run(name, func(b *testing.B) {
-			f := startFanout(b, n, 256, c.tcp)
-			p, err := hub.Prepare(websocket.TextMessage, []byte(strings.Repeat("x", 256)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			f.broadcast(b, p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				f.broadcast(b, p)
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
+		b.Run(name, func(b *testing.B) { benchBroadcast(b, startFanout(b, n, 256, c.tcp)) })
+	}
+}
+
+// benchBroadcast broadcasts 256-byte messages to f's subscribers, b.N
+// times, and reports the deliveries per second and the time per delivery.
+func benchBroadcast(b *testing.B, f *fanout) {
+	p, err := hub.Prepare(websocket.TextMessage, []byte(strings.Repeat("x", 256)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.broadcast(b, p)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f.broadcast(b, p)
+	}
+	n := len(f.subs)
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+}
+
+// metricsCases are the metrics settings of TestAllocsBroadcast and
+// BenchmarkBroadcastMetrics: off, the hub's, the hub's and its listener's.
+var metricsCases = []struct {
+	name          string
+	hub, listener bool
+}{{"off", false, false}, {"hub", true, false}, {"hub+listener", true, true}}
+
+// providers returns an in-memory provider and it as the hub's and the
+// listener's MeterProvider as hub and listener say (else nil).
+func providers(tb testing.TB, hub, listener bool) (mt *obstest.Metrics, hubMP, listenerMP metric.MeterProvider) {
+	mt = obstest.NewMetrics(tb)
+	if hub {
+		hubMP = mt.Provider
+	}
+	if listener {
+		listenerMP = mt.Provider
+	}
+	return mt, hubMP, listenerMP
+}
+
+// BenchmarkBroadcastMetrics is BenchmarkBroadcast's 1000subs-pipe case
+// with metrics off, with the hub's metrics on (read from its counts at
+// collection: nothing per message), and with the listener's too (the
+// websocket face counts each delivery written: netkit.sent.*). The
+// provider is the SDK's, with a manual reader that collects once at the
+// end.
+func BenchmarkBroadcastMetrics(b *testing.B) {
+	for _, c := range metricsCases {
+		b.Run(c.name, func(b *testing.B) {
+			mt, hubMP, lMP := providers(b, c.hub, c.listener)
+			benchBroadcast(b, startFanoutMetrics(b, 1000, 256, false, hubMP, lMP))
+			b.StopTimer()
+			mt.Collect(b)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -202,6 +203,48 @@ type Browser struct {
 	// Chromium is the browser binary, passed to playwright-core's
 	// chromium.launch as executablePath (it downloads no browser).
 	Chromium string
+	// Flags are extra Chromium command-line flags for [Browser.Run], for
+	// example "--ignore-certificate-errors" for a server with a test
+	// certificate.
+	Flags []string
+}
+
+// browserRunTimeout bounds one [Browser.Run].
+const browserRunTimeout = 60 * time.Second
+
+// Run runs body, the inside of an async function where `browser` is a
+// headless Chromium launched by playwright-core, under node with args
+// (process.argv[2] on), and returns what it printed on stdout and stderr.
+// A thrown error exits 1. The run is bounded by 60 s; the browser gets a
+// fresh HOME in tb's temporary directory.
+func (b Browser) Run(tb testing.TB, body string, args ...string) ([]byte, error) {
+	tb.Helper()
+	script := `
+const { chromium } = require('playwright-core');
+(async () => {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox',
+    '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', ...JSON.parse(process.env.CHROMIUM_FLAGS || '[]')] });
+  try {
+` + body + `
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+	path := filepath.Join(tb.TempDir(), "pw.js")
+	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	flags, err := json.Marshal(append([]string{}, b.Flags...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), browserRunTimeout)
+	defer cancel()
+	cmd := b.Node.Command(ctx, append([]string{path}, args...)...)
+	cmd.Env = append(cmd.Env, "CHROMIUM="+b.Chromium, "CHROMIUM_FLAGS="+string(flags), "HOME="+tb.TempDir())
+	return cmd.CombinedOutput()
 }
 
 // RequireChromium returns a Browser when chromium, node and node's
@@ -225,6 +268,75 @@ func RequireChromium(tb testing.TB) Browser {
 		return Browser{}
 	}
 	return Browser{Node: n, Chromium: chromium}
+}
+
+// RunExpect runs the script file (the body for [Browser.Run]) with args
+// and requires its output to equal the content of the file want.
+func (b Browser) RunExpect(tb testing.TB, script, want string, args ...string) {
+	tb.Helper()
+	body, err := os.ReadFile(script)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, err := os.ReadFile(want)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := b.Run(tb, string(body), args...)
+	if err != nil {
+		tb.Fatalf("chromium: %v\n%s", err, out)
+	}
+	if string(out) != string(w) {
+		tb.Fatalf("chromium printed:\n%s\nwant (%s):\n%s", out, filepath.Base(want), w)
+	}
+}
+
+// PeerStep is one JSON line of a peer script that reports steps, such as
+// websocket/testdata/h2peers': {"stream":N,"step":S,"ok":B} for each step,
+// then {"done":true,"ok":B}.
+type PeerStep struct {
+	Stream *int   `json:"stream"`
+	Step   string `json:"step"`
+	OK     bool   `json:"ok"`
+	Done   bool   `json:"done"`
+	Error  string `json:"error"`
+}
+
+// CheckPeerSteps requires out, the output of a peer script run that ended
+// with runErr, to be JSON step lines that all passed, the last reporting
+// done; streams 0..streams-1 must each have passed every one of steps.
+func CheckPeerSteps(tb testing.TB, out string, runErr error, streams int, steps []string) {
+	tb.Helper()
+	passed := map[int]map[string]bool{}
+	var done *PeerStep
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p PeerStep
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			tb.Errorf("peer printed %q (not a JSON step line)", l)
+			continue
+		}
+		switch {
+		case p.Done:
+			done = &p
+		case !p.OK:
+			tb.Errorf("peer step failed: %s", l)
+		case p.Stream != nil:
+			if passed[*p.Stream] == nil {
+				passed[*p.Stream] = map[string]bool{}
+			}
+			passed[*p.Stream][p.Step] = true
+		}
+	}
+	if runErr != nil || done == nil || !done.OK {
+		tb.Fatalf("peer: %v (done line %+v)\n%s", runErr, done, out)
+	}
+	for i := 0; i < streams; i++ {
+		for _, s := range steps {
+			if !passed[i][s] {
+				tb.Errorf("stream %d: step %s did not pass", i, s)
+			}
+		}
+	}
 }
 
 // Peer is an external peer process started by [StartPeer].

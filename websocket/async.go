@@ -87,8 +87,8 @@ func (ac *AsyncClient) current() *Conn {
 	return ac.cur
 }
 
-// HandshakeResponse returns the server's 101 response (of the current
-// connection). Its Body is empty.
+// HandshakeResponse returns the server's 101 response (200 over HTTP/2) of
+// the current connection. Its Body is empty.
 func (ac *AsyncClient) HandshakeResponse() *http.Response {
 	ac.mu.RLock()
 	defer ac.mu.RUnlock()
@@ -98,6 +98,10 @@ func (ac *AsyncClient) HandshakeResponse() *http.Response {
 // Done returns a channel closed when the connection's loop has ended
 // (OnClose has run) and no reconnection follows.
 func (ac *AsyncClient) Done() <-chan struct{} { return ac.done }
+
+// HTTPVersion returns the HTTP version of the current connection's opening
+// handshake, as [Client.HTTPVersion].
+func (ac *AsyncClient) HTTPVersion() string { return ac.current().HTTPVersion() }
 
 // Reconnects returns how many times Retry reconnected the client.
 func (ac *AsyncClient) Reconnects() int { return int(ac.reconnects.Load()) }

@@ -86,7 +86,7 @@ func authenticateRequest(w http.ResponseWriter, r *http.Request, sc *ServiceConf
 			w.Header().Set("WWW-Authenticate", `Bearer, Basic realm="websocket"`)
 		}
 		if logger != nil {
-			logger.Debug("websocket: upgrade refused by ServiceConfig.Auth", slog.Int("status", status), slog.Any("err", err))
+			logger.Debug("websocket: upgrade refused by ServiceConfig.Auth", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Int("code", status), slog.Any("err", err))
 		}
 		refuse(w, status, body)
 		return r, false

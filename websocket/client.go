@@ -94,14 +94,19 @@ func (cl *Client) current() *Conn {
 // Client's own methods follow reconnections and are the ones to use.
 func (cl *Client) Conn() *Conn { return cl.current() }
 
-// HandshakeResponse returns the server's 101 response to the opening
-// handshake (of the current connection, after a reconnect). Its Body is
+// HandshakeResponse returns the server's 101 response (200 over HTTP/2,
+// Proto "HTTP/2.0") to the opening handshake (of the current connection, after a reconnect). Its Body is
 // empty.
 func (cl *Client) HandshakeResponse() *http.Response {
 	cl.mu.RLock()
 	defer cl.mu.RUnlock()
 	return cl.resp
 }
+
+// HTTPVersion returns the HTTP version of the current connection's opening
+// handshake, as [Conn.HTTPVersion]: "2" for an RFC 8441 stream
+// (ClientConfig.HTTP2), "1.1" for an upgrade (also when HTTP2 fell back).
+func (cl *Client) HTTPVersion() string { return cl.current().HTTPVersion() }
 
 // Reconnects returns how many times Retry reconnected the client.
 func (cl *Client) Reconnects() int { return int(cl.reconnects.Load()) }

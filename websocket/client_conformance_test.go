@@ -23,14 +23,21 @@ import (
 // right code (Autobahn case groups 1-7 from the client's side).
 
 // TestClientConformanceMasked: every frame the client sends is masked and
-// carries the right payload: text, binary, fragments, ping, pong, close.
+// carries the right payload: text, binary, fragments, ping, pong, close;
+// over HTTP/1.1 and over an HTTP/2 stream alike.
 func TestClientConformanceMasked(t *testing.T) {
+	for _, tr := range clTransports {
+		t.Run(tr.name, func(t *testing.T) { testClientConformanceMasked(t, tr) })
+	}
+}
+
+func testClientConformanceMasked(t *testing.T, tr clTransport) {
 	type result struct {
 		frames []clFrame
 		err    error
 	}
 	got := make(chan result, 1)
-	srv := clNewRawServer(t, func(rc *clRawConn) {
+	srv := tr.serve(t, func(rc *clRawConn) {
 		var r result
 		for len(r.frames) < 8 {
 			f, err := rc.readFrame()
@@ -46,7 +53,7 @@ func TestClientConformanceMasked(t *testing.T) {
 		}
 		got <- r
 	})
-	c := clDial(t, srv.url, &websocket.ClientConfig{FragmentSize: 4, Compression: websocket.CompressionConfig{Disable: true}})
+	c := clDial(t, srv.url, srv.config(&websocket.ClientConfig{FragmentSize: 4, Compression: websocket.CompressionConfig{Disable: true}}))
 	ctx := testCtx(t)
 	c.WriteTextMessage(ctx, []byte("hi"))
 	c.WriteBinaryMessage(ctx, []byte{1, 2, 3, 4, 5, 6})
@@ -79,8 +86,15 @@ func TestClientConformanceMasked(t *testing.T) {
 }
 
 // TestClientConformanceBadServerFrames: each protocol violation by the
-// server fails the read with the right typed error and close code.
+// server fails the read with the right typed error and close code, over
+// HTTP/1.1 and over an HTTP/2 stream alike.
 func TestClientConformanceBadServerFrames(t *testing.T) {
+	for _, tr := range clTransports {
+		t.Run(tr.name, func(t *testing.T) { testClientConformanceBadServerFrames(t, tr) })
+	}
+}
+
+func testClientConformanceBadServerFrames(t *testing.T, tr clTransport) {
 	type fr struct {
 		fin     bool
 		rsv, op byte
@@ -114,7 +128,7 @@ func TestClientConformanceBadServerFrames(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			codes := make(chan int, 1)
-			srv := clNewRawServer(t, func(rc *clRawConn) {
+			srv := tr.serve(t, func(rc *clRawConn) {
 				for _, f := range tc.frames {
 					rc.writeFrame(f.fin, f.rsv, f.op, f.payload, f.mask)
 				}
@@ -122,7 +136,7 @@ func TestClientConformanceBadServerFrames(t *testing.T) {
 			})
 			cfg := tc.cfg
 			cfg.Compression.Disable = true
-			c := clDial(t, srv.url, &cfg)
+			c := clDial(t, srv.url, srv.config(&cfg))
 			_, _, err := c.Read(testCtx(t), nil)
 			if !errors.Is(err, net.ErrClosed) {
 				t.Fatalf("Read: %v", err)
@@ -149,12 +163,19 @@ func TestClientConformanceBadServerFrames(t *testing.T) {
 
 // TestClientConformanceGoodServerFrames: valid but unusual server traffic
 // is accepted: pings between fragments (answered at once), empty messages,
-// a close without a code (1005), 64-bit lengths.
+// a close without a code (1005), 64-bit lengths; over HTTP/1.1 and over an
+// HTTP/2 stream alike.
 func TestClientConformanceGoodServerFrames(t *testing.T) {
+	for _, tr := range clTransports {
+		t.Run(tr.name, func(t *testing.T) { testClientConformanceGoodServerFrames(t, tr) })
+	}
+}
+
+func testClientConformanceGoodServerFrames(t *testing.T, tr clTransport) {
 	pong := make(chan clFrame, 1)
 	closed := make(chan int, 1)
 	big := bytes.Repeat([]byte("L"), 70000)
-	srv := clNewRawServer(t, func(rc *clRawConn) {
+	srv := tr.serve(t, func(rc *clRawConn) {
 		rc.writeFrame(false, 0, 1, []byte("frag"), false)
 		rc.writeFrame(true, 0, 9, []byte("mid"), false)
 		f, err := rc.readFrame()
@@ -167,7 +188,10 @@ func TestClientConformanceGoodServerFrames(t *testing.T) {
 		rc.writeFrame(true, 0, 8, nil, false)
 		closed <- rc.readClose()
 	})
-	c := clDial(t, srv.url, &websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}})
+	c := clDial(t, srv.url, srv.config(&websocket.ClientConfig{Compression: websocket.CompressionConfig{Disable: true}}))
+	if tr.name == "h2" && c.HTTPVersion() != "2" {
+		t.Fatalf("HTTPVersion %q over the h2 server", c.HTTPVersion())
+	}
 	ctx := testCtx(t)
 	if s, err := c.ReadTextMessage(ctx); err != nil || string(s) != "fragment" {
 		t.Fatalf("%q %v", s, err)

@@ -2,6 +2,7 @@ package websocket_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/wsproto"
+	"github.com/netkit-go/netkit/websocket"
 )
 
 // A raw-frame WebSocket server for probing the client: it answers the
@@ -21,6 +23,10 @@ type clRawServer struct {
 	url string
 	ln  net.Listener
 	wg  sync.WaitGroup
+	// Over HTTP/2 (clNewRawServerH2): the client's TLS configuration and
+	// the test's pool; nil for the HTTP/1.1 server.
+	h2   *tls.Config
+	pool *websocket.HTTP2Pool
 }
 
 type clRawConn struct {

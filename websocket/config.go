@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
@@ -92,6 +95,17 @@ type ServiceConfig struct {
 	// Logger receives handler errors and panics. Nil: the listener's, or
 	// slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the metrics of a standalone Handler's
+	// (NewHandler) and of Accept's connections and upgrade requests
+	// (docs/metrics.md; the http.route attribute is the pattern of the
+	// http.ServeMux that routed the request). A Listener's services report
+	// to ListenerConfig.MeterProvider: this field is ignored there.
+	// Default: none.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, if set, receives one span per upgrade request of a
+	// standalone Handler and of Accept (ignored under a Listener, as
+	// MeterProvider). Default: none.
+	TracerProvider trace.TracerProvider
 	// ExposeUpgradeErrors sends the text of an error returned by
 	// UpgradeService.Upgrade as the refusal's body, as Ballerina does. By
 	// default the body is the status text ("Bad Request"), so that an

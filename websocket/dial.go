@@ -68,8 +68,24 @@ type ClientConfig struct {
 	// (trust a PEM cert or PKCS#12 store, mutual TLS, host-name
 	// verification unless SkipHostNameVerification, a session cache shared
 	// by every dial with the same *ClientSecureSocket, retries included).
-	// Nil: the system roots. ALPN offers http/1.1 only. Ignored for ws URLs.
+	// Nil: the system roots. ALPN offers http/1.1 only (h2 first with
+	// HTTP2). Ignored for ws URLs.
 	SecureSocket *tlsconfig.ClientSecureSocket
+	// HTTP2 dials wss URLs over HTTP/2 (RFC 8441): the opening handshake is
+	// an extended CONNECT (:protocol websocket) on a connection of
+	// HTTP2Pool, shared with the other HTTP2 clients of the same origin, and
+	// the WebSocket is one stream of it. When the server does not take it
+	// (ALPN chooses http/1.1, or its SETTINGS lack
+	// SETTINGS_ENABLE_CONNECT_PROTOCOL), the dial falls back to an HTTP/1.1
+	// upgrade on a connection of its own; [Client.HTTPVersion] ("2" or
+	// "1.1", and the HandshakeResponse's Proto) says which was used. Every other field
+	// applies as over HTTP/1.1, proxies included (the TLS session, with
+	// ALPN h2, runs inside the CONNECT tunnel). Ignored for ws URLs: there
+	// is no cleartext (h2c) variant. Default: off.
+	HTTP2 bool
+	// HTTP2Pool holds the shared HTTP/2 connections (see [HTTP2Pool] for
+	// its bounds). Nil: DefaultHTTP2Pool.
+	HTTP2Pool *HTTP2Pool
 	// TLSConfig is a base TLS configuration (cloned; SecureSocket applied on
 	// top). Nil: none.
 	TLSConfig *tls.Config
@@ -312,6 +328,37 @@ func (d *dialer) dial(ctx context.Context) (hs *handshake, err error) {
 var errHandshakeTimeout = &timeoutError{"websocket: handshake timed out"}
 
 func (d *dialer) dialCtx(ctx context.Context) (*handshake, error) {
+	req, ch, err := d.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.cfg.HTTP2 && d.secure {
+		hs, err := d.dialH2(ctx, req, ch)
+		if err != errH2Fallback {
+			return hs, err
+		}
+	}
+	pu, err := d.proxyURL(req)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := d.connectVia(ctx, pu)
+	if err != nil {
+		return nil, err
+	}
+	if d.secure {
+		tc, err := d.tlsHandshake(ctx, nc, []string{"http/1.1"})
+		if err != nil {
+			return nil, err
+		}
+		nc = tc
+	}
+	return d.upgrade(ctx, req, ch, nc)
+}
+
+// request builds the opening handshake's request (HTTP/1.1 form; dialH2
+// derives the extended CONNECT from it).
+func (d *dialer) request(ctx context.Context) (*http.Request, *wsproto.ClientHandshake, error) {
 	req := &http.Request{
 		Method:     http.MethodGet,
 		URL:        &url.URL{Scheme: "http", Host: d.url.Host, Path: d.url.Path, RawPath: d.url.RawPath, RawQuery: d.url.RawQuery},
@@ -349,37 +396,42 @@ func (d *dialer) dialCtx(ctx context.Context) (*handshake, error) {
 	}
 	if d.cfg.Auth != nil {
 		if err := d.cfg.Auth.Authenticate(ctx, req); err != nil {
-			return nil, &kindError{kind: ErrAuth, msg: "websocket: auth failed: " + err.Error(), err: err}
+			return nil, nil, &kindError{kind: ErrAuth, msg: "websocket: auth failed: " + err.Error(), err: err}
 		}
 	}
 	ch := &wsproto.ClientHandshake{Key: wsproto.NewClientKey(), Subprotocols: d.cfg.SubProtocols, Deflate: d.deflate}
 	ch.SetRequestHeaders(req.Header)
 	d.cc.obs.Inject(ctx, req.Header)
+	return req, ch, nil
+}
 
-	nc, err := d.connect(ctx, req)
+// tlsHandshake runs TLS towards the target on nc, offering protos with
+// ALPN. It closes nc when it fails.
+func (d *dialer) tlsHandshake(ctx context.Context, nc net.Conn, protos []string) (*tls.Conn, error) {
+	tc, err := d.tlsClient(nc, d.url.Hostname(), protos)
 	if err != nil {
+		nc.Close()
 		return nil, err
 	}
+	var hsTimeout time.Duration
+	if d.cfg.SecureSocket != nil {
+		hsTimeout = d.cfg.SecureSocket.HandshakeTimeout
+	}
+	if err := tlsconf.Handshake(ctx, tc, hsTimeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// upgrade runs the HTTP/1.1 upgrade on nc (closed when it fails).
+func (d *dialer) upgrade(ctx context.Context, req *http.Request, ch *wsproto.ClientHandshake, nc net.Conn) (*handshake, error) {
 	ok := false
 	defer func() {
 		if !ok {
 			nc.Close()
 		}
 	}()
-	if d.secure {
-		tc, err := d.tlsClient(nc, d.url.Hostname())
-		if err != nil {
-			return nil, err
-		}
-		nc = tc
-		var hsTimeout time.Duration
-		if d.cfg.SecureSocket != nil {
-			hsTimeout = d.cfg.SecureSocket.HandshakeTimeout
-		}
-		if err := tlsconf.Handshake(ctx, tc, hsTimeout); err != nil {
-			return nil, err
-		}
-	}
 	stop := bindDeadline(ctx, nc)
 	if err := req.Write(nc); err != nil {
 		stop()
@@ -393,7 +445,7 @@ func (d *dialer) dialCtx(ctx context.Context) (*handshake, error) {
 	}
 	res, err := wsproto.CheckResponse(resp, ch)
 	if err != nil {
-		err = handshakeFailed(resp, err) // reads the body, still bounded by ctx
+		err = handshakeFailed(resp, err, http.StatusSwitchingProtocols) // reads the body, still bounded by ctx
 		stop()
 		return nil, err
 	}
@@ -422,13 +474,14 @@ func bindDeadline(ctx context.Context, nc net.Conn) (stop func() bool) {
 }
 
 // handshakeFailed turns a refused upgrade into an *InvalidHandshakeError,
-// keeping the response and its (bounded) body.
-func handshakeFailed(resp *http.Response, err error) error {
+// keeping the response and its (bounded) body. okStatus is the success
+// status (101, or 200 for HTTP/2): with it, err says what was wrong.
+func handshakeFailed(resp *http.Response, err error, okStatus int) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	msg := "the server answered " + resp.Status
-	if resp.StatusCode == http.StatusSwitchingProtocols {
+	if resp.StatusCode == okStatus {
 		msg = err.Error()
 	} else {
 		err = nil
@@ -438,12 +491,12 @@ func handshakeFailed(resp *http.Response, err error) error {
 
 // tlsClient wraps nc in TLS towards host (SNI and verification use the
 // target, also behind a proxy).
-func (d *dialer) tlsClient(nc net.Conn, host string) (*tls.Conn, error) {
+func (d *dialer) tlsClient(nc net.Conn, host string, protos []string) (*tls.Conn, error) {
 	conf, err := tlsconf.ClientConfig(d.ss, d.cfg.TLSConfig, host)
 	if err != nil {
 		return nil, err
 	}
-	conf.NextProtos = []string{"http/1.1"}
+	conf.NextProtos = protos
 	return tls.Client(nc, conf), nil
 }
 
@@ -454,9 +507,8 @@ func (d *dialer) netDialer() *net.Dialer {
 	return &net.Dialer{KeepAlive: 30 * time.Second}
 }
 
-// connect opens the TCP connection to the target, through a proxy if one
-// applies.
-func (d *dialer) connect(ctx context.Context, req *http.Request) (net.Conn, error) {
+// proxyURL returns the proxy for req, or nil.
+func (d *dialer) proxyURL(req *http.Request) (*url.URL, error) {
 	proxy := d.cfg.Proxy
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
@@ -465,6 +517,12 @@ func (d *dialer) connect(ctx context.Context, req *http.Request) (net.Conn, erro
 	if err != nil {
 		return nil, &ProxyError{Proxy: "(from Proxy func)", Err: err}
 	}
+	return pu, nil
+}
+
+// connectVia opens the TCP connection to the target, through the proxy pu
+// if not nil.
+func (d *dialer) connectVia(ctx context.Context, pu *url.URL) (net.Conn, error) {
 	if pu == nil {
 		nc, err := d.netDialer().DialContext(ctx, "tcp", d.hostPort)
 		if err != nil {

@@ -82,6 +82,38 @@
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
+// With ClientConfig.HTTP2 a wss client dials over HTTP/2 (RFC 8441): the
+// opening handshake is an extended CONNECT (:protocol websocket, :scheme
+// https, :path, :authority, Sec-WebSocket-Version 13, the offered
+// subprotocols and extensions, custom headers, cookies and Auth) on a
+// connection of an [HTTP2Pool], and the WebSocket is one stream of it, so
+// many clients of one origin share one TCP and TLS connection. The pool is
+// keyed by origin (host:port), TLS configuration and proxy; it holds at most
+// MaxConnsPerOrigin connections (16) of MaxStreamsPerConn streams (100, and
+// never more than the server's SETTINGS_MAX_CONCURRENT_STREAMS); a dial
+// beyond that fails with ErrConnection at once. A connection closes with its
+// last stream; a closed, failed or GOAWAY'd one takes no new stream and
+// leaves the pool. When the server does not take it (ALPN chooses
+// http/1.1, or its first SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL)
+// the dial falls back to an HTTP/1.1 upgrade on a connection of its own,
+// and the pool remembers it for HTTP2FallbackMemory (1 min);
+// [Client.HTTPVersion] ("2" or "1.1", as Conn.HTTPVersion) and the
+// HandshakeResponse (200 or 101, Proto HTTP/2.0 or HTTP/1.1) say which was
+// used. Everything else is
+// the same over a stream: deflate, keepalive, Retry (a new stream),
+// AsyncClient, read and write timeouts (the stream's flow-control window
+// is the backpressure: a write waits while it is full), and HTTP or HTTPS
+// CONNECT proxies (the tunnel carries the TLS session, whose ALPN offers h2;
+// the proxy sees only CONNECT host:port). A stream reset by the server
+// (RST_STREAM, GOAWAY, the connection's loss) ends the WebSocket with 1006,
+// as a dropped TCP connection; the other streams go on. Not carried: ws
+// URLs (there is no cleartext h2c variant), and proxies that terminate TLS
+// and speak HTTP/1.1 to the client (the dial then falls back). Each stream
+// costs two goroutines (golang.org/x/net/http2's request writer and one
+// that reads the response body into a 4 KiB buffer, since those bodies
+// have no deadlines) and runs on the goroutine backend whatever
+// NETKIT_ENGINE says, as TLS connections do.
+//
 // # Writing
 //
 // Writes are synchronous: WriteTextMessage and friends return when the
@@ -130,7 +162,8 @@
 // request and the 101 (Listener Timeout and DefaultUpgradeTimeout, 10 s;
 // Ballerina's 120 s), writes (30 s), the close echo
 // (ConnectionClosureTimeout, 60 s), a client's opening handshake
-// (HandshakeTimeout, 300 s), each JWKS or introspection request of the
+// (HandshakeTimeout, 300 s), a client's HTTP/2 stream sending its last
+// frames (the close frame) before its reset (1 s), each JWKS or introspection request of the
 // listener auth and each jwt-bearer token request (DefaultAuthFetchTimeout,
 // 10 s; the other OAuth2 grants are bounded by Dial's ctx). Cache lifetimes:
 // a JWKS (JWKSCacheTTL, 1 h), an introspection result (CacheTTL, 5 min,
@@ -163,6 +196,7 @@
 // and the upgraded ones), messages and bytes by type, upgrades by status,
 // failed TLS handshakes, handshake durations, close codes, compression
 // ratios, TrySend drops, and one span per upgrade request (its parent
-// taken from the request's headers) and per dial. Nil, the default, costs
-// nothing. docs/metrics.md lists every instrument.
+// taken from the request's headers) and per dial. A standalone Handler
+// (NewHandler) and Accept take them in their ServiceConfig. Nil, the
+// default, costs nothing. docs/metrics.md lists every instrument.
 package websocket

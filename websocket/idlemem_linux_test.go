@@ -83,7 +83,7 @@ func TestIdleMemory(t *testing.T) {
 		// the loop are done).
 		deadline := time.Now().Add(30 * time.Second)
 		settled := func() bool { return runtime.NumGoroutine() >= g0+k }
-		if os.Getenv("NETKIT_ENGINE") == "evloop" {
+		if os.Getenv("NETKIT_ENGINE") != "goroutine" { // the event loop is the default on Linux
 			settled = func() bool { return runtime.NumGoroutine() <= g0+16 }
 		}
 		for !settled() {

@@ -87,7 +87,12 @@ func TestInteropPythonClient(t *testing.T) {
 // runPeer runs the command made by mk with a 20 s bound and returns its
 // combined output.
 func runPeer(mk func(context.Context) *exec.Cmd) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return runPeerFor(20*time.Second, mk)
+}
+
+// runPeerFor is runPeer bounded by d.
+func runPeerFor(d time.Duration, mk func(context.Context) *exec.Cmd) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	out, err := mk(ctx).CombinedOutput()
 	return string(out), err

@@ -206,6 +206,16 @@ func (l *Listener) Detach(p string) error {
 // service (404 "No service found to handle the service request" for an
 // unknown path), other requests to Fallback.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, own := w.(*httpResponse); !own && l.obs != nil && isUpgradeRequest(r) {
+		// Mounted in another server: observed here, as the Listener's own
+		// connections are where they are read (httpconn.go).
+		observeHTTP(l.obs, l.route(r), w, r, l.serveHTTP)
+		return
+	}
+	l.serveHTTP(w, r)
+}
+
+func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	maxURI := l.cfg.MaxURILength
 	if maxURI <= 0 {
 		maxURI = DefaultMaxURILength

@@ -1,12 +1,18 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/netkit-go/netkit/internal/engine"
@@ -141,6 +147,88 @@ func (l *Listener) route(r *http.Request) string {
 		return ""
 	}
 	return p
+}
+
+// observeHTTP serves r with serve, observed by o as an upgrade request
+// for route: its span (the parent extracted from r's headers) and the
+// count of its answer: 101 when serve takes the connection over, counted
+// then (before the 101 is written, so that a peer that saw it sees it
+// counted). It is the path of a standalone Handler and of a Listener
+// mounted in another server (a Listener's own connections are observed in
+// httpconn.go).
+func observeHTTP(o *obs.Set, route string, w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
+	start := time.Now()
+	r, span := o.StartUpgrade(r, route)
+	done := func(status int) {
+		obs.EndUpgrade(span, status)
+		o.Upgrade(status, route, start)
+	}
+	rec := &statusRecorder{ResponseWriter: w, onHijack: func() { done(http.StatusSwitchingProtocols) }}
+	serve(rec, r)
+	if rec.hijacked {
+		return
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK // what net/http answers for a handler that wrote nothing
+	}
+	done(status)
+}
+
+// Hijack takes the connection over (http.NewResponseController finds it
+// here) and notes that it did.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil {
+		s.hijacked = true
+		if s.onHijack != nil {
+			s.onHijack()
+		}
+	}
+	return nc, brw, err
+}
+
+// Unwrap is the ResponseWriter s records (for http.ResponseController).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// patternRoute is the path of the http.ServeMux pattern that routed r
+// ("GET example.com/ws/{id}" gives "/ws/{id}"), or "": a bounded route
+// for the http.route attribute of a standalone Handler and of Accept.
+func patternRoute(r *http.Request) string {
+	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
+		return r.Pattern[i:]
+	}
+	return ""
+}
+
+// serviceSets are the Sets of the standalone Handlers and of Accept, one
+// per pair of providers (Accept is called per request).
+var serviceSets sync.Map // serviceProviders -> *obs.Set
+
+type serviceProviders struct {
+	mp metric.MeterProvider
+	tp trace.TracerProvider
+}
+
+// serviceObs returns the Set of sc's providers, or nil when it has none.
+func serviceObs(sc *ServiceConfig) *obs.Set {
+	if sc.MeterProvider == nil && sc.TracerProvider == nil {
+		return nil
+	}
+	mk := func() *obs.Set {
+		return obs.New(obs.Config{Face: obs.FaceWebSocket, Role: obs.RoleServer, Transport: "tcp",
+			MeterProvider: sc.MeterProvider, TracerProvider: sc.TracerProvider})
+	}
+	if (sc.MeterProvider != nil && !reflect.TypeOf(sc.MeterProvider).Comparable()) ||
+		(sc.TracerProvider != nil && !reflect.TypeOf(sc.TracerProvider).Comparable()) {
+		return mk()
+	}
+	key := serviceProviders{sc.MeterProvider, sc.TracerProvider}
+	if o, ok := serviceSets.Load(key); ok {
+		return o.(*obs.Set)
+	}
+	o, _ := serviceSets.LoadOrStore(key, mk())
+	return o.(*obs.Set)
 }
 
 // observeDial starts a dial's span and returns its context and the func

@@ -129,10 +129,16 @@ func frame(fin bool, rsv, op byte, payload []byte) []byte {
 
 func (c *rawClient) write(b []byte) {
 	c.t.Helper()
-	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
+	if err := c.tryWrite(b); err != nil {
 		c.t.Fatalf("write: %v", err)
 	}
+}
+
+// tryWrite writes b within 10 s and returns the error.
+func (c *rawClient) tryWrite(b []byte) error {
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.nc.Write(b)
+	return err
 }
 
 func (c *rawClient) send(fin bool, rsv, op byte, payload []byte) {

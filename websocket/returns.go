@@ -250,7 +250,7 @@ func (s *session) invokeSeq(seq, yield reflect.Value) (_ struct{}, perr *engine.
 	defer func() {
 		if r := recover(); r != nil {
 			perr = &engine.PanicError{Value: r, Stack: debug.Stack()}
-			s.conn.cfg.logger.Error("websocket: panic in a returned sequence", slog.String("conn", s.conn.ID()),
+			s.conn.cfg.logger.Error("websocket: panic in a returned sequence", slog.String("conn.id", s.conn.ID()),
 				slog.Any("panic", r), slog.String("stack", string(perr.Stack)))
 		}
 	}()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netkit-go/netkit/internal/engine"
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/wsproto"
 )
 
@@ -43,11 +44,18 @@ type Handler struct {
 	// stopped is permanent (the Handler's own stop). The connections are
 	// the engine server's: the Handler has no set or stop of its own.
 	stopped atomic.Bool
+
+	// standalone: made by NewHandler, it observes its own upgrade
+	// requests (a Listener's Handler is observed by the Listener).
+	standalone bool
 }
 
 // NewHandler returns a Handler for s with sc (nil: defaults).
 func NewHandler(s UpgradeService, sc *ServiceConfig) *Handler {
-	return newHandler(s, sc, nil, DefaultUpgradeTimeout)
+	h := newHandler(s, sc, nil, DefaultUpgradeTimeout)
+	h.standalone = true
+	h.cc.obs = serviceObs(&h.sc)
+	return h
 }
 
 func newHandler(s UpgradeService, sc *ServiceConfig, logger *slog.Logger, timeout time.Duration) *Handler {
@@ -115,6 +123,14 @@ func upgradeRefusal(err error, expose bool) (status int, body string) {
 // before the UpgradeService runs; the Principal is then on r's context and
 // on the Conn). A Listener's connections take the same path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.standalone && h.cc.obs != nil && isUpgradeRequest(r) {
+		observeHTTP(h.cc.obs, patternRoute(r), w, r, h.serveHTTP)
+		return
+	}
+	h.serveHTTP(w, r)
+}
+
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h2w, isH2 := w.(*h2Response)
 	if !isH2 && r.ProtoMajor >= 2 {
 		// A Handler mount on a server given to ConfigureHTTP2.
@@ -147,7 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		status, body := upgradeRefusal(err, h.sc.ExposeUpgradeErrors)
-		h.cc.logger.Debug("websocket: upgrade refused", slog.Int("status", status), slog.Any("err", err))
+		h.cc.logger.Debug("websocket: upgrade refused", slog.String("remote", r.RemoteAddr), slog.String("path", r.URL.Path), slog.Int("code", status), slog.Any("err", err))
 		refuse(w, status, body)
 		return
 	}
@@ -316,6 +332,24 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 	if sc != nil {
 		cfg = *sc
 	}
+	o := serviceObs(&cfg)
+	if o == nil || !isUpgradeRequest(r) {
+		return accept(w, r, &cfg, o)
+	}
+	route, start := patternRoute(r), time.Now()
+	r, span := o.StartUpgrade(r, route)
+	c, err := accept(w, r, &cfg, o)
+	status := http.StatusSwitchingProtocols
+	var ie *InvalidHandshakeError
+	if errors.As(err, &ie) {
+		status = ie.Status
+	}
+	obs.EndUpgrade(span, status)
+	o.Upgrade(status, route, start)
+	return c, err
+}
+
+func accept(w http.ResponseWriter, r *http.Request, cfg *ServiceConfig, o *obs.Set) (*Conn, error) {
 	if r.ProtoMajor >= 2 {
 		// A pulled Conn outlives the request's handler, which an HTTP/2
 		// stream cannot: serve HTTP/2 WebSockets with a Handler.
@@ -323,11 +357,11 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 		return nil, &InvalidHandshakeError{Status: http.StatusNotImplemented, Message: "Accept serves HTTP/1.1 only (an HTTP/2 request needs a Handler)"}
 	}
 	rec := &statusRecorder{ResponseWriter: w}
-	hs, ok := negotiate(rec, r, &cfg, false)
+	hs, ok := negotiate(rec, r, cfg, false)
 	if !ok {
 		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
 	}
-	if r, ok = authenticateRequest(rec, r, &cfg, cfg.Logger); !ok { // ServiceConfig.Auth: auth_listener.go
+	if r, ok = authenticateRequest(rec, r, cfg, cfg.Logger); !ok { // ServiceConfig.Auth: auth_listener.go
 		return nil, &InvalidHandshakeError{Status: rec.status, Message: "upgrade refused with status " + itoa(rec.status)}
 	}
 	respHeader := w.Header().Clone()
@@ -336,9 +370,12 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 		return nil, &InvalidHandshakeError{Status: http.StatusInternalServerError, Message: err.Error(), Err: err}
 	}
 	cc := cfg.resolve(nil)
+	cc.obs = o
 	c := newConn(wsproto.RoleServer, &cc, hs.sub, isTLS(nc), hs.params, cfg.Compression.deflate())
 	c.ec = engine.NewConn(nc, cc.engineConfig())
 	c.pull = newPull()
+	o.OpenKeyed(c) // closed by the read side or ended
+	o.UpgradedKeyed(c)
 	if p := PrincipalFrom(r.Context()); p != nil {
 		c.SetAttribute(principalAttr, p)
 	}
@@ -351,7 +388,9 @@ func Accept(w http.ResponseWriter, r *http.Request, sc *ServiceConfig) (*Conn, e
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	hijacked bool   // Hijack succeeded
+	onHijack func() // observeHTTP's count of the 101; nil: none
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

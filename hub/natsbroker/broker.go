@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/netkit-go/netkit/hub"
+	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -20,6 +22,9 @@ const (
 	DefaultPrefix        = "hub"
 	DefaultReconnectWait = 250 * time.Millisecond
 	DefaultTimeout       = 10 * time.Second
+	// DefaultRoundTripInterval is how often a broker with a MeterProvider
+	// measures its round trip to the server.
+	DefaultRoundTripInterval = 10 * time.Second
 )
 
 // TypeHeader is the NATS header that marks a binary message
@@ -53,6 +58,16 @@ type Config struct {
 	// Logger receives disconnects, reconnects and asynchronous errors
 	// (such as a slow NATS subscription). Default slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, if set, receives the broker's round trips to the
+	// server (netkit.hub.broker.round_trip, docs/metrics.md): each
+	// Subscribe's flush, and a flush (a PING and its PONG, as
+	// nats.Conn.RTT) every RoundTripInterval while connected. Default:
+	// none, no metrics and no probe.
+	MeterProvider metric.MeterProvider
+	// RoundTripInterval is the period of that probe, with a MeterProvider.
+	// Default 10 s; negative: no probe (only the Subscribes' flushes are
+	// measured).
+	RoundTripInterval time.Duration
 }
 
 // Broker is one hub node's attachment to NATS. It implements hub.Broker.
@@ -60,6 +75,10 @@ type Broker struct {
 	nc      *nats.Conn
 	prefix  string
 	timeout time.Duration
+	obs     *obs.HubBroker // nil: metrics off
+	stop    chan struct{}  // ends the round-trip probe; nil: none
+	probed  sync.WaitGroup
+	once    sync.Once
 }
 
 var _ hub.Broker = (*Broker)(nil)
@@ -124,7 +143,44 @@ func Connect(ctx context.Context, cfg *Config) (*Broker, error) {
 		}
 		return nil, fmt.Errorf("natsbroker: connect %s: %w", c.URL, err)
 	}
-	return &Broker{nc: nc, prefix: c.Prefix + ".", timeout: c.Timeout}, nil
+	b := &Broker{nc: nc, prefix: c.Prefix + ".", timeout: c.Timeout, obs: obs.NewHubBroker(c.MeterProvider, "nats")}
+	if b.obs.Metrics() && c.RoundTripInterval >= 0 {
+		if c.RoundTripInterval == 0 {
+			c.RoundTripInterval = DefaultRoundTripInterval
+		}
+		b.stop = make(chan struct{})
+		b.probed.Add(1)
+		go b.probe(c.RoundTripInterval)
+	}
+	return b, nil
+}
+
+// probe measures the round trip every interval until Close.
+func (b *Broker) probe(interval time.Duration) {
+	defer b.probed.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		if b.nc.IsConnected() {
+			b.flush(b.timeout)
+		}
+	}
+}
+
+// flush waits for the server's PONG to a PING sent behind what is
+// buffered, bounded by timeout, and records the round trip.
+func (b *Broker) flush(timeout time.Duration) error {
+	start := time.Now()
+	err := b.nc.FlushTimeout(timeout)
+	if err == nil {
+		b.obs.RoundTrip(time.Since(start))
+	}
+	return err
 }
 
 // Conn returns the NATS connection, for its status and statistics.
@@ -178,10 +234,12 @@ func (b *Broker) Subscribe(ctx context.Context, pattern string, deliver hub.Deli
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	if err := b.nc.FlushWithContext(ctx); err != nil {
 		sub.Unsubscribe()
 		return nil, fmt.Errorf("natsbroker: subscribe: %w", err)
 	}
+	b.obs.RoundTrip(time.Since(start))
 	return func() error {
 		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
 			return fmt.Errorf("natsbroker: unsubscribe: %w", err)
@@ -193,6 +251,9 @@ func (b *Broker) Subscribe(ctx context.Context, pattern string, deliver hub.Deli
 // Close flushes what was published (bounded by Config.Timeout) and closes
 // the connection.
 func (b *Broker) Close() error {
+	if b.stop != nil {
+		b.once.Do(func() { close(b.stop) })
+	}
 	var err error
 	if b.nc.IsConnected() {
 		if ferr := b.nc.FlushTimeout(b.timeout); ferr != nil && !errors.Is(ferr, nats.ErrConnectionClosed) {
@@ -200,6 +261,7 @@ func (b *Broker) Close() error {
 		}
 	}
 	b.nc.Close()
+	b.probed.Wait() // a probe's flush ends at once on the closed connection
 	return err
 }
 

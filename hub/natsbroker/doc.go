@@ -41,6 +41,21 @@
 //   - Connect: Config.Timeout (10 s) or ctx's deadline, per server tried.
 //   - Subscribe: a flush round trip, bounded by ctx, or Config.Timeout if
 //     ctx has no deadline.
-//   - Close: a flush of what was published, Config.Timeout.
+//   - Close: a flush of what was published, Config.Timeout; then the
+//     round-trip probe's end (its flush ends at once on the closed
+//     connection).
+//   - the round-trip probe (with Config.MeterProvider): a flush every
+//     Config.RoundTripInterval (10 s), each bounded by Config.Timeout, on
+//     a goroutine of its own until Close.
 //   - Publish does not wait for the server.
+//
+// # Metrics
+//
+// With Config.MeterProvider, the broker records its round trips to the
+// server in netkit.hub.broker.round_trip (docs/metrics.md): the flush of
+// each Subscribe, and a flush every Config.RoundTripInterval while
+// connected. A flush is a PING written behind what the connection has
+// buffered and the server's PONG, as nats.Conn.RTT measures, so it
+// includes the time to write out a backlog of publishes. The hub's own
+// instruments come from hub.Config.MeterProvider.
 package natsbroker

@@ -58,6 +58,8 @@ func bench(e *env, args []string) error {
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "wss: do not verify the server's certificate (loopback benchmarks)")
 	fs.StringVar(&cfg.TLSVersion, "tls-version", "", "wss: pin the TLS version, 1.2 or 1.3 (default: negotiated, 1.2 or later)")
 	curves := fs.String("tls-curves", "", "wss: comma-separated key exchanges to offer: x25519, p256, p384, p521, x25519mlkem768 (default: crypto/tls's)")
+	fs.BoolVar(&cfg.H2, "h2", false, "ws over wss: carry each connection as an HTTP/2 stream (RFC 8441), over --h2-conns shared connections (echo and idle modes)")
+	fs.IntVar(&cfg.H2Conns, "h2-conns", 1, "with --h2: the HTTP/2 connections the -c sockets are spread over (1: all streams of one; equal to -c: one each)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "local server process whose CPU time and RSS are sampled from /proc")
 	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", 5*time.Second, "bound on each connect and handshake")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
@@ -136,6 +138,9 @@ func describe(r *loadgen.Result) string {
 	}
 	if r.TLS != "" {
 		parts = append(parts, r.TLS)
+	}
+	if r.H2Conns > 0 {
+		parts = append(parts, fmt.Sprintf("HTTP/2, %d connections", r.H2Conns))
 	}
 	return strings.Join(parts, ", ")
 }

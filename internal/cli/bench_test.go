@@ -296,3 +296,41 @@ func TestBenchNoServer(t *testing.T) {
 		t.Fatalf("no server: %v", err)
 	}
 }
+
+// TestBenchWSH2: --h2 carries the sockets as RFC 8441 streams of a netkit
+// TLS Listener, over one shared connection or one each; echo, compressed
+// echo and idle modes. Without HTTP/2 on the server it fails clearly.
+func TestBenchWSH2(t *testing.T) {
+	url := wssTestServer(t, false)
+	for _, n := range []string{"1", "4"} {
+		t.Run("echo-conns-"+n, func(t *testing.T) {
+			r := runBench(t, "ws", url, "--insecure", "--h2", "--h2-conns", n, "-c", "4", "-s", "1024", "-n", "800", "-d", "20s")
+			checkCounts(t, r, 4, 800)
+			if want, _ := strconv.Atoi(n); r.H2Conns != want {
+				t.Errorf("h2_conns %d, want %d", r.H2Conns, want)
+			}
+		})
+	}
+	t.Run("compressed", func(t *testing.T) {
+		r := runBench(t, "ws", url, "--insecure", "--h2", "-c", "2", "-s", "1024", "--text", "--compress", "-n", "200", "-d", "20s")
+		checkCounts(t, r, 2, 200)
+		if !r.Compressed {
+			t.Error("permessage-deflate was not negotiated")
+		}
+	})
+	t.Run("idle", func(t *testing.T) {
+		r := runBench(t, "ws", url, "--insecure", "--h2", "--mode", "idle", "-c", "20", "--hold", "50ms")
+		if r.Connected != 20 || r.ConnectErrors != 0 || r.Server == nil {
+			t.Errorf("idle: %+v server %+v", r, r.Server)
+		}
+	})
+	t.Run("no-h2", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var out, errOut bytes.Buffer
+		err := Run(ctx, []string{"bench", "ws", wssTestServer(t, true), "--insecure", "--h2", "-c", "1", "-n", "10", "-d", "2s"}, nil, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), `ALPN chose "http/1.1"`) {
+			t.Errorf("against an HTTP/1.1-only server: %v", err)
+		}
+	})
+}

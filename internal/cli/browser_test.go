@@ -1,45 +1,11 @@
 package cli
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/netkit-go/netkit/netkittest"
 )
-
-// runChromium runs body, the inside of an async function where `browser`
-// is a headless Chromium launched by playwright-core, under node with
-// args (process.argv[2] on), and returns what it printed. A thrown error
-// exits 1.
-func runChromium(t *testing.T, b netkittest.Browser, body string, args ...string) ([]byte, error) {
-	t.Helper()
-	script := `
-const { chromium } = require('playwright-core');
-(async () => {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox',
-    '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'] });
-  try {
-` + body + `
-  } finally {
-    await browser.close();
-  }
-})().catch((e) => { console.error(e); process.exit(1); });
-`
-	path := filepath.Join(t.TempDir(), "pw.js")
-	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := b.Node.Command(ctx, append([]string{path}, args...)...)
-	cmd.Env = append(cmd.Env, "CHROMIUM="+b.Chromium, "HOME="+t.TempDir())
-	return cmd.CombinedOutput()
-}
 
 // echoPageScript loads the page served by netkit serve and round-trips
 // messages through its WebSocket.
@@ -58,7 +24,7 @@ func TestServePageInChromium(t *testing.T) {
 	browser := netkittest.RequireChromium(t)
 
 	r := startCommand(t, "serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0")
-	out, err := runChromium(t, browser, echoPageScript, "http://"+r.addr(t, "ws")+"/")
+	out, err := browser.Run(t, echoPageScript, "http://"+r.addr(t, "ws")+"/")
 	if serr := r.stop(t); serr != nil {
 		t.Errorf("serve: %v", serr)
 	}

@@ -55,11 +55,11 @@ func hubCmd(e *env, args []string) error {
 		return err
 	}
 	defer stopMetrics()
-	cfg := &hub.Config{QueueSize: *queue, Policy: pol, Logger: e.log}
+	cfg := &hub.Config{QueueSize: *queue, Policy: pol, Logger: e.log, MeterProvider: meterOf(e)}
 	broker := "memory"
 	if *natsURL != "" {
 		b, err := natsbroker.Connect(e.ctx, &natsbroker.Config{URL: *natsURL, Prefix: *prefix,
-			Name: fmt.Sprintf("netkit hub %s:%d", *sf.host, *port), Logger: e.log})
+			Name: fmt.Sprintf("netkit hub %s:%d", *sf.host, *port), Logger: e.log, MeterProvider: meterOf(e)})
 		if err != nil {
 			return err
 		}

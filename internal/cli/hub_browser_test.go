@@ -30,7 +30,7 @@ func TestHubChatPageInChromium(t *testing.T) {
 
 	srv := natstest.Start(t, natstest.Options{})
 	a, b := runHub(t, "--nats", srv.URL()), runHub(t, "--nats", srv.URL())
-	out, err := runChromium(t, browser, hubChatScript, "http://"+a+"/", "http://"+b+"/")
+	out, err := browser.Run(t, hubChatScript, "http://"+a+"/", "http://"+b+"/")
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/natstest"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/obs/obstest"
 	"github.com/netkit-go/netkit/netkittest"
@@ -87,6 +88,9 @@ func TestMetricsEndpointExposesEveryDocumentedInstrument(t *testing.T) {
 	s := obs.New(obs.Config{Face: obs.FaceWebSocket, Role: obs.RoleServer, Transport: "tcp", MeterProvider: meterOf(e)})
 	s.Bind(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9})
 	obstest.RecordEach(s)
+	h := obs.NewHub(meterOf(e), func() obs.HubCounts { return obs.HubCounts{Subscribers: 1, Published: 1} })
+	defer h.Close()
+	obs.NewHubBroker(meterOf(e), "nats").RoundTrip(time.Millisecond)
 	text := scrape(t, url)
 	for _, name := range append(docInstruments(t), "go_goroutines", "process_cpu_seconds_total") {
 		if !typed(text, name) {
@@ -104,7 +108,8 @@ func TestMetricsEndpointExposesEveryDocumentedInstrument(t *testing.T) {
 // docs/metrics.md that the samples can produce: not the stops (they come
 // after the endpoint stopped), truncations and send errors (the udp
 // sample's buffer takes any datagram and it only replies to senders) and
-// TrySend drops (the samples do not broadcast), which
+// TrySend drops (the samples do not broadcast), and the hub's (serve runs
+// no hub: TestHubMetrics), which
 // TestMetricsEndpointExposesEveryDocumentedInstrument and the faces' tests
 // cover.
 func TestServeMetricsAfterTraffic(t *testing.T) {
@@ -193,7 +198,7 @@ func TestServeMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 	for _, name := range want {
-		if !skip[name] && !typed(text, name) {
+		if !skip[name] && !strings.HasPrefix(name, "netkit_hub_") && !typed(text, name) {
 			t.Errorf("/metrics after traffic has no %s", name)
 		}
 	}
@@ -218,25 +223,60 @@ func TestServeMetricsAfterTraffic(t *testing.T) {
 }
 
 // netkit hub --metrics serves /metrics with the hub's WebSocket listener's
-// instruments: its upgrade on the hub's path is counted.
+// instruments (its upgrade on the hub's path is counted) and the hub's own,
+// each instrument of docs/metrics.md named netkit_hub_*: after two
+// subscribers on a node joined to NATS, a publish delivered to both, the
+// hub's series have the counts.
 func TestHubMetrics(t *testing.T) {
-	r := startCommand(t, "hub", "--port", "0", "--metrics", "127.0.0.1:0")
+	srv := natstest.Start(t, natstest.Options{})
+	r := startCommand(t, "hub", "--port", "0", "--metrics", "127.0.0.1:0", "--nats", srv.URL())
 	metricsURL := r.log.wait(t, regexp.MustCompile(`http://\S+/metrics`))[0]
-	cl := hubDial(t, r.addr(t, "ws"))
-	upgraded := regexp.MustCompile(`(?m)^netkit_websocket_upgrades_total\{[^}]*http_response_status_code="101"[^}]*http_route="/hub"[^}]*\} 1`)
-	// The upgrade is counted just after the 101 is written: scrape until
-	// it is, for at most 10 s.
+	addr := r.addr(t, "ws")
+	a, b := hubDial(t, addr), hubDial(t, addr)
+	call(t, a, `{"op":"subscribe","topic":"m"}`, `{"op":"ok","for":"subscribe","topic":"m"}`)
+	call(t, b, `{"op":"subscribe","topic":"m"}`, `{"op":"ok","for":"subscribe","topic":"m"}`)
+	call(t, a, `{"op":"publish","topic":"m","data":1}`, `{"topic":"m","data":1}`)
+	call(t, b, "", `{"topic":"m","data":1}`)
+	// The upgrades are counted just after the 101 is written, a delivery
+	// just after its write: scrape until they are, for at most 10 s.
+	ready := []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^netkit_websocket_upgrades_total\{[^}]*http_response_status_code="101"[^}]*http_route="/hub"[^}]*\} 2`),
+		regexp.MustCompile(`(?m)^netkit_hub_deliveries_total\{[^}]*\} 2$`),
+	}
+	var text string
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		text := scrape(t, metricsURL)
-		if upgraded.MatchString(text) {
+		text = scrape(t, metricsURL)
+		if ready[0].MatchString(text) && ready[1].MatchString(text) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/metrics has no upgrade on /hub:\n%s", text)
+			t.Fatalf("/metrics has not the two upgrades on /hub and the two deliveries:\n%s", text)
 		}
 	}
-	if err := cl.Close(netkittest.Context(t), 1000, ""); err != nil {
-		t.Fatal(err)
+	for _, name := range docInstruments(t) {
+		if strings.HasPrefix(name, "netkit_hub_") && !typed(text, name) {
+			t.Errorf("/metrics after hub traffic has no %s", name)
+		}
+	}
+	for _, series := range []string{
+		`netkit_hub_subscribers\{[^}]*\} 2`,
+		`netkit_hub_topics\{[^}]*\} 1`,
+		`netkit_hub_published_messages_total\{[^}]*\} 1`,
+		`netkit_hub_queued_deliveries_total\{[^}]*\} 2`,
+		`netkit_hub_dropped_deliveries_total\{[^}]*netkit_hub_policy="drop-oldest"[^}]*\} 0`,
+		`netkit_hub_broker_round_trip_seconds_count\{[^}]*messaging_system="nats"[^}]*\} 1`,
+	} {
+		if !regexp.MustCompile(`(?m)^` + series).MatchString(text) {
+			t.Errorf("/metrics has no series matching %s", series)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", text)
+	}
+	for _, cl := range []*websocket.Client{a, b} {
+		if err := cl.Close(netkittest.Context(t), 1000, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -31,6 +32,8 @@ type wsEvent struct {
 	Event       string `json:"event"`
 	URL         string `json:"url,omitempty"`
 	Subprotocol string `json:"subprotocol,omitempty"`
+	HTTP        string `json:"http,omitempty"`   // open: the handshake's HTTP version, "1.1" or "2"
+	Status      int    `json:"status,omitempty"` // open: its status (101, or 200 over HTTP/2)
 	Data        string `json:"data,omitempty"`
 	Encoding    string `json:"encoding,omitempty"`
 	Code        int    `json:"code,omitempty"`
@@ -49,6 +52,9 @@ func wsConnect(e *env, args []string) error {
 	wait := f.Duration("wait", defaultWSWait, "after the end of input, how long to keep printing replies before closing (the server's close ends it sooner; 0: close at once)")
 	cacert := f.String("cacert", "", "PEM file of CA certificates to trust for wss (default: the system roots)")
 	noCompress := f.Bool("no-compression", false, "do not offer permessage-deflate")
+	h2 := f.Bool("h2", false, "dial wss URLs over HTTP/2 (RFC 8441 extended CONNECT), falling back to HTTP/1.1 when the server does not offer it")
+	insecure := f.Bool("insecure", false, "skip wss certificate verification (local testing only)")
+	verbose := f.Bool("verbose", false, "also print the handshake's HTTP version and status")
 	pos, err := f.parse(args, "URL")
 	if err != nil {
 		return err
@@ -64,6 +70,10 @@ func wsConnect(e *env, args []string) error {
 		HandshakeTimeout: *timeout,
 		Compression:      websocket.CompressionConfig{Disable: *noCompress},
 		Logger:           e.log,
+		HTTP2:            *h2,
+	}
+	if *insecure {
+		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
 	if len(headers) > 0 {
 		cfg.CustomHeaders = http.Header{}
@@ -79,12 +89,12 @@ func wsConnect(e *env, args []string) error {
 		cfg.SecureSocket = &tlsconfig.ClientSecureSocket{Cert: *cacert}
 	}
 	url := pos[0]
-	out := &wsPrinter{w: e.stdout, log: e.stderr, json: *asJSON, bin: *binFmt}
+	out := &wsPrinter{w: e.stdout, log: e.stderr, json: *asJSON, bin: *binFmt, verbose: *verbose}
 	c, err := websocket.Dial(e.ctx, url, cfg)
 	if err != nil {
 		return out.fail(err)
 	}
-	out.event(wsEvent{Event: "open", URL: url, Subprotocol: c.NegotiatedSubProtocol()})
+	out.event(wsEvent{Event: "open", URL: url, Subprotocol: c.NegotiatedSubProtocol(), HTTP: c.HTTPVersion(), Status: c.HandshakeResponse().StatusCode})
 
 	readDone := make(chan error, 1)
 	go func() {
@@ -154,9 +164,10 @@ const defaultWSWait = 2 * time.Second
 // wsPrinter writes events, as text or JSON lines. Messages go to w;
 // without --json, other events go to log.
 type wsPrinter struct {
-	w, log io.Writer
-	json   bool
-	bin    string
+	w, log  io.Writer
+	json    bool
+	bin     string
+	verbose bool // the open line names the HTTP version and status
 }
 
 func (p *wsPrinter) encode(b []byte) string {
@@ -204,10 +215,14 @@ func (p *wsPrinter) event(ev wsEvent) {
 	}
 	switch ev.Event {
 	case "open":
+		via := ""
+		if p.verbose {
+			via = fmt.Sprintf(" over HTTP/%s (status %d)", ev.HTTP, ev.Status)
+		}
 		if ev.Subprotocol != "" {
-			fmt.Fprintf(p.log, "connected to %s (subprotocol %s)\n", ev.URL, ev.Subprotocol)
+			fmt.Fprintf(p.log, "connected to %s%s (subprotocol %s)\n", ev.URL, via, ev.Subprotocol)
 		} else {
-			fmt.Fprintf(p.log, "connected to %s\n", ev.URL)
+			fmt.Fprintf(p.log, "connected to %s%s\n", ev.URL, via)
 		}
 	case "close":
 		fmt.Fprintf(p.log, "closed: %d %s\n", ev.Code, ev.Reason)

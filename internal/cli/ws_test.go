@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/websocket"
 )
 
@@ -133,7 +135,7 @@ func TestWSConnectEchoJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", err, s.err.String())
 	}
 	evs := wsEvents(t, strings.Join(got, "\n"))
-	want := []wsEvent{{Event: "open", URL: url}, {Event: "text", Data: "hello"}, {Event: "text", Data: "world \u00e9"}, {Event: "close", Code: 1000}}
+	want := []wsEvent{{Event: "open", URL: url, HTTP: "1.1", Status: 101}, {Event: "text", Data: "hello"}, {Event: "text", Data: "world \u00e9"}, {Event: "close", Code: 1000}}
 	for i := range want {
 		if evs[i] != want[i] {
 			t.Fatalf("event %d: %+v, want %+v", i, evs[i], want[i])
@@ -350,5 +352,73 @@ func TestWSListenEchoesAndPrints(t *testing.T) {
 	}
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// wssTestServer starts a TLS websocket Listener (HTTP/2 offered unless
+// disableH2) echoing at /ws and returns its wss URL.
+func wssTestServer(t *testing.T, disableH2 bool) string {
+	t.Helper()
+	srvTLS, _ := netkittest.TLSPair(t)
+	l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", TLSConfig: srvTLS, DisableHTTP2: disableH2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.ImmediateStop() })
+	return "wss://" + l.Addr().String() + "/ws"
+}
+
+// TestWSConnectH2: --h2 dials a TLS Listener over HTTP/2 (--insecure: its
+// certificate is not checked), --verbose names the HTTP version and status,
+// --json's open event carries them; against a Listener without HTTP/2 the
+// same flags fall back to HTTP/1.1 and say so.
+func TestWSConnectH2(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		disable bool
+		http    string
+		status  int
+	}{{"h2", false, "2", 200}, {"fallback", true, "1.1", 101}} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := wssTestServer(t, tc.disable)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+
+			s := wsStart(t, ctx, "--h2", "--insecure", "--verbose", url)
+			s.send(t, "over h2")
+			if l := s.line(t); l != "over h2" {
+				t.Fatalf("stdout %q", l)
+			}
+			s.in.Close()
+			if err := s.wait(t); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("connected to %s over HTTP/%s (status %d)", url, tc.http, tc.status)
+			if e := s.err.String(); !strings.Contains(e, want) {
+				t.Fatalf("stderr %q, want %q", e, want)
+			}
+
+			s = wsStart(t, ctx, "--h2", "--insecure", "--json", url)
+			evs := wsEvents(t, s.line(t))
+			if ev := evs[0]; ev.Event != "open" || ev.HTTP != tc.http || ev.Status != tc.status {
+				t.Errorf("open event %+v", ev)
+			}
+			s.in.Close()
+			if err := s.wait(t); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// Without --insecure the self-signed certificate is refused.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, _, err := wsRun(t, ctx, strings.NewReader(""), "--h2", wssTestServer(t, false)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without --insecure: %v, want a certificate error", err)
 	}
 }

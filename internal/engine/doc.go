@@ -112,7 +112,13 @@
 //
 // Config.Backend picks a backend; the environment variable NETKIT_ENGINE
 // ("goroutine" or "evloop") overrides it, for tests and benchmarks. The
-// default is the goroutine backend described above.
+// default is the event-loop backend on Linux and the goroutine backend
+// described above elsewhere: in bench/run (docs/benchmarks.md,
+// 2026-12-04) the event loop served 1.01-1.22x the goroutine backend's
+// messages per server CPU-second in 7 of 9 TCP, WebSocket and handshake
+// cases and held an idle WebSocket in 3.2 KB instead of 11.3 KB; it is
+// behind with a single busy connection (0.73 per CPU-second) and the
+// same for TLS (which it leaves on goroutines).
 //
 // The event-loop backend ([BackendEventLoop], Linux only) starts an
 // internal/evloop Poller with each Listen or Serve and closes it at the
@@ -150,8 +156,9 @@
 // http.Handler mount's hijacked WebSockets), and other systems stay on the
 // goroutine backend. A user gains an idle connection without goroutine or
 // buffer; they give up a callback's own goroutine (a callback that blocks
-// for long now holds a shared pool goroutine) and pay a goroutine-id read
-// per callback (OnLoop and stops from callbacks need it).
+// for long now holds a shared pool goroutine). The id of the goroutine
+// running a callback (OnLoop and stops from callbacks need it) comes from
+// evloop.Conn.Goroutine, read once per pool worker and loop goroutine.
 //
 // contract_test.go runs the contract above against both backends, with
 // real loopback sockets only.

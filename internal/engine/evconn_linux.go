@@ -99,7 +99,7 @@ func (h *evHandler) enter(ev *evloop.Conn) {
 	if h.ev == nil {
 		h.ev = ev // once: the timer's func reads it
 	}
-	h.c.goid.Store(goid.Current())
+	h.c.goid.Store(ev.Goroutine()) // no stack read per callback
 }
 func (h *evHandler) leave() { h.c.goid.Store(0) }
 

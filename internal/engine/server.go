@@ -34,7 +34,8 @@ type Config struct {
 	// forgets it: a stop returns only after its StateClosed calls).
 	ConnState func(c *Conn, state ConnState)
 	// Backend chooses the goroutine or the event-loop backend; the zero
-	// value is the default (goroutine). The environment variable
+	// value is the default (the event loop on Linux, goroutines
+	// elsewhere: BackendDefault). The environment variable
 	// NETKIT_ENGINE ("goroutine" or "evloop") overrides it.
 	Backend Backend
 	// HandshakeFailed, if set, is told of a connection whose TLS handshake

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/goid"
 )
 
 // Supported reports whether this platform has the event-loop backend.
@@ -245,6 +246,7 @@ func (lp *loop) nextGen() int32 { return int32(genCounter.Add(1) & math.MaxInt32
 // run is the loop goroutine: wait, map events to connections, schedule
 // them, and serve the first ready one itself (see takeOver).
 func (lp *loop) run(batch int) {
+	gid := goid.Current() // once: Conn.Goroutine for the turns served here
 	events := make([]unix.EpollEvent, batch)
 	stop := false
 	drain := func(uintptr) bool {
@@ -287,7 +289,7 @@ func (lp *loop) run(batch int) {
 		if c := lp.mine; c != nil {
 			lp.mine = nil
 			lp.watch()
-			lp.p.pool.serve(c)
+			lp.p.pool.serve(c, gid)
 			if !lp.inline.CompareAndSwap(true, false) {
 				lp.p.pool.join() // another goroutine is the loop now
 				return
@@ -462,11 +464,18 @@ type Conn struct {
 	fresh    bool // buf holds pre-read bytes not yet handed over
 	rdEOF    bool
 	finished bool
+	gid      uint64 // the serving goroutine's id (Goroutine)
 }
 
 // waiter is the channel a blocked writer sleeps on; the loop and Close
 // put a token in it. It is made on a connection's first blocked write.
 type waiter struct{ ch chan struct{} }
+
+// Goroutine returns the id (as internal/goid.Current reports it) of the
+// goroutine serving the connection's current turn. It is meaningful only
+// inside a Handler or Waker callback, and costs nothing: each pool worker
+// and loop goroutine reads its id once, not once per turn.
+func (c *Conn) Goroutine() uint64 { return c.gid }
 
 // Fd returns the connection's descriptor. It is valid until the
 // connection is finished; use it only for socket options.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/goid"
 	"golang.org/x/sys/unix"
 )
 
@@ -706,5 +707,84 @@ func TestCloseWhileLoopServesInline(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Close: %v", err)
 		}
+	}
+}
+
+// goroutineCheck is an echo that checks, in every callback, that
+// Conn.Goroutine is the id of the goroutine running it.
+type goroutineCheck struct {
+	*echo
+	mu    sync.Mutex
+	calls int
+	bad   []string
+}
+
+func (g *goroutineCheck) check(c *Conn, where string) {
+	got, want := c.Goroutine(), goid.Current()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls++
+	if got != want || got == 0 {
+		g.bad = append(g.bad, fmt.Sprintf("%s: Goroutine() = %d, running on %d", where, got, want))
+	}
+}
+
+func (g *goroutineCheck) Data(c *Conn, p []byte) (int, error) {
+	g.check(c, "Data")
+	return g.echo.Data(c, p)
+}
+
+func (g *goroutineCheck) Closed(c *Conn, err error) {
+	g.check(c, "Closed")
+	g.echo.Closed(c, err)
+}
+
+// Conn.Goroutine names the goroutine serving the turn, whether that is a
+// loop goroutine or a pool worker (many connections ready at once make
+// both serve), so the engine needs no stack read per callback.
+func TestGoroutineIsTheServingGoroutine(t *testing.T) {
+	p := newPoller(t, Config{Loops: 1, Workers: 4})
+	const n = 16
+	var hs []*goroutineCheck
+	var cls []net.Conn
+	for range n {
+		cl, fd := pair(t)
+		h := &goroutineCheck{echo: newEcho()}
+		if _, err := p.Register(fd, h, nil); err != nil {
+			t.Fatal(err)
+		}
+		hs, cls = append(hs, h), append(cls, cl)
+	}
+	for round := range 20 {
+		for _, cl := range cls { // all ready together
+			cl.Write([]byte{byte(round)})
+		}
+		for _, cl := range cls {
+			roundTripRead(t, cl, []byte{byte(round)})
+		}
+	}
+	for i, cl := range cls {
+		cl.Close()
+		hs[i].waitClosed(t)
+	}
+	for _, h := range hs {
+		h.mu.Lock()
+		if len(h.bad) > 0 || h.calls < 2 {
+			t.Errorf("%d callbacks, mismatches: %v", h.calls, h.bad)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// roundTripRead reads want back from cl (bounded).
+func roundTripRead(t testing.TB, cl net.Conn, want []byte) {
+	t.Helper()
+	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(cl, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

@@ -4,6 +4,8 @@ package evloop
 
 import (
 	"sync"
+
+	"github.com/netkit-go/netkit/internal/goid"
 )
 
 // pool is the bounded set of goroutines that serve ready connections. A
@@ -57,6 +59,7 @@ func (p *pool) submit(c *Conn) {
 // work serves queued connections until the queue is empty and enough
 // workers are parked already (or the pool is closed).
 func (p *pool) work() {
+	gid := goid.Current() // once per worker, not per turn (a stack read)
 	p.mu.Lock()
 	for {
 		for p.n == 0 {
@@ -75,13 +78,15 @@ func (p *pool) work() {
 		p.head = (p.head + 1) % len(p.q)
 		p.n--
 		p.mu.Unlock()
-		p.serve(c)
+		p.serve(c, gid)
 		p.mu.Lock()
 	}
 }
 
-// serve runs turns of c until it is idle, finished or must yield.
-func (p *pool) serve(c *Conn) {
+// serve runs turns of c until it is idle, finished or must yield. gid is
+// the serving goroutine's id, which Conn.Goroutine reports to handlers.
+func (p *pool) serve(c *Conn, gid uint64) {
+	c.gid = gid
 	for {
 		c.sched.Store(schedRunning)
 		if c.turn() {

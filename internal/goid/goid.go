@@ -1,7 +1,8 @@
 // Package goid tells which goroutine is running. netkit uses it on rare
 // paths (a connection loop's start, Close and stop calls) to know whether a
 // call comes from inside one of its own callbacks, so that it never waits
-// for itself, and on the event-loop backend once per callback.
+// for itself, and on the event-loop backend once per pool worker and loop
+// goroutine (internal/evloop hands the id to each turn).
 package goid
 
 import (
@@ -10,7 +11,7 @@ import (
 )
 
 // bufs holds the stack-header buffers: runtime.Stack makes its buffer
-// escape, and the event-loop backend calls Current once per callback.
+// escape.
 var bufs = sync.Pool{New: func() any { return new([64]byte) }}
 
 // Current returns the calling goroutine's id, parsed from its stack header

@@ -1,6 +1,7 @@
 // Package h2ext turns on RFC 8441's extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL)
 // in golang.org/x/net/http2, the HTTP/2 implementation netkit's WebSocket faces serve and
-// dial with.
+// dial with; and, for clients, opens an extended CONNECT stream as a net.Conn with
+// deadlines ([Connect], [ClientStream]), for the websocket client and the load generator.
 //
 // Go 1.26 has no per-server switch for it (golang/go#53208): both net/http's bundled HTTP/2
 // and golang.org/x/net/http2 read GODEBUG=http2xconnect=1 once, when they initialise, into a

@@ -119,6 +119,15 @@ type Config struct {
 	// (x25519, p256, p384, p521, x25519mlkem768), in order of
 	// preference. Default: crypto/tls's.
 	TLSCurves []string
+	// H2 carries each ws connection of a wss:// target as a stream of an
+	// HTTP/2 connection (RFC 8441 extended CONNECT; the server must
+	// advertise SETTINGS_ENABLE_CONNECT_PROTOCOL), over H2Conns shared
+	// connections. Echo and idle modes.
+	H2 bool
+	// H2Conns is the number of HTTP/2 connections the sockets are spread
+	// over, in turn: 1 puts every socket on one connection, Conns gives
+	// each its own. 0: 1.
+	H2Conns int
 	// Progress, if set, is called about once per second during the run.
 	Progress func(Progress)
 }
@@ -207,6 +216,9 @@ type Result struct {
 	// TLS describes the first wss:// connection: version, cipher suite
 	// and key exchange.
 	TLS string `json:"tls,omitempty"`
+	// H2Conns is, for an H2 run, the HTTP/2 connections the sockets were
+	// streams of.
+	H2Conns int `json:"h2_conns,omitempty"`
 	// Burst is idle mode's burst, if Config.Burst was set.
 	Burst *Burst `json:"burst,omitempty"`
 	// Stall is broadcast mode's account of the stalled subscribers, if
@@ -274,6 +286,8 @@ type run struct {
 	tls       *tls.Config
 	tlsMu     sync.Mutex
 	tlsInfo   string
+	h2Groups  []*h2Group // H2: the shared connections
+	h2Next    atomic.Int64
 }
 
 type shardHist struct {
@@ -361,6 +375,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return nil, err
 			}
 			r.tls = tc
+		}
+		if cfg.H2 {
+			if !t.tls {
+				return nil, errors.New("loadgen: --h2 needs a wss:// target")
+			}
+			if cfg.Mode != ModeEcho && cfg.Mode != ModeIdle {
+				return nil, errors.New("loadgen: --h2 runs the echo and idle modes")
+			}
+			r.tls.NextProtos = []string{"h2", "http/1.1"} // http/1.1: a clear error, not TLS's
+			n := max(cfg.H2Conns, 1)
+			for range n {
+				r.h2Groups = append(r.h2Groups, &h2Group{})
+			}
+			defer r.closeH2()
 		}
 	}
 	r.template = makeTemplate(cfg.Payload)
@@ -1020,6 +1048,7 @@ func (r *run) finish(res *Result) {
 	r.slowMu.Unlock()
 	r.tlsMu.Lock()
 	res.TLS = r.tlsInfo
+	res.H2Conns = len(r.h2Groups)
 	r.tlsMu.Unlock()
 	if p := r.firstErr.Load(); p != nil {
 		res.FirstError = *p

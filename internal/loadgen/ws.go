@@ -126,6 +126,9 @@ func (r *run) dialRaw(ctx context.Context, rcvbuf int) (net.Conn, error) {
 
 // dialWS connects and upgrades. rcvbuf > 0 sets SO_RCVBUF before connecting.
 func (r *run) dialWS(ctx context.Context, rcvbuf int) (*wsConn, error) {
+	if r.h2Groups != nil {
+		return r.dialH2WS(ctx)
+	}
 	t, compress := r.wsURL, r.cfg.Compress
 	nc, err := r.dialRaw(ctx, rcvbuf)
 	if err != nil {

@@ -43,18 +43,26 @@ type meterState struct {
 var meters sync.Map // metric.MeterProvider -> *meterState
 
 // stateFor returns mp's meterState, making and registering it on first
-// use. A provider whose type is not comparable gets a state of its own.
+// use.
 func stateFor(mp metric.MeterProvider, m metric.Meter) *meterState {
+	return perProvider(&meters, mp, func() *meterState { return newMeterState(m) })
+}
+
+// perProvider returns the state of mp in states, made by mk on first use.
+// A provider whose type is not comparable gets a state of its own each
+// time. When two goroutines make one at once, the first stored wins (the
+// other's callback observes nothing).
+func perProvider[T any](states *sync.Map, mp metric.MeterProvider, mk func() T) T {
 	comparable := reflect.TypeOf(mp).Comparable()
 	if comparable {
-		if st, ok := meters.Load(mp); ok {
-			return st.(*meterState)
+		if st, ok := states.Load(mp); ok {
+			return st.(T)
 		}
 	}
-	st := newMeterState(m)
+	st := mk()
 	if comparable {
-		if prev, loaded := meters.LoadOrStore(mp, st); loaded {
-			return prev.(*meterState) // st's callback observes nothing
+		if prev, loaded := states.LoadOrStore(mp, st); loaded {
+			return prev.(T)
 		}
 	}
 	return st

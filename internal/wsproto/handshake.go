@@ -310,6 +310,16 @@ func CheckResponse(resp *http.Response, c *ClientHandshake) (HandshakeResult, er
 	if accept := resp.Header.Values("Sec-Websocket-Accept"); len(accept) != 1 || strings.Trim(accept[0], " \t") != AcceptKey(c.Key) {
 		return fail("wrong Sec-WebSocket-Accept")
 	}
+	return negotiated(resp, c)
+}
+
+// negotiated checks the subprotocol and extensions of a successful
+// response, for HTTP/1.1 (CheckResponse) and HTTP/2 (CheckH2Response)
+// alike.
+func negotiated(resp *http.Response, c *ClientHandshake) (HandshakeResult, error) {
+	fail := func(msg string) (HandshakeResult, error) {
+		return HandshakeResult{}, &HandshakeError{Status: resp.StatusCode, Message: msg}
+	}
 	var res HandshakeResult
 	switch protos := resp.Header.Values("Sec-Websocket-Protocol"); len(protos) {
 	case 0:

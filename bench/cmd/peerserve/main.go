@@ -6,6 +6,12 @@
 //	peerserve -impl netkit|gorilla|coder|gobwas|gws|nbio -proto ws -addr 127.0.0.1:PORT [-compress MODE] [-broadcast] [-tls [-tls-cert FILE -tls-key FILE]]
 //	peerserve -gencert DIR
 //
+// Every netkit implementation (netkit, netkit-metrics, netkit-hub) also
+// runs as NAME-goroutine and NAME-evloop: the same adapter on the
+// goroutine or the event-loop engine backend (NETKIT_ENGINE set); without
+// a suffix it runs on the default backend (NETKIT_ENGINE unset). The
+// configuration line names the engine.
+//
 // With -tls a WebSocket server serves wss:// (each library's documented
 // TLS setup), with the given certificate or, without one, a self-signed
 // ECDSA P-256 certificate generated at start. -gencert writes such a
@@ -25,6 +31,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 )
 
@@ -82,7 +89,17 @@ func main() {
 		fmt.Println(c, k)
 		return
 	}
-	a, ok := adapters[*proto+"/"+*impl]
+	engineNote := ""
+	name := *impl
+	if strings.HasPrefix(name, "netkit") {
+		var err error
+		name, engineNote, err = netkitEngine(name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "peerserve:", err)
+			os.Exit(1)
+		}
+	}
+	a, ok := adapters[*proto+"/"+name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "peerserve: no %s adapter for %s\n", *proto, *impl)
 		os.Exit(2)
@@ -120,6 +137,7 @@ func main() {
 		cleanupTLS()
 		os.Exit(1)
 	}
+	cfg += engineNote
 	line, _ := json.Marshal(map[string]any{"impl": *impl, "proto": *proto, "addr": *addr, "pid": os.Getpid(),
 		"gomaxprocs": runtime.GOMAXPROCS(0), "compress": *compress, "broadcast": *broadcast, "tls": *useTLS, "config": cfg})
 	fmt.Println(string(line))
@@ -149,4 +167,22 @@ func main() {
 		break
 	}
 	stop()
+}
+
+// defaultEngine is the backend netkit's engine uses when NETKIT_ENGINE is
+// unset (internal/engine's Backend zero value on Linux).
+const defaultEngine = "event loop"
+
+// netkitEngine maps a netkit implementation name to its adapter's name
+// and sets NETKIT_ENGINE for it: NAME-goroutine and NAME-evloop run NAME
+// on that backend, NAME on the default backend. The note is appended to
+// the printed configuration.
+func netkitEngine(impl string) (adapter, note string, err error) {
+	if base, ok := strings.CutSuffix(impl, "-evloop"); ok {
+		return base, "; engine: event loop (NETKIT_ENGINE=evloop)", os.Setenv("NETKIT_ENGINE", "evloop")
+	}
+	if base, ok := strings.CutSuffix(impl, "-goroutine"); ok {
+		return base, "; engine: goroutine per connection (NETKIT_ENGINE=goroutine)", os.Setenv("NETKIT_ENGINE", "goroutine")
+	}
+	return impl, "; engine: default backend (" + defaultEngine + ", NETKIT_ENGINE unset)", os.Unsetenv("NETKIT_ENGINE")
 }

@@ -53,6 +53,9 @@ type Case struct {
 	Kind string
 	// Rounds, if positive, caps the rounds of this case.
 	Rounds int
+	// Impls, if set, are the implementations of this case (a subset of
+	// the scenario's); nil: the scenario's.
+	Impls []string
 }
 
 // tlsNote explains the TLS cases.
@@ -207,15 +210,23 @@ type Report struct {
 }
 
 var (
-	tcpImpls = []string{"netkit", "std", "gnet", "nbio"}
+	// netkit is netkit on its default engine backend (the event loop on
+	// Linux), netkit-goroutine the same server on the other one (peerserve
+	// sets NETKIT_ENGINE=goroutine). UDP has one row: the udp face does not
+	// run on the engine.
+	tcpImpls = []string{"netkit", "netkit-goroutine", "std", "gnet", "nbio"}
 	udpImpls = []string{"netkit", "std", "gnet", "nbio"}
-	wsImpls  = []string{"netkit", "gorilla", "coder", "gobwas", "gws", "nbio"}
+	wsImpls  = []string{"netkit", "netkit-goroutine", "gorilla", "coder", "gobwas", "gws", "nbio"}
 	// w1Impls adds netkit with metrics on (an OpenTelemetry SDK
 	// MeterProvider): its msgs/s over netkit's is the cost of metrics.
-	w1Impls = append([]string{"netkit", "netkit-metrics"}, wsImpls[1:]...)
+	w1Impls = append([]string{"netkit", "netkit-goroutine", "netkit-metrics"}, wsImpls[2:]...)
 	// bcastImpls adds netkit's hub package (in-memory broker) to the broadcast scenario.
-	bcastImpls = append([]string{"netkit", "netkit-hub"}, wsImpls[1:]...)
+	bcastImpls = append([]string{"netkit", "netkit-goroutine", "netkit-hub"}, wsImpls[2:]...)
 )
+
+// netkitImpl reports whether impl is one of netkit's rows (either
+// backend, metrics, hub).
+func netkitImpl(impl string) bool { return strings.HasPrefix(impl, "netkit") }
 
 func scenarios(quick bool) []Scenario {
 	q := func(quickV, fullV []Case) []Case {
@@ -236,21 +247,22 @@ func scenarios(quick bool) []Scenario {
 			Cases: q([]Case{c("16 socks 512B", "-c", "16", "-s", "512")},
 				[]Case{c("1 sock 64B", "-c", "1", "-s", "64"), c("16 socks 512B", "-c", "16", "-s", "512"), c("16 socks 1400B", "-c", "16", "-s", "1400")})},
 		{ID: "W1", Title: "WebSocket echo, closed loop", Proto: "ws", Impls: w1Impls, Primary: "msgs",
-			Cases: q([]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024")},
+			Cases: append(q([]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024")},
 				[]Case{c("100c 1KiB bin", "-c", "100", "-s", "1024"), c("100c 1KiB text", "-c", "100", "-s", "1024", "--text"),
-					c("1000c 1KiB bin", "-c", "1000", "-s", "1024")})},
+					c("1000c 1KiB bin", "-c", "1000", "-s", "1024")}), h2W1Cases()...), Note: h2Note},
 		{ID: "W2", Title: "WebSocket fixed rate, 4 msgs/s per conn, 256 B text", Proto: "ws", Impls: wsImpls, Primary: "eff",
 			Cases: q([]Case{c("1000c x 4/s", "-c", "1000", "-s", "256", "--text", "--rate", "4000")},
 				[]Case{c("5000c x 4/s", "-c", "5000", "-s", "256", "--text", "--rate", "20000")})},
 		{ID: "W3", Title: "WebSocket idle connections: server RSS per connection (ws:// and wss://)", Proto: "ws", Impls: wsImpls, Primary: "rss", Rounds: 1,
-			Cases: q([]Case{idleBurst(1000, time.Second, time.Second), idleTLS(1000, time.Second)},
+			Cases: append(q([]Case{idleBurst(1000, time.Second, time.Second), idleTLS(1000, time.Second)},
 				[]Case{idleBurst(1000, 2*time.Second, 3*time.Second), idle(5000), idle(10000), idle(19000),
 					idleTLS(1000, 2*time.Second), idleTLS(5000, 2*time.Second), idleTLS(10000, 2*time.Second), idleTLS(19000, 2*time.Second)}),
+				h2W3Cases(q2(quick, "1s", "2s"))...),
 			Note: "19k is the most that fits the 20000-fd limit of one process (server and load generator each hold one fd per connection, in separate processes). " +
 				"Burst variant (first case): after the idle sample, every connection sends one 1 MiB binary message at once and awaits its echo (the generator streams it, holding no message), " +
 				"the server is sampled right after the burst and again after the connections idled a few seconds: RSS/conn after the burst and after the idle are (RSS - RSS before connecting) / conns; " +
 				"\"returns?\" is yes when the latter is within 25 % (or 2 KB) of the idle figure before the burst. Quick mode holds 1 s instead of 2 s (idle) and 3 s (after the burst). Go servers return freed heap to the OS lazily (the runtime's scavenger works over minutes), so RSS that stays up within seconds is not by itself a leak. " +
-				tlsNote},
+				tlsNote + h2Note},
 		{ID: "W4", Title: "WebSocket broadcast with one stalled subscriber", Proto: "ws", Impls: bcastImpls, Primary: "p99", Rounds: 1,
 			Cases: q([]Case{bcast(500), stall(3 * time.Second)}, []Case{bcast(5000), stall(13 * time.Second)}),
 			Note: "One publisher, N subscribers, one of which never reads and has a 4 KiB SO_RCVBUF (the kernel doubles it). The load generator looks up the stalled connection's " +
@@ -349,12 +361,13 @@ func watch(n int, d time.Duration) Case {
 // headerTimeouts are the servers' configured limits on reading an upgrade
 // request, as set up by the adapters (see cmd/peerserve).
 var headerTimeouts = map[string]string{
-	"netkit":  "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
-	"gorilla": "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
-	"coder":   "10 s (http.Server ReadTimeout, as coder's internal/examples)",
-	"gobwas":  "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
-	"gws":     "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
-	"nbio":    "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
+	"netkit":           "120 s (websocket.ListenerConfig.Timeout default: http.Server ReadHeaderTimeout and ReadTimeout)",
+	"netkit-goroutine": "120 s (as netkit: the HTTP request is read on a goroutine before the upgrade on either backend)",
+	"gorilla":          "none (http.Server without timeouts, as gorilla's examples' http.ListenAndServe)",
+	"coder":            "10 s (http.Server ReadTimeout, as coder's internal/examples)",
+	"gobwas":           "10 s (the adapter's deadline on the upgrade; gobwas's README sets none)",
+	"gws":              "none (http.Server without timeouts, as gws's README; ServerOption.HandshakeTimeout, 5 s, bounds only the response write)",
+	"nbio":             "120 s (nbhttp.Config.KeepaliveTime default: the read deadline of a new connection)",
 }
 
 var timeoutsNote = func() string {
@@ -387,6 +400,7 @@ func main() {
 	quick := flag.Bool("quick", false, "short runs and fewer cases (under 3 minutes)")
 	rounds := flag.Int("rounds", 0, "rounds per scenario (default 3, quick 1)")
 	only := flag.String("scenarios", "", "comma-separated scenario IDs (default all)")
+	casesFlag := flag.String("cases", "", "comma-separated substrings: only the cases whose name contains one (default all)")
 	out := flag.String("out", "", "output directory (default out/DATE-MODE)")
 	dur := flag.Duration("d", 0, "measured duration per run (default 4s, quick 1s)")
 	profile := flag.Bool("profile", false, "write CPU profiles of the netkit servers into OUT/prof")
@@ -463,6 +477,7 @@ func main() {
 		if len(want) > 0 && !want[sc.ID] {
 			continue
 		}
+		sc.Cases = wantedCases(*casesFlag, sc.Cases)
 		rep.Scenarios = append(rep.Scenarios, sc)
 		for _, cs := range sc.Cases {
 			rounds := r.rounds
@@ -483,7 +498,11 @@ func main() {
 					}
 					continue
 				}
-				impls := rotate(sc.Impls, round)
+				impls := sc.Impls
+				if cs.Impls != nil {
+					impls = cs.Impls
+				}
+				impls = rotate(impls, round)
 				for _, impl := range impls {
 					if ctx.Err() != nil {
 						break
@@ -642,7 +661,7 @@ func (r *runner) one(ctx context.Context, sc Scenario, cs Case, impl string, rou
 		}
 		return run
 	}
-	if r.noNetkitWS && strings.HasPrefix(impl, "netkit") && sc.Proto == "ws" {
+	if r.noNetkitWS && netkitImpl(impl) && sc.Proto == "ws" {
 		run.Error = "skipped: netkit websocket not available"
 		return run
 	}
@@ -670,7 +689,7 @@ func (r *runner) concurrent(ctx context.Context, sc Scenario, cs Case, round int
 	start := time.Now()
 	for i, impl := range sc.Impls {
 		runs[i] = Run{Scenario: sc.ID, Case: cs.Name, Impl: impl, Round: round + 1}
-		if r.noNetkitWS && strings.HasPrefix(impl, "netkit") && sc.Proto == "ws" {
+		if r.noNetkitWS && netkitImpl(impl) && sc.Proto == "ws" {
 			runs[i].Error = "skipped: netkit websocket not available"
 			continue
 		}
@@ -747,8 +766,8 @@ func (r *runner) startServer(ctx context.Context, sc Scenario, cs Case, impl str
 	if cs.TLS {
 		args = append(args, "-tls", "-tls-cert", r.cert, "-tls-key", r.key)
 	}
-	if r.profile && impl == "netkit" {
-		args = append(args, "-cpuprofile", filepath.Join(r.out, "prof", fmt.Sprintf("%s_%s_r%d.pprof", sc.ID, fileSafe(cs.Name), round+1)))
+	if r.profile && (impl == "netkit" || impl == "netkit-goroutine" || impl == "netkit-evloop") {
+		args = append(args, "-cpuprofile", filepath.Join(r.out, "prof", fmt.Sprintf("%s_%s_%s_r%d.pprof", sc.ID, fileSafe(cs.Name), impl, round+1)))
 	}
 	sctx, scancel := context.WithCancel(ctx)
 	srv := r.pinned(sctx, 0, filepath.Join(r.bin, "peerserve"), args...)

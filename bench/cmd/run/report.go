@@ -310,36 +310,46 @@ func markdown(rep *Report) string {
 						lat(a.p50), lat(a.p99), lat(a.p999), f0(a.cpu), mbytes(a.rss), kb(a.rssPerConn), extra)
 				}
 			}
-			// netkit's ratio to each peer.
-			var nk *agg
+			// The ratio of each netkit backend to each peer.
+			byImpl := map[string]*agg{}
 			for i := range rows {
-				if rows[i].impl == "netkit" {
-					nk = &rows[i]
+				byImpl[rows[i].impl] = &rows[i]
+			}
+			nk := byImpl["netkit"]
+			for _, base := range []string{"netkit", "netkit-goroutine", "netkit-evloop"} {
+				bk := byImpl[base]
+				if bk == nil {
+					continue
+				}
+				if !bk.usable(sc) {
+					fmt.Fprintf(&b, "\n%s ratio: not available (%s had no usable measurement in this case).\n\n", base, base)
+					continue
+				}
+				fmt.Fprintf(&b, "\n%s ÷ peer (above 1 is better for %s in the first two columns, below 1 in the last two):\n\n", base, base)
+				b.WriteString("| peer | msgs/s | msgs/CPU-s | p99 | RSS/conn |\n|---|---:|---:|---:|---:|\n")
+				for _, a := range rows {
+					// Against every peer; the other backend's row also against netkit (the default backend).
+					if a.impl == base || netkitImpl(a.impl) && a.impl != "netkit" {
+						continue
+					}
+					if !a.usable(sc) {
+						fmt.Fprintf(&b, "| %s | – | – | – | – |\n", a.impl)
+						continue
+					}
+					m1, m2 := ratio(bk.msgs, a.msgs), ratio(bk.eff, a.eff)
+					if sc.Primary == "bytes" {
+						m1 = ratio(bk.bytes, a.bytes)
+					}
+					m3 := ratio(bk.p99, a.p99)
+					if sc.Primary == "rss" {
+						m1, m2, m3 = "–", "–", "–"
+					}
+					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", a.impl, m1, m2, m3, ratio(bk.rssPerConn, a.rssPerConn))
 				}
 			}
 			if nk == nil || !nk.usable(sc) {
-				b.WriteString("\nnetkit ratio: not available (netkit had no usable measurement in this case).\n\n")
+				b.WriteString("\n")
 				continue
-			}
-			b.WriteString("\nnetkit ÷ peer (above 1 is better for netkit in the first two columns, below 1 in the last two):\n\n")
-			b.WriteString("| peer | msgs/s | msgs/CPU-s | p99 | RSS/conn |\n|---|---:|---:|---:|---:|\n")
-			for _, a := range rows {
-				if a.impl == "netkit" {
-					continue
-				}
-				if !a.usable(sc) {
-					fmt.Fprintf(&b, "| %s | – | – | – | – |\n", a.impl)
-					continue
-				}
-				m1, m2 := ratio(nk.msgs, a.msgs), ratio(nk.eff, a.eff)
-				if sc.Primary == "bytes" {
-					m1 = ratio(nk.bytes, a.bytes)
-				}
-				m3 := ratio(nk.p99, a.p99)
-				if sc.Primary == "rss" {
-					m1, m2, m3 = "–", "–", "–"
-				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", a.impl, m1, m2, m3, ratio(nk.rssPerConn, a.rssPerConn))
 			}
 			for _, a := range rows {
 				if a.impl == "netkit-metrics" && a.usable(sc) {
@@ -372,7 +382,7 @@ func metric(sc Scenario, a agg) (float64, string) {
 	return a.msgs, "messages per second (higher is better)"
 }
 
-var palette = map[string]string{"netkit": "#d62728", "netkit-metrics": "#ff9896", "std": "#7f7f7f", "gnet": "#1f77b4", "nbio": "#2ca02c",
+var palette = map[string]string{"netkit": "#d62728", "netkit-evloop": "#ff7f0e", "netkit-goroutine": "#ff7f0e", "netkit-metrics": "#ff9896", "std": "#7f7f7f", "gnet": "#1f77b4", "nbio": "#2ca02c",
 	"gorilla": "#9467bd", "coder": "#8c564b", "gobwas": "#e377c2", "gws": "#17becf", "iperf3": "#bcbd22"}
 
 // chart draws a horizontal grouped bar chart of the scenario's primary
