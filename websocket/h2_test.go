@@ -433,6 +433,10 @@ func TestH2Metrics(t *testing.T) {
 		rc.sendText("m")
 		rc.expectMessage(opText, []byte("m"))
 	}
+	// With metrics on too, the streams are the Listener's connections.
+	if n := l.Len(); n != 4 {
+		t.Fatalf("Len %d, want 4 (the h2 connection, its two streams, the HTTP/1.1 socket)", n)
+	}
 	v2, v11 := attribute.String("network.protocol.version", "2"), attribute.String("network.protocol.version", "1.1")
 	check := func(s obstest.Snapshot, name string, want int64, kv ...attribute.KeyValue) {
 		t.Helper()

@@ -206,13 +206,27 @@ func (l *Listener) Detach(p string) error {
 // service (404 "No service found to handle the service request" for an
 // unknown path), other requests to Fallback.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, own := w.(*httpResponse); !own && l.obs != nil && isUpgradeRequest(r) {
+	if !l.ownConn(w) && l.obs != nil && isUpgradeRequest(r) {
 		// Mounted in another server: observed here, as the Listener's own
 		// connections are where they are read (httpconn.go).
 		observeHTTP(l.obs, l.route(r), w, r, l.serveHTTP)
 		return
 	}
 	l.serveHTTP(w, r)
+}
+
+// ownConn reports whether w answers a request read from one of l's own
+// connections (HTTP/1.1 in httpconn.go, an HTTP/2 stream in h2.go), which
+// are observed where they are read: its streams then join l's engine
+// server (MaxConnections, the stop's 1001 before GOAWAY).
+func (l *Listener) ownConn(w http.ResponseWriter) bool {
+	switch w := w.(type) {
+	case *httpResponse:
+		return true
+	case *h2Response:
+		return w.host != nil && w.host.l == l
+	}
+	return false
 }
 
 func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
