@@ -39,8 +39,8 @@
 // close 1001 on a graceful stop before the connection's GOAWAY, and its
 // window is its backpressure (a stalled stream does not stall the
 // others). A socket dropped without a close handshake resets its stream
-// only (RST_STREAM; golang.org/x/net/http2's code for it is
-// INTERNAL_ERROR); a stream reset by the peer ends its socket with 1006.
+// only (RST_STREAM CANCEL, RFC 8441 §5); a stream reset by the peer ends
+// its socket with 1006.
 // [ConfigureHTTP2] does the same for a Handler on the user's http.Server
 // (read its warning). [Conn.HTTPVersion] says which HTTP a socket came
 // over, and the metrics carry network.protocol.version.

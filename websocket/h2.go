@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -45,7 +46,22 @@ const DefaultMaxConcurrentStreams = 250
 // close 1001 over their streams, then Shutdown sends GOAWAY (Shutdown
 // alone waits for the sockets' streams to end).
 func ConfigureHTTP2(srv *http.Server) error {
-	return http2.ConfigureServer(srv, &http2.Server{})
+	h2s := &http2.Server{}
+	if err := http2.ConfigureServer(srv, h2s); err != nil {
+		return err
+	}
+	// x/net's own TLSNextProto["h2"] serves the *tls.Conn as it is; this
+	// one serves it through a cancelConn (h2cancel.go), with the
+	// connection's base context as x/net's does.
+	srv.TLSNextProto[http2.NextProtoTLS] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
+		ctx := context.Background()
+		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
+			ctx = bc.BaseContext()
+		}
+		cc := &cancelConn{Conn: c}
+		h2s.ServeConn(cc, &http2.ServeConnOpts{Context: withCancelConn(ctx, cc), BaseConfig: hs, Handler: h})
+	}
+	return nil
 }
 
 // HTTPVersion returns the HTTP version the connection's opening handshake
@@ -219,7 +235,8 @@ func (l *Listener) serveH2(c *engine.Conn) {
 	if !c.IsOpen() {
 		hc.stop()
 	}
-	h2s.ServeConn(c.NetConn(), &http2.ServeConnOpts{Context: context.Background(), BaseConfig: hc.base, Handler: hc})
+	cc := &cancelConn{Conn: c.NetConn()}
+	h2s.ServeConn(cc, &http2.ServeConnOpts{Context: withCancelConn(context.Background(), cc), BaseConfig: hc.base, Handler: hc})
 	c.Close(nil)
 }
 

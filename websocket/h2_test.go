@@ -325,6 +325,39 @@ func TestH2DropResetsStream(t *testing.T) {
 	if !ended || !reset {
 		t.Fatalf("dropped socket's stream: ended %v, reset %v; want RST_STREAM", ended, reset)
 	}
+	if code, _ := sta.ResetCode(); code != http2.ErrCodeCancel {
+		t.Fatalf("dropped socket's RST_STREAM code %v, want CANCEL (RFC 8441 §5)", code)
+	}
+	b.sendText("b")
+	b.expectMessage(opText, []byte("b"))
+	if hc.GoAway() != nil {
+		t.Fatal("GOAWAY after one stream's drop")
+	}
+}
+
+// TestH2ListenerDropResetsStreamWithCancel: on a Listener's own HTTP/2
+// connection, a socket its service drops (CloseNow) resets its stream
+// with CANCEL (RFC 8441 §5), and the other socket of the connection goes
+// on.
+func TestH2ListenerDropResetsStreamWithCancel(t *testing.T) {
+	svc := &websocket.ServiceFuncs{OnTextMessage: func(c *websocket.Conn, p []byte) error {
+		if string(p) == "drop" {
+			return c.CloseNow()
+		}
+		return c.WriteTextMessage(context.Background(), p)
+	}}
+	_, addr := h2Listener(t, websocket.Static(svc), nil, nil)
+	hc := wstest.DialH2(t, addr, nil)
+	a, sta := h2Raw(t, hc, "/ws", nil)
+	b, _ := h2Raw(t, hc, "/ws", nil)
+	a.sendText("drop")
+	ended, reset := sta.WaitEnd(5 * time.Second)
+	if !ended || !reset {
+		t.Fatalf("dropped socket's stream: ended %v, reset %v; want RST_STREAM", ended, reset)
+	}
+	if code, _ := sta.ResetCode(); code != http2.ErrCodeCancel {
+		t.Fatalf("dropped socket's RST_STREAM code %v, want CANCEL", code)
+	}
 	b.sendText("b")
 	b.expectMessage(opText, []byte("b"))
 	if hc.GoAway() != nil {

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -33,6 +34,7 @@ import (
 // (x/net cannot withdraw the bytes it accepted): it fails with a timeout,
 // and the connection ends.
 type streamConn struct {
+	ctx    context.Context // the request's: its cancelConn counts a drop
 	w      http.ResponseWriter
 	body   io.ReadCloser
 	rc     *http.ResponseController
@@ -65,7 +67,7 @@ type streamConn struct {
 }
 
 func newStreamConn(w http.ResponseWriter, r *http.Request, local net.Addr) *streamConn {
-	sc := &streamConn{w: w, body: r.Body, rc: http.NewResponseController(w), tls: r.TLS, local: local,
+	sc := &streamConn{ctx: r.Context(), w: w, body: r.Body, rc: http.NewResponseController(w), tls: r.TLS, local: local,
 		pumped: make(chan struct{})}
 	sc.cond.L = &sc.mu
 	if a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
@@ -134,9 +136,10 @@ func (sc *streamConn) pump() {
 // end runs on the handler's goroutine once the engine is done with the
 // connection: it stops the pump and the timers, then ends the stream:
 // normally (END_STREAM) after a close handshake or the peer's END_STREAM,
-// otherwise with a reset of this stream only (RST_STREAM, through
-// http.ErrAbortHandler: golang.org/x/net/http2 sends INTERNAL_ERROR, its
-// only code for an aborted handler).
+// otherwise with a reset of this stream only (RST_STREAM CANCEL, RFC 8441
+// §5: golang.org/x/net/http2 sends INTERNAL_ERROR for the handler's
+// http.ErrAbortHandler, which the connection's cancelConn, told by
+// dropping, turns into CANCEL).
 func (sc *streamConn) end() {
 	sc.mu.Lock()
 	sc.closed = true
@@ -156,6 +159,7 @@ func (sc *streamConn) end() {
 		sc.pbuf, sc.pend = nil, nil
 	}
 	if !clean {
+		dropping(sc.ctx)
 		panic(http.ErrAbortHandler)
 	}
 }
