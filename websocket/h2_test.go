@@ -321,15 +321,23 @@ func TestH2DropResetsStream(t *testing.T) {
 	a.sendText("a")
 	a.expectMessage(opText, []byte("a"))
 	ha.ImmediateStop()
-	ended, reset := sta.WaitEnd(5 * time.Second)
+	expectDropped(t, hc, sta, b)
+}
+
+// expectDropped checks that dropped's stream was reset with CANCEL (RFC
+// 8441 §5) and that other, a socket on the same connection, still echoes
+// with no GOAWAY.
+func expectDropped(t *testing.T, hc *wstest.H2Conn, dropped *wstest.H2Stream, other *rawClient) {
+	t.Helper()
+	ended, reset := dropped.WaitEnd(5 * time.Second)
 	if !ended || !reset {
 		t.Fatalf("dropped socket's stream: ended %v, reset %v; want RST_STREAM", ended, reset)
 	}
-	if code, _ := sta.ResetCode(); code != http2.ErrCodeCancel {
+	if code, _ := dropped.ResetCode(); code != http2.ErrCodeCancel {
 		t.Fatalf("dropped socket's RST_STREAM code %v, want CANCEL (RFC 8441 §5)", code)
 	}
-	b.sendText("b")
-	b.expectMessage(opText, []byte("b"))
+	other.sendText("b")
+	other.expectMessage(opText, []byte("b"))
 	if hc.GoAway() != nil {
 		t.Fatal("GOAWAY after one stream's drop")
 	}
@@ -351,18 +359,7 @@ func TestH2ListenerDropResetsStreamWithCancel(t *testing.T) {
 	a, sta := h2Raw(t, hc, "/ws", nil)
 	b, _ := h2Raw(t, hc, "/ws", nil)
 	a.sendText("drop")
-	ended, reset := sta.WaitEnd(5 * time.Second)
-	if !ended || !reset {
-		t.Fatalf("dropped socket's stream: ended %v, reset %v; want RST_STREAM", ended, reset)
-	}
-	if code, _ := sta.ResetCode(); code != http2.ErrCodeCancel {
-		t.Fatalf("dropped socket's RST_STREAM code %v, want CANCEL", code)
-	}
-	b.sendText("b")
-	b.expectMessage(opText, []byte("b"))
-	if hc.GoAway() != nil {
-		t.Fatal("GOAWAY after one stream's drop")
-	}
+	expectDropped(t, hc, sta, b)
 }
 
 // TestH2StalledStream: a peer that stops reading one stream (its window
