@@ -65,3 +65,45 @@ func TestCancelConnRewritesCountedResets(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCancelConnScan: any byte stream, in any split into two writes,
+// comes out unchanged when no drop is counted, and with at most the
+// counted number of bytes changed, each from INTERNAL_ERROR's low byte to
+// CANCEL's, when some are; the input is never modified.
+func FuzzCancelConnScan(f *testing.F) {
+	var in bytes.Buffer
+	fr := http2.NewFramer(&in, nil)
+	fr.WriteSettings()
+	fr.WriteRSTStream(1, http2.ErrCodeInternal)
+	fr.WriteData(3, true, []byte("x"))
+	f.Add(in.Bytes(), uint(4), uint8(1))
+	f.Add([]byte{0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 2}, uint(0), uint8(2))
+	f.Fuzz(func(t *testing.T, p []byte, split uint, drops uint8) {
+		orig := append([]byte(nil), p...)
+		rc := &recConn{}
+		c := &cancelConn{Conn: rc}
+		c.pending.Add(int32(drops % 4))
+		k := int(split % uint(len(p)+1))
+		c.Write(p[:k])
+		c.Write(p[k:])
+		if !bytes.Equal(p, orig) {
+			t.Fatal("the input was modified")
+		}
+		out := rc.buf.Bytes()
+		if len(out) != len(p) {
+			t.Fatalf("wrote %d bytes of %d", len(out), len(p))
+		}
+		changed := 0
+		for i := range out {
+			if out[i] != p[i] {
+				if p[i] != h2CodeInternal || out[i] != h2CodeCancel {
+					t.Fatalf("byte %d: %#x became %#x", i, p[i], out[i])
+				}
+				changed++
+			}
+		}
+		if changed > int(drops%4) || int(c.pending.Load()) != int(drops%4)-changed {
+			t.Fatalf("%d bytes changed for %d drops, %d pending", changed, drops%4, c.pending.Load())
+		}
+	})
+}
