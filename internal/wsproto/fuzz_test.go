@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -345,6 +346,71 @@ func FuzzRequestParser(f *testing.F) {
 			if d := sameRequest(parts.Request(), want); d != "" {
 				t.Fatalf("split: %s differs", d)
 			}
+		}
+	})
+}
+
+// FuzzH2Handshake: an RFC 8441 extended CONNECT with arbitrary
+// :protocol, version, subprotocol and extension headers either fails
+// CheckRequest with 400 (Version set exactly when the version is wrong)
+// or 501, or passes; and the answer the server side would give (200 with
+// the negotiated subprotocol and extensions) passes the client's
+// CheckH2Response with the same result; any other status is refused.
+func FuzzH2Handshake(f *testing.F) {
+	f.Add("websocket", "13", "chat, superchat", "permessage-deflate; client_max_window_bits", 200)
+	f.Add("websocket", "12", "", "", 200)
+	f.Add("chat", "13", "", "", 200)
+	f.Add("", "13", "", "", 200)
+	f.Add("websocket", " 13 ", "a,,b", "permessage-deflate; server_max_window_bits=8", 101)
+	f.Fuzz(func(t *testing.T, protocol, version, subprotocols, extensions string, status int) {
+		h := http.Header{}
+		if protocol != "" {
+			h.Set(":protocol", protocol)
+		}
+		h.Set("Sec-Websocket-Version", version)
+		if subprotocols != "" {
+			h.Set("Sec-Websocket-Protocol", subprotocols)
+		}
+		if extensions != "" {
+			h.Set("Sec-Websocket-Extensions", extensions)
+		}
+		r := &http.Request{Method: http.MethodConnect, Proto: "HTTP/2.0", ProtoMajor: 2, Host: "x", Header: h}
+		if err := CheckRequest(r); err != nil {
+			var he *HandshakeError
+			if !errors.As(err, &he) || (he.Status != 400 && he.Status != 501) {
+				t.Fatalf("error %v", err)
+			}
+			if he.Version != (he.Status == 400 && strings.EqualFold(protocol, "websocket") && strings.Trim(version, " \t") != "13") {
+				t.Fatalf("Version %v for %q: %v", he.Version, version, err)
+			}
+			return
+		}
+		exts := ParseExtensions(r.Header)
+		params, ext, deflate := NegotiateServer(exts, DeflateConfig{})
+		offered := Subprotocols(r)
+		resp := &http.Response{StatusCode: status, Header: http.Header{}}
+		proto := ""
+		if len(offered) > 0 {
+			proto = offered[0]
+			resp.Header.Set("Sec-Websocket-Protocol", proto)
+		}
+		if ext != "" {
+			resp.Header.Set("Sec-Websocket-Extensions", ext)
+		}
+		hs := &ClientHandshake{Subprotocols: offered}
+		if deflate {
+			hs.Deflate = &DeflateConfig{}
+		}
+		res, err := CheckH2Response(resp, hs)
+		if status != http.StatusOK {
+			var he *HandshakeError
+			if !errors.As(err, &he) || he.Status != status {
+				t.Fatalf("status %d accepted or untyped: %v", status, err)
+			}
+			return
+		}
+		if err != nil || res.Subprotocol != proto || res.Deflate != deflate || res.DeflateParams != params {
+			t.Fatalf("our answer fails the client checks: %+v %v", res, err)
 		}
 	})
 }
