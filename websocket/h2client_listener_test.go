@@ -170,7 +170,11 @@ func TestH2ClientListenerShared(t *testing.T) {
 // TestH2ClientListenerGracefulStop: a graceful stop of the Listener sends
 // 1001 on every stream.
 func TestH2ClientListenerGracefulStop(t *testing.T) {
-	l, url, cfg := h2ListenerClient(t, echoUpgrade(), nil)
+	opened := make(chan struct{}, 3)
+	up := websocket.UpgradeFunc(func(*http.Request, http.Header) (websocket.Service, error) {
+		return &websocket.ServiceFuncs{OnOpen: func(*websocket.Conn) error { opened <- struct{}{}; return nil }}, nil
+	})
+	l, url, cfg := h2ListenerClient(t, up, nil)
 	ctx := testCtx(t)
 	var cls []*websocket.Client
 	for range 3 {
@@ -179,6 +183,11 @@ func TestH2ClientListenerGracefulStop(t *testing.T) {
 			t.Fatal(err)
 		}
 		cls = append(cls, cl)
+	}
+	// The stop comes after every socket's Open: one stopped between the
+	// 200 and its Open is refused without a close frame (as over HTTP/1.1).
+	for range 3 {
+		recv(t, opened)
 	}
 	stopped := make(chan error, 1)
 	go func() {
