@@ -158,8 +158,10 @@ func streamStopHook(t *testing.T, b backend) {
 	hooked := make(chan struct{}, 1)
 	release := make(chan struct{})
 	var readErr atomic.Value
+	hookSet := make(chan struct{})
 	cf := connFaceFunc(func(c *engine.Conn) {
 		c.SetStopHook(func() { hooked <- struct{}{} })
+		close(hookSet)
 		buf := make([]byte, 16)
 		// Blocks until the client writes: a wake-up would fail it.
 		if _, err := c.Read(context.Background(), buf); err != nil {
@@ -169,7 +171,9 @@ func streamStopHook(t *testing.T, b backend) {
 	})
 	srv, addr := serve(t, b, engine.Config{}, cf)
 	c := dial(t, addr)
-	waitLen(t, srv, 1)
+	// The stop comes after the hook is set (counted in Len is not enough:
+	// a stop before SetStopHook wakes the read, as it should).
+	recvT(t, hookSet, "SetStopHook")
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.GracefulStop(context.Background()) }()
 	recvT(t, hooked, "the stop hook")
