@@ -104,7 +104,7 @@ func (s *Server) Listen(lc *net.ListenConfig, network, address string) error {
 	if lc == nil {
 		lc = &net.ListenConfig{}
 	}
-	ln, err := lc.Listen(context.Background(), network, address)
+	ln, err := inheritKeepAlive(lc, network).Listen(context.Background(), network, address)
 	if err != nil {
 		return err
 	}
