@@ -45,10 +45,11 @@
 // connection holds no goroutine and no buffer. The goroutine backend (the
 // only one off Linux, and chosen on Linux with the environment variable
 // NETKIT_ENGINE=goroutine; faces have no knob yet) runs one goroutine per
-// connection. On Linux the event loop is the default because bench/run
-// measured it ahead of the goroutine backend in CPU per message in most
-// cases (1.01-1.22x) and in idle memory (3.2 KB against 11.3 KB per idle
-// WebSocket); it is behind with one busy connection (docs/benchmarks.md).
+// connection. On Linux the event loop is the default for its memory:
+// bench/run measured 3.2 KB against 11.3 KB per idle WebSocket, at even
+// CPU per message on busy connections; it costs more CPU at a fixed rate
+// and per accepted connection (0.69x the upgrades per CPU-second), where
+// the goroutine backend is the better choice (docs/benchmarks.md).
 // On the event loop, callbacks still run one at a time
 // and in order per connection, but on a goroutine of a bounded pool (or
 // the loop goroutine itself, for the first ready connection of a batch):

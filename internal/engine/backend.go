@@ -13,10 +13,13 @@ type Backend int
 const (
 	// BackendDefault is the event-loop backend on Linux and the goroutine
 	// backend elsewhere (the NETKIT_ENGINE environment variable may choose
-	// another). bench/run decided it: on Linux the event loop served more
-	// messages per server CPU-second in 7 of 9 CPU cases (1.01-1.22x the
-	// goroutine backend) and held idle WebSockets in 3.2 KB against
-	// 11.3 KB (docs/benchmarks.md, 2026-12-04).
+	// another). It is chosen for memory: on Linux the event loop holds an
+	// idle WebSocket in 3.2 KB against 11.3 KB and an idle connection with
+	// no goroutine, at even CPU per message on busy connections; it costs
+	// more CPU per accepted connection (0.69x the upgrades per CPU-second in
+	// bench/run's quiet W5) and at a fixed rate (0.87x in T3), where
+	// BackendGoroutine is the better choice (docs/benchmarks.md,
+	// 2026-12-04, "The default backend").
 	BackendDefault Backend = iota
 	// BackendGoroutine runs one goroutine per connection.
 	BackendGoroutine
