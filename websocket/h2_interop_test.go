@@ -3,9 +3,7 @@ package websocket_test
 import (
 	"context"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -206,20 +204,8 @@ func TestH2InteropChromiumHandlerMount(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, "<!doctype html><title>h2</title><p>a user's server</p>")
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	serverTLS, _ := netkittest.TLSPair(t)
-	srv.Config.TLSConfig = serverTLS
-	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = srv.Config.TLSConfig
-	srv.StartTLS()
-	t.Cleanup(func() {
-		h.ImmediateStop()
-		srv.Close()
-	})
-	addr := srv.Listener.Addr().String()
+	addr := h2MountServer(t, mux, serverTLS, h.ImmediateStop)
 	browser.Flags = append(browser.Flags, "--ignore-certificate-errors") // the test certificate
 	browser.RunExpect(t, filepath.Join("testdata", "h2peers", "chromium_h2.js"), filepath.Join("testdata", "h2peers", "chromium_h2.want"),
 		"https://"+addr+"/", "wss://"+addr+"/ws")

@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,6 +50,40 @@ func h2Listener(t *testing.T, up websocket.UpgradeService, sc *websocket.Service
 
 func echoUpgrade() websocket.UpgradeService {
 	return websocket.UpgradeFunc(func(*http.Request, http.Header) (websocket.Service, error) { return websocket.Echo, nil })
+}
+
+// h2MountServer serves h on a user's TLS server (httptest) given to
+// ConfigureHTTP2, with tc as its TLS config (nil: httptest's), and returns
+// its address; the server's own error log is discarded. At cleanup, stops
+// run before the server closes.
+func h2MountServer(t *testing.T, h http.Handler, tc *tls.Config, stops ...func() error) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Config.TLSConfig = tc
+	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = srv.Config.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(func() {
+		for _, stop := range stops {
+			stop()
+		}
+		srv.Close()
+	})
+	return srv.Listener.Addr().String()
+}
+
+// h1Raw opens a TLS connection to addr offering only http/1.1 in ALPN and
+// sends the HTTP/1.1 Upgrade for path over it.
+func h1Raw(t *testing.T, addr, path string) *rawClient {
+	t.Helper()
+	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return upgradeRaw(t, tc, addr, path, nil)
 }
 
 // h2Raw opens an extended CONNECT on hc and returns a raw WebSocket
@@ -139,17 +175,7 @@ func TestH2OtherServersUnchanged(t *testing.T) {
 // same path still takes the HTTP/1.1 Upgrade.
 func TestH2HandlerMountEcho(t *testing.T) {
 	h := websocket.NewHandler(echoUpgrade(), nil)
-	srv := httptest.NewUnstartedServer(h)
-	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = srv.Config.TLSConfig
-	srv.StartTLS()
-	t.Cleanup(func() {
-		h.ImmediateStop()
-		srv.Close()
-	})
-	addr := srv.Listener.Addr().String()
+	addr := h2MountServer(t, h, nil, h.ImmediateStop)
 	hc := wstest.DialH2(t, addr, nil)
 	if v, _ := hc.Setting(http2.SettingEnableConnectProtocol); v != 1 {
 		t.Fatalf("SETTINGS_ENABLE_CONNECT_PROTOCOL = %d; want 1", v)
@@ -162,11 +188,7 @@ func TestH2HandlerMountEcho(t *testing.T) {
 	c.expectMessage(opBinary, big)
 
 	// HTTP/1.1 Upgrade on the same server, same path.
-	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c1 := upgradeRaw(t, tc, addr, "/ws", nil)
+	c1 := h1Raw(t, addr, "/ws")
 	if c1.resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("HTTP/1.1 upgrade status %d", c1.resp.StatusCode)
 	}
@@ -178,14 +200,10 @@ func TestH2HandlerMountEcho(t *testing.T) {
 // the HTTP/1.1 Upgrade on the same port and path (ALPN http/1.1).
 func TestH2SameListenerHTTP11(t *testing.T) {
 	_, addr := h2Listener(t, echoUpgrade(), nil, nil)
-	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := tc.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+	c := h1Raw(t, addr, "/ws")
+	if p := c.nc.(*tls.Conn).ConnectionState().NegotiatedProtocol; p != "http/1.1" {
 		t.Fatalf("ALPN %q, want http/1.1", p)
 	}
-	c := upgradeRaw(t, tc, addr, "/ws", nil)
 	if c.resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("status %d", c.resp.StatusCode)
 	}
@@ -304,18 +322,7 @@ func TestH2DropResetsStream(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/a", ha)
 	mux.Handle("/b", hb)
-	srv := httptest.NewUnstartedServer(mux)
-	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = srv.Config.TLSConfig
-	srv.StartTLS()
-	t.Cleanup(func() {
-		ha.ImmediateStop()
-		hb.ImmediateStop()
-		srv.Close()
-	})
-	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	hc := wstest.DialH2(t, h2MountServer(t, mux, nil, ha.ImmediateStop, hb.ImmediateStop), nil)
 	a, sta := h2Raw(t, hc, "/a", nil)
 	b, _ := h2Raw(t, hc, "/b", nil)
 	a.sendText("a")
@@ -454,11 +461,7 @@ func TestH2Metrics(t *testing.T) {
 	hc := wstest.DialH2(t, addr, nil)
 	a, _ := h2Raw(t, hc, "/ws", nil)
 	b, _ := h2Raw(t, hc, "/ws", nil)
-	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := upgradeRaw(t, tc, addr, "/ws", nil)
+	c := h1Raw(t, addr, "/ws")
 	for _, rc := range []*rawClient{a, b, c} {
 		rc.sendText("m")
 		rc.expectMessage(opText, []byte("m"))
@@ -563,14 +566,7 @@ func TestH2WriteTimeoutStalledWindow(t *testing.T) {
 // owns the connection, sends no GOAWAY for it.
 func TestH2HandlerGracefulStop(t *testing.T) {
 	h := websocket.NewHandler(echoUpgrade(), nil)
-	srv := httptest.NewUnstartedServer(h)
-	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = srv.Config.TLSConfig
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	hc := wstest.DialH2(t, h2MountServer(t, h, nil), nil)
 	c, _ := h2Raw(t, hc, "/ws", nil)
 	// Open (after the 200) has run once an echo came back: a stop before
 	// it refuses the socket, as over HTTP/1.1.
@@ -602,17 +598,11 @@ func TestH2HandlerGracefulStop(t *testing.T) {
 // answers an HTTP/2 CONNECT with 501, without a GOAWAY for the connection.
 func TestH2AcceptRefuses(t *testing.T) {
 	errs := make(chan error, 1)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2MountServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, err := websocket.Accept(w, r, nil)
 		errs <- err
-	}))
-	if err := websocket.ConfigureHTTP2(srv.Config); err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = srv.Config.TLSConfig
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	hc := wstest.DialH2(t, srv.Listener.Addr().String(), nil)
+	}), nil)
+	hc := wstest.DialH2(t, addr, nil)
 	st, err := hc.Connect("/ws", nil)
 	if err != nil || st.Status() != http.StatusNotImplemented {
 		t.Fatalf("status %d %v, want 501", st.Status(), err)
