@@ -112,7 +112,7 @@
 // costs two goroutines (golang.org/x/net/http2's request writer and one
 // that reads the response body into a 4 KiB buffer, since those bodies
 // have no deadlines) and runs on the goroutine backend whatever
-// NETKIT_ENGINE says, as TLS connections do.
+// ListenerConfig.Engine or NETKIT_ENGINE say, as TLS connections do.
 //
 // # Writing
 //

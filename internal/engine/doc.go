@@ -110,8 +110,11 @@
 //
 // # Backends
 //
-// Config.Backend picks a backend; the environment variable NETKIT_ENGINE
-// ("goroutine" or "evloop") overrides it, for tests and benchmarks. The
+// Config.Backend picks a backend: it is the public netkit.Engine, which the
+// tcp, socket and websocket faces pass on from their ListenerConfig.Engine
+// (a value naming no backend is an error from their NewListener,
+// CheckBackend). The environment variable NETKIT_ENGINE ("goroutine" or
+// "evloop") overrides it, for tests and benchmarks. The
 // default is the event-loop backend on Linux and the goroutine backend
 // described above elsewhere: in bench/run (docs/benchmarks.md,
 // 2026-12-04) the event loop served 1.01-1.22x the goroutine backend's
