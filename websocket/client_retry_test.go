@@ -220,3 +220,73 @@ func TestRetryMetrics(t *testing.T) {
 		t.Fatalf("opened %d closed %d active %d, want 2 1 1", opened, closed, active)
 	}
 }
+
+// clSilent reads frames and answers none, pings included: a peer that
+// vanished behind a path that still accepts packets.
+func clSilent(rc *clRawConn) {
+	for {
+		if _, err := rc.readFrame(); err != nil {
+			return
+		}
+	}
+}
+
+// TestRetryAfterPongTimeout: a keepalive ping that gets no pong ends the
+// connection with ErrPongTimeout, and Retry reconnects (it did not: the
+// pong timeout matched os.ErrDeadlineExceeded and counted as the caller's
+// own deadline).
+func TestRetryAfterPongTimeout(t *testing.T) {
+	var n atomic.Int32
+	srv := clNewRawServer(t, func(rc *clRawConn) {
+		if n.Add(1) == 1 {
+			clSilent(rc)
+			return
+		}
+		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
+		rc.readClose()
+	})
+	cfg := clRetry(3, nil)
+	cfg.PingInterval, cfg.PongTimeout = 20*time.Millisecond, 20*time.Millisecond
+	c := clDial(t, srv.url, cfg)
+	s, err := c.ReadTextMessage(testCtx(t))
+	if err != nil || string(s) != "Connected" {
+		t.Fatalf("read: %q %v (reconnects %d)", s, err, c.Reconnects())
+	}
+	if c.Reconnects() != 1 {
+		t.Fatalf("reconnects %d, want 1", c.Reconnects())
+	}
+}
+
+// TestAsyncClientRetryAfterPongTimeout: the same for an AsyncClient: OnOpen
+// again, no OnClose or OnError for the connection that went silent.
+func TestAsyncClientRetryAfterPongTimeout(t *testing.T) {
+	var n atomic.Int32
+	srv := clNewRawServer(t, func(rc *clRawConn) {
+		if n.Add(1) == 1 {
+			clSilent(rc)
+			return
+		}
+		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
+		rc.readClose()
+	})
+	cfg := asyncRetry(3)
+	cfg.PingInterval, cfg.PongTimeout = 20*time.Millisecond, 20*time.Millisecond
+	r := newAsyncRecorder()
+	ac, err := websocket.DialAsync(testCtx(t), srv.url, r, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, r.opens)
+	select {
+	case <-r.opens:
+	case err := <-r.errs:
+		t.Fatalf("OnError(%v), want a reconnect", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reconnect within 10 s")
+	}
+	if s := recv(t, r.texts); s != "Connected" || ac.Reconnects() != 1 {
+		t.Fatalf("text %q, reconnects %d", s, ac.Reconnects())
+	}
+	ac.Close(testCtx(t), 1000, "")
+	<-ac.Done()
+}

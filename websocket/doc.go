@@ -78,7 +78,7 @@
 // grants),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
 // target), TLS with the SecureSocket types of package tlsconfig, limits,
-// compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
+// compression (offered by default) and Retry: after an abnormal closure, an I/O error or a pong timeout a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
