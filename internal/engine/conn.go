@@ -142,7 +142,8 @@ type Conn struct {
 	readFn  func(uintptr) bool
 	writeFn func(uintptr) bool
 	rdClass int
-	rdOnce  bool // readRaw makes one attempt (errWouldBlock), no wait
+	rdOnce  bool    // readRaw makes one attempt (errWouldBlock), no wait
+	one     [1]byte // a TLS connection's bufferless wait reads into it (loop.go)
 	rdBuf   *[]byte
 	rdN     int
 	rdErr   error

@@ -210,6 +210,10 @@
 // through syscall.RawConn without a buffer, then takes a pooled buffer from
 // internal/bufpool, reads, hands the bytes to the face and returns the
 // buffer. Buffer size classes grow when a read fills a buffer and shrink
-// after short reads. (TLS connections cannot wait without reading, and read
-// with a buffer.)
+// after short reads. A TLS connection cannot wait without reading: it
+// waits with a one-byte read (crypto/tls decrypts the whole record into
+// its own buffer, which it keeps anyway), then takes a pooled buffer and
+// reads the rest of what crypto/tls and the socket hold with the read
+// deadline in the past, so that it holds no pooled buffer while idle
+// either (bufpool.Outstanding counts them under netkit_debug).
 package engine
