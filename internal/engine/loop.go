@@ -92,6 +92,7 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 	if next := c.next; next != nil {
 		c.next = nil
 		c.face = next
+		c.dropContext()
 		if p := c.pl; p != nil {
 			// After an upgrade: the upgraded protocol goes on the loop.
 			if !c.open(next) {
