@@ -1,12 +1,10 @@
 package netkit_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -26,7 +24,7 @@ type face struct {
 	// start returns the listener's address and its stop.
 	start func(t *testing.T, e netkit.Engine) (addr string, stop func() error)
 	// hold opens one connection and leaves it idle once served.
-	hold func(t *testing.T, addr string) net.Conn
+	hold func(t *testing.T, addr string) io.Closer
 }
 
 var engineFaces = []face{
@@ -73,7 +71,7 @@ var engineFaces = []face{
 }
 
 // holdEcho opens a connection and waits for one echo.
-func holdEcho(t *testing.T, addr string) net.Conn {
+func holdEcho(t *testing.T, addr string) io.Closer {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -89,28 +87,21 @@ func holdEcho(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// holdUpgraded opens a WebSocket by hand (no client goroutines) and waits
-// for the 101.
-func holdUpgraded(t *testing.T, addr string) net.Conn {
-	c, err := net.Dial("tcp", addr)
+// holdUpgraded opens a WebSocket with the synchronous Client, which
+// holds no goroutine of its own while the connection idles.
+func holdUpgraded(t *testing.T, addr string) io.Closer {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	req := "GET /ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %s", resp.Status)
-	}
-	return c
+	return closerFunc(func() error { return c.Close(context.Background(), 1000, "") })
 }
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // effective is the backend a listener configured with e runs on: the
 // NETKIT_ENGINE override first, then the default, and goroutines where
@@ -140,7 +131,7 @@ func TestListenerEngine(t *testing.T) {
 	run := func(t *testing.T, f face, e netkit.Engine) {
 		base := runtime.NumGoroutine()
 		addr, stop := f.start(t, e)
-		conns := make([]net.Conn, 0, n)
+		conns := make([]io.Closer, 0, n)
 		defer func() {
 			for _, c := range conns {
 				c.Close()

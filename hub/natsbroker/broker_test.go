@@ -2,7 +2,6 @@ package natsbroker_test
 
 import (
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -145,22 +144,11 @@ func TestBadInput(t *testing.T) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 // A failed Connect names the servers it tried without their credentials
 // (it repeated the URL, password or token included, before).
 func TestConnectErrorRedactsCredentials(t *testing.T) {
 	ctx := netkittest.Context(t)
-	addr := "127.0.0.1:" + itoa(closedPort(t))
+	addr := "127.0.0.1:" + itoa(netkittest.ClosedPort(t))
 	for _, c := range []struct{ url, secret, want string }{
 		{"nats://alice:s3cret@" + addr, "s3cret", "nats://alice:xxxxx@" + addr},
 		{"nats://t0ken@" + addr, "t0ken", "nats://xxxxx@" + addr},
@@ -185,7 +173,7 @@ func TestConnectErrorRedactsCredentials(t *testing.T) {
 // bound for each handshake).
 func TestConnectDurations(t *testing.T) {
 	ctx := netkittest.Context(t)
-	url := "nats://127.0.0.1:" + itoa(closedPort(t))
+	url := "nats://127.0.0.1:" + itoa(netkittest.ClosedPort(t))
 	if _, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: url, Timeout: -1}); err == nil || !strings.Contains(err.Error(), "negative Timeout") {
 		t.Errorf("negative Timeout: %v, want a configuration error", err)
 	}
