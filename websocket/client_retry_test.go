@@ -31,15 +31,7 @@ func clDropHard(rc *clRawConn) {
 // read waits; the client reconnects and the read returns the new
 // connection's message.
 func TestRetryReconnectWhileReading(t *testing.T) {
-	var n atomic.Int32
-	srv := clNewRawServer(t, func(rc *clRawConn) {
-		if n.Add(1) == 1 {
-			clDropHard(rc)
-			return
-		}
-		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
-		rc.readClose()
-	})
+	srv := clNewRawServer(t, clFirstThen(clDropHard))
 	var hooks atomic.Int32
 	c := clDial(t, srv.url, clRetry(3, func(*websocket.Client) { hooks.Add(1) }))
 	first := c.ID()
@@ -221,6 +213,20 @@ func TestRetryMetrics(t *testing.T) {
 	}
 }
 
+// clFirstThen serves the first connection with first, and each later one
+// with a "Connected" text, then awaits the client's close.
+func clFirstThen(first func(*clRawConn)) func(*clRawConn) {
+	var n atomic.Int32
+	return func(rc *clRawConn) {
+		if n.Add(1) == 1 {
+			first(rc)
+			return
+		}
+		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
+		rc.readClose()
+	}
+}
+
 // clSilent reads frames and answers none, pings included: a peer that
 // vanished behind a path that still accepts packets.
 func clSilent(rc *clRawConn) {
@@ -236,15 +242,7 @@ func clSilent(rc *clRawConn) {
 // pong timeout matched os.ErrDeadlineExceeded and counted as the caller's
 // own deadline).
 func TestRetryAfterPongTimeout(t *testing.T) {
-	var n atomic.Int32
-	srv := clNewRawServer(t, func(rc *clRawConn) {
-		if n.Add(1) == 1 {
-			clSilent(rc)
-			return
-		}
-		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
-		rc.readClose()
-	})
+	srv := clNewRawServer(t, clFirstThen(clSilent))
 	cfg := clRetry(3, nil)
 	cfg.PingInterval, cfg.PongTimeout = 20*time.Millisecond, 20*time.Millisecond
 	c := clDial(t, srv.url, cfg)
@@ -260,15 +258,7 @@ func TestRetryAfterPongTimeout(t *testing.T) {
 // TestAsyncClientRetryAfterPongTimeout: the same for an AsyncClient: OnOpen
 // again, no OnClose or OnError for the connection that went silent.
 func TestAsyncClientRetryAfterPongTimeout(t *testing.T) {
-	var n atomic.Int32
-	srv := clNewRawServer(t, func(rc *clRawConn) {
-		if n.Add(1) == 1 {
-			clSilent(rc)
-			return
-		}
-		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
-		rc.readClose()
-	})
+	srv := clNewRawServer(t, clFirstThen(clSilent))
 	cfg := asyncRetry(3)
 	cfg.PingInterval, cfg.PongTimeout = 20*time.Millisecond, 20*time.Millisecond
 	r := newAsyncRecorder()
