@@ -110,8 +110,9 @@
 // URLs (there is no cleartext h2c variant), and proxies that terminate TLS
 // and speak HTTP/1.1 to the client (the dial then falls back). Each stream
 // costs two goroutines (golang.org/x/net/http2's request writer and one
-// that reads the response body into a 4 KiB buffer, since those bodies
-// have no deadlines) and runs on the goroutine backend whatever
+// that reads the response body, since those bodies have no deadlines: into
+// 512 bytes of its own while the stream idles, a pooled buffer handed to
+// the engine while data flows, as the server's streams) and runs on the goroutine backend whatever
 // ListenerConfig.Engine or NETKIT_ENGINE say, as TLS connections do.
 //
 // # Writing
