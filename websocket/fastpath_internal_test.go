@@ -19,9 +19,9 @@ import (
 // seenRequest is what an UpgradeService is handed, comparable.
 type seenRequest struct {
 	Method, URL, Path, RawQuery, Proto, Host, RequestURI string
-	ProtoMajor, ProtoMinor                              int
-	RemoteAddrSet, TLSNil, Deadline, NoBody, Close      bool
-	ContentLength                                       int64
+	ProtoMajor, ProtoMinor                               int
+	RemoteAddrSet, TLSNil, Deadline, NoBody, Close       bool
+	ContentLength                                        int64
 }
 
 type seen struct {
