@@ -392,3 +392,44 @@ func BenchmarkListenerHandshake(b *testing.B) {
 		})
 	}
 }
+
+// TestHandshakeFastPathReplaysBodies: requests the fast path declines
+// reach Fallback whole, body included, whether the body came with the
+// head or after it.
+func TestHandshakeFastPathReplaysBodies(t *testing.T) {
+	fb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Write(append([]byte(r.Method+" "+r.URL.Path+" "), b...))
+	})
+	l, _ := fastPathListener(t, false, ListenerConfig{Fallback: fb})
+	for _, raw := range []string{
+		"POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+		"GET /page HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+		"PUT /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	} {
+		nc, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		nc.Write([]byte(raw))
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		nc.Close()
+		method, path, _ := strings.Cut(raw, " ")
+		path, _, _ = strings.Cut(path, " ")
+		if want := method + " " + path + " hello"; resp.StatusCode != 200 || string(body) != want {
+			t.Fatalf("%q: %d %q, want 200 %q", raw, resp.StatusCode, body, want)
+		}
+	}
+	if l.requests[1].Load() != 0 || l.requests[0].Load() != 3 {
+		t.Fatalf("paths taken: %d net/http, %d fast", l.requests[0].Load(), l.requests[1].Load())
+	}
+}

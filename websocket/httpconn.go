@@ -60,8 +60,8 @@ func (f *httpFace) Serve(c *engine.Conn) {
 	lr := &io.LimitedReader{R: &connReader{c: c, ctx: ctx}, N: int64(maxHeader) + 4096}
 	var (
 		req  *http.Request
-		rest []byte // the bytes read after the request (the first frames)
-		br   *bufio.Reader
+		rest []byte    // the bytes read after the request (the first frames)
+		src  io.Reader = lr
 	)
 	if c.TLS() == nil && !l.noFastPath {
 		fh := fastHeadPool.Get().(*fastHead)
@@ -70,23 +70,19 @@ func (f *httpFace) Serve(c *engine.Conn) {
 		req, rest, replay = fh.read(lr, maxHeader)
 		if req == nil && len(replay) > 0 {
 			// Declined: net/http reads every byte read so far, then the rest.
-			br = bufio.NewReader(io.MultiReader(bytes.NewReader(replay), lr))
+			src = io.MultiReader(bytes.NewReader(replay), lr)
 		}
 	}
 	if req != nil {
 		l.requests[1].Add(1)
 	} else {
 		l.requests[0].Add(1)
-	}
-	if req == nil {
-		if br == nil {
-			br = httpReaderPool.Get().(*bufio.Reader)
-			br.Reset(lr)
-			defer func() {
-				br.Reset(nil)
-				httpReaderPool.Put(br)
-			}()
-		}
+		br := httpReaderPool.Get().(*bufio.Reader)
+		br.Reset(src)
+		defer func() {
+			br.Reset(nil)
+			httpReaderPool.Put(br)
+		}()
 		var err error
 		if req, err = http.ReadRequest(br); err != nil {
 			failedRequest(ctx, c, lr, err)
