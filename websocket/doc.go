@@ -94,7 +94,7 @@
 // grants),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
 // target), TLS with the SecureSocket types of package tlsconfig, limits,
-// compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
+// compression (offered by default) and Retry: after an abnormal closure, an I/O error or a pong timeout a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
@@ -128,7 +128,7 @@
 // costs two goroutines (golang.org/x/net/http2's request writer and one
 // that reads the response body into a 4 KiB buffer, since those bodies
 // have no deadlines) and runs on the goroutine backend whatever
-// NETKIT_ENGINE says, as TLS connections do.
+// ListenerConfig.Engine or NETKIT_ENGINE say, as TLS connections do.
 //
 // # Writing
 //

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/netkit-go/netkit"
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
@@ -85,6 +85,11 @@ type ListenerConfig struct {
 	ListenConfig *net.ListenConfig
 	// Logger receives errors and panics. Nil: slog.Default().
 	Logger *slog.Logger
+	// Engine picks the backend that serves the connections: the event loop
+	// or one goroutine per connection (netkit.Engine; the default is the
+	// event loop on Linux, goroutines elsewhere). The environment variable
+	// NETKIT_ENGINE overrides it. wss:// (TLS) connections run on goroutines on either.
+	Engine netkit.Engine
 	// MeterProvider, if set, receives the listener's metrics
 	// (docs/metrics.md). Nil: none, at no cost.
 	MeterProvider metric.MeterProvider
@@ -126,6 +131,9 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 	if cfg != nil {
 		l.cfg = *cfg
 	}
+	if err := engine.CheckBackend(l.cfg.Engine); err != nil {
+		return nil, errors.New("websocket: " + err.Error())
+	}
 	if l.cfg.Logger == nil {
 		l.cfg.Logger = slog.Default()
 	}
@@ -152,6 +160,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 			WriteTimeout: resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout),
 		},
 		MaxConnections:   l.cfg.MaxConnections,
+		Backend:          l.cfg.Engine,
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          func(*engine.Conn) engine.Face { return &l.face },
