@@ -12,6 +12,22 @@
 // (10 s), then its one HTTP/1.1 request by Timeout (10 s), and an upgrade
 // turns the same engine connection into the WebSocket. A plain request
 // (Fallback) gets one buffered response and Connection: close.
+//
+// On a ws:// (plain TCP) connection the request is first read by the
+// handshake fast path (internal/wsproto's RequestParser), not by
+// net/http: it takes a plain HTTP/1.1 "GET" with an origin-form target,
+// CRLF line ends, one valid Host, no Content-Length, Transfer-Encoding or
+// Expect, no obs-fold, no "Connection: close", "Upgrade: websocket" and
+// "Connection: upgrade", at most 64 header fields, the head within
+// MaxHeaderSize, and builds the *http.Request net/http would (Method,
+// URL, Proto, Header without Host, Host, RequestURI, RemoteAddr, the
+// request's context with Timeout, TLS nil, Body http.NoBody). Anything
+// else (another method or version, an absolute-form target, a body, odd
+// framing, a longer head, a read error or the Timeout before the head is
+// complete) goes to http.ReadRequest with every byte read so far replayed
+// first, so answers (400, 426, 431, ...) and limits are those of net/http.
+// The bytes sent after the head are the WebSocket's first input on either
+// path. wss:// requests always go to net/http.
 // [Listener.Attach] routes an upgrade
 // path to an [UpgradeService], whose Upgrade decides each request and
 // returns the [Service] for the connection (or an error: *UpgradeError,

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -112,6 +113,11 @@ type Listener struct {
 
 	mu     sync.Mutex
 	routes map[string]*Handler
+
+	// requests counts the HTTP/1.1 requests read by net/http ([0]) and by
+	// the handshake fast path ([1]) (httpconn.go); tests read it.
+	requests   [2]atomic.Uint64
+	noFastPath bool // tests: every request through net/http
 }
 
 // NewListener returns a listener for port (0 picks a free port; Addr
