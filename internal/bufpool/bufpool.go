@@ -55,8 +55,12 @@ func Get(c int) *[]byte {
 	return pools[c].Get().(*[]byte)
 }
 
-// Put returns a buffer obtained from [Get]. The caller must not use it again.
+// Put returns a buffer obtained from [Get], [GetMapped] or [GetLarge]. The
+// caller must not use it again.
 func Put(b *[]byte) {
+	if sysLarge && putMapped(b) {
+		return
+	}
 	c := Class(cap(*b))
 	if ClassSize(c) != cap(*b) {
 		return // not one of ours; let the GC have it

@@ -1,0 +1,41 @@
+package bufpool
+
+import (
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestLargeFreeReturnsPages checks that Free hands a large buffer's pages
+// back to the kernel at once: mincore reports none of them resident.
+func TestLargeFreeReturnsPages(t *testing.T) {
+	if Debug {
+		t.Skip("under netkit_debug Free poisons and keeps the pages")
+	}
+	l := GetLarge(1 << 20)
+	m := l.B[:cap(l.B)]
+	for i := 0; i < len(m); i += 4096 {
+		m[i] = 1
+	}
+	if n := resident(t, m); n != len(m)/unix.Getpagesize() {
+		t.Fatalf("%d pages resident after writing every page, want %d", n, len(m)/unix.Getpagesize())
+	}
+	l.Free()
+	if n := resident(t, m); n != 0 {
+		t.Fatalf("%d pages still resident after Free", n)
+	}
+}
+
+func resident(t *testing.T, m []byte) int {
+	t.Helper()
+	vec := make([]byte, (len(m)+unix.Getpagesize()-1)/unix.Getpagesize())
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n
+}
