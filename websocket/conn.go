@@ -294,7 +294,7 @@ func (c *Conn) writeMessageHeld(ctx context.Context, op wsproto.Opcode, p []byte
 	payload, rsv1 := p, false
 	var zb *[]byte
 	if c.comp != nil && len(p) >= c.comp.Threshold() {
-		zb = bufpool.Get(bufpool.Class(len(p)/2 + 64))
+		zb = bufpool.GetMapped(bufpool.Class(len(p)/2 + 64))
 		if out, ok := c.comp.Compress((*zb)[:0], p); ok {
 			payload, rsv1 = out, true
 			c.cfg.obs.Compressed(len(p), len(out))
