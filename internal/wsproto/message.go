@@ -1,5 +1,7 @@
 package wsproto
 
+import "github.com/netkit-go/netkit/internal/bufpool"
+
 // Message is a complete message or control frame from MessageReader.Parse.
 type Message struct {
 	// Op is OpText, OpBinary, OpClose, OpPing or OpPong, or
@@ -42,6 +44,7 @@ type MessageReader struct {
 	fin        bool  // the current data frame is final
 	frameLen   int64 // its payload length
 	assembled  bool  // part of the message is in buf (or dec)
+	reserve    bool  // the current frame's room in buf is not reserved yet
 	utf8       UTF8Validator
 	err        error
 }
@@ -124,7 +127,7 @@ func (r *MessageReader) Parse(p []byte) (n int, m Message, err error) {
 				r.op, r.compressed, r.assembled = h.Opcode, h.Rsv1, false
 				r.utf8.Reset()
 			}
-			r.fin, r.frameLen = h.Fin, h.Length
+			r.fin, r.frameLen, r.reserve = h.Fin, h.Length, true
 			if ev.End && r.fin {
 				m, err = r.finish(nil)
 				return n, m, err
@@ -137,6 +140,14 @@ func (r *MessageReader) Parse(p []byte) (n int, m Message, err error) {
 				return n, m, err
 			}
 			r.assembled = true
+			if r.reserve && !r.compressed && bufpool.MappedPages {
+				// Room for the whole frame at once (its length is within
+				// the message limit, checked with the header): no growth
+				// copies. Mapped pages cost nothing until written, so a
+				// peer announcing a large frame gains nothing by it.
+				r.buf.reserve(int(r.frameLen))
+			}
+			r.reserve = false
 			if r.compressed {
 				r.dec.Write(chunk)
 			} else {
