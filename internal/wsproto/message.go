@@ -27,10 +27,12 @@ type Message struct {
 //
 // Zero copy: a message that arrives as one uncompressed frame wholly inside
 // the input of one Parse call is returned as a slice of that input. Other
-// messages are assembled in a buffer borrowed from internal/bufpool (plain
-// allocations beyond its largest class, 256 KiB); Release hands it back, so
-// a connection layer that calls Release after each message holds no buffer
-// while idle. A fragmented compressed message is collected compressed (in
+// messages are assembled in a buffer borrowed from internal/bufpool (a
+// bufpool.Large beyond its largest class, 256 KiB; from 64 KiB up outside
+// the Go heap on Linux, with room for a whole frame reserved when its
+// header arrives); Release hands it back, so a connection layer that calls
+// Release after each message holds no buffer while idle, and the memory of
+// a large message returns without waiting for a garbage collection. A fragmented compressed message is collected compressed (in
 // the Decompressor) and inflated when its final frame arrives.
 //
 // The zero value is a server-side reader with default limits and no
