@@ -59,6 +59,13 @@ var mapped struct {
 	timerOn bool
 }
 
+func init() {
+	// Made here, outside any testing/synctest bubble: a timer made inside
+	// one cannot be reset from outside it.
+	mapped.timer = time.AfterFunc(time.Hour, releaseIdle)
+	mapped.timer.Stop()
+}
+
 // mappedClass returns the mapped class holding n bytes (n <= LargeMaxSize).
 func mappedClass(n int) int {
 	c := 0
@@ -126,11 +133,7 @@ func putMapped(b *[]byte) bool {
 	mapped.hot[mc] = append(mapped.hot[mc], freeBuf{b, now})
 	if !mapped.timerOn && !Debug && len(mapped.hot[mc])*n > mappedHot {
 		mapped.timerOn = true
-		if mapped.timer == nil {
-			mapped.timer = time.AfterFunc(ReleaseDelay, releaseIdle)
-		} else {
-			mapped.timer.Reset(ReleaseDelay)
-		}
+		mapped.timer.Reset(ReleaseDelay)
 	}
 	mapped.mu.Unlock()
 	return true
@@ -170,7 +173,7 @@ func release(cutoff time.Time) {
 		again = again || len(mapped.hot[mc])*size > mappedHot
 	}
 	mapped.timerOn = again
-	if again && mapped.timer != nil {
+	if again {
 		mapped.timer.Reset(ReleaseDelay)
 	}
 	mapped.mu.Unlock()
