@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
 	"github.com/netkit-go/netkit/websocket"
@@ -83,5 +84,40 @@ func TestLargeMessageMemoryReturns(t *testing.T) {
 				t.Fatal("Client.Read's result changed after the next Read")
 			}
 		})
+	}
+}
+
+// TestLargeMessageCutOffReleased: a connection that drops in the middle of
+// a large message gives its partly assembled buffer and its read buffer
+// back (mapped buffers are not reclaimed by the garbage collector, so a
+// missed give-back would hold them for good).
+func TestLargeMessageCutOffReleased(t *testing.T) {
+	inUse0, _, _ := bufpool.MappedStats()
+	closed := make(chan struct{})
+	svc := &websocket.ServiceFuncs{
+		OnBinaryMessage: func(c *websocket.Conn, p []byte) error { return nil },
+		OnClose:         func(c *websocket.Conn, code int, reason string) { close(closed) },
+	}
+	l := serve(t, "/ws", websocket.Static(svc), &websocket.ServiceConfig{MaxMessageSize: 2 << 20}, nil)
+	c := dialWS(t, addrOf(l), "/ws", nil)
+	f := frame(true, 0, opBinary, make([]byte, 1<<20))
+	c.write(f[:600<<10])
+	c.nc.Close()
+	select {
+	case <-closed:
+	case <-testCtx(t).Done():
+		t.Fatal("no OnClose after the connection dropped")
+	}
+	// OnClose runs before the connection's last buffers are given back.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		inUse, _, _ := bufpool.MappedStats()
+		if inUse == inUse0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of mapped buffers still lent after the connection ended", inUse-inUse0)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
