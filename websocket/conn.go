@@ -293,9 +293,20 @@ func (c *Conn) writeMessageHeld(ctx context.Context, op wsproto.Opcode, p []byte
 	}
 	payload, rsv1 := p, false
 	var zb *[]byte
+	var zl bufpool.Large
 	if c.comp != nil && len(p) >= c.comp.Threshold() {
-		zb = bufpool.Get(bufpool.Class(len(p)/2 + 64))
-		if out, ok := c.comp.Compress((*zb)[:0], p); ok {
+		var dst []byte
+		if n := len(p)/2 + 64; n <= bufpool.MaxSize || !bufpool.MappedPages {
+			zb = bufpool.GetMapped(bufpool.Class(n))
+			dst = (*zb)[:0]
+		} else {
+			// Room for deflate's worst case (stored blocks) at once:
+			// mapped pages cost nothing until written, and the output
+			// never grows into the heap.
+			zl = bufpool.GetLarge(len(p) + len(p)/64 + 64)
+			dst = zl.B[:0]
+		}
+		if out, ok := c.comp.Compress(dst, p); ok {
 			payload, rsv1 = out, true
 			c.cfg.obs.Compressed(len(p), len(out))
 		}
@@ -319,6 +330,7 @@ func (c *Conn) writeMessageHeld(ctx context.Context, op wsproto.Opcode, p []byte
 	if zb != nil {
 		bufpool.Put(zb)
 	}
+	zl.Free()
 	if c.cfg.idle > 0 {
 		c.lastData.Store(mono())
 	}

@@ -68,7 +68,12 @@
 // functions. Callbacks of one connection run one at a time on its read
 // goroutine, in order; the next frame is dispatched after the callback
 // returns, so TCP flow control is the backpressure. Data passed to a
-// callback is borrowed until it returns (bytes.Clone to keep it).
+// callback is borrowed until it returns (bytes.Clone to keep it): its
+// buffer is recycled then, and for a message from 64 KiB up on Linux it
+// lives outside the Go heap and its pages go back to the kernel about a
+// second later, so a slice kept by mistake reads zeros or another message
+// (never a fault). [Conn.Read] and [Client.Read] copy into the caller's
+// buffer, which stays the caller's.
 //
 // Ballerina's data binding, custom dispatch and return values are methods
 // of the user's types (see [Service]): OnMessage(c, v T) receives messages

@@ -2,7 +2,10 @@
 //
 // Buffers come in power-of-two size classes from [MinSize] (4 KiB) to
 // [MaxSize] (256 KiB). [Get] and [Put] move *[]byte values so that pooling
-// allocates nothing in steady state. Under the netkit_debug build tag, [Put]
+// allocates nothing in steady state. [GetMapped] and [GetLarge] hand out
+// buffers from 64 KiB up that live outside the Go heap on Linux, so that
+// what a burst used goes back to the kernel soon after (see
+// [MappedMinSize]). Under the netkit_debug build tag, [Put]
 // overwrites a returned buffer with 0xA5 so that code which keeps a borrowed
 // slice past its callback sees garbage and fails its tests.
 package bufpool
@@ -56,8 +59,12 @@ func Get(c int) *[]byte {
 	return pools[c].Get().(*[]byte)
 }
 
-// Put returns a buffer obtained from [Get]. The caller must not use it again.
+// Put returns a buffer obtained from [Get], [GetMapped] or [GetLarge]. The
+// caller must not use it again.
 func Put(b *[]byte) {
+	if sysLarge && putMapped(b) {
+		return
+	}
 	c := Class(cap(*b))
 	if ClassSize(c) != cap(*b) {
 		return // not one of ours; let the GC have it

@@ -222,7 +222,7 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			}
 		} else {
 			if buf == nil {
-				buf = bufpool.Get(c.class)
+				buf = bufpool.GetMapped(c.class)
 			}
 			n, err = c.nc.Read((*buf)[kept:])
 		}
@@ -367,7 +367,7 @@ func (c *Conn) resize(buf *[]byte, kept, total int) (*[]byte, int) {
 		if nc < c.class {
 			nc = c.class
 		}
-		nb := bufpool.Get(nc)
+		nb := bufpool.GetMapped(nc)
 		copy(*nb, (*buf)[start:total])
 		bufpool.Put(buf)
 		return nb, kept
@@ -437,7 +437,7 @@ func (c *Conn) drainReadable(f StreamFace, buf *[]byte, kept int) (*[]byte, int,
 	c.nc.SetReadDeadline(time.Time{})
 	for i := 0; i < 64; i++ {
 		if buf == nil {
-			buf = bufpool.Get(c.class)
+			buf = bufpool.GetMapped(c.class)
 		}
 		var n int
 		var rerr error

@@ -54,7 +54,7 @@ func (c *Conn) ReadPooled(ctx context.Context, class int) (buf *[]byte, n int, e
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		buf = bufpool.Get(class)
+		buf = bufpool.GetMapped(class)
 		if n, err = c.Read(ctx, *buf); n == 0 {
 			bufpool.Put(buf)
 			return nil, 0, err

@@ -31,7 +31,7 @@ func (c *Conn) waitReadable(fd uintptr) bool {
 // first). Every wait starts with a read, never with the poller, so an EOF
 // that arrived together with the last data is seen by the next wait.
 func (c *Conn) readRaw(fd uintptr) bool {
-	b := bufpool.Get(c.rdClass)
+	b := bufpool.GetMapped(c.rdClass)
 	for {
 		n, err := syscall.Read(int(fd), *b)
 		switch {

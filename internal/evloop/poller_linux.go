@@ -743,7 +743,7 @@ func (c *Conn) turn() (yield bool) {
 		}
 		budget--
 		if c.buf == nil {
-			c.buf = bufpool.Get(c.class)
+			c.buf = bufpool.GetMapped(c.class)
 		}
 		space := len(*c.buf) - c.kept
 		n, err := syscall.Read(c.fd, (*c.buf)[c.kept:]) // syscall's: see Write
@@ -810,7 +810,7 @@ func (c *Conn) deliver(total, size int) {
 	if kept == size || bufpool.ClassSize(c.class) > size {
 		// A partial message fills the buffer: move it to a bigger one,
 		// beyond the largest class an unpooled one of twice the size.
-		nb := bufpool.Get(max(bufpool.Class(kept+1), c.class))
+		nb := bufpool.GetMapped(max(bufpool.Class(kept+1), c.class))
 		if len(*nb) <= kept {
 			bufpool.Put(nb)
 			b := make([]byte, 2*size)

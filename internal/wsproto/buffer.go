@@ -3,12 +3,15 @@ package wsproto
 import "github.com/netkit-go/netkit/internal/bufpool"
 
 // buffer is an appendable byte buffer that borrows its memory from
-// internal/bufpool while it fits a size class (up to bufpool.MaxSize) and
-// falls back to ordinary allocations beyond that. release hands pooled
-// memory back, so a connection between messages holds none.
+// internal/bufpool: a pooled size class while it fits one (up to
+// bufpool.MaxSize; GetMapped), a bufpool.Large beyond that (both outside
+// the Go heap on Linux from 64 KiB up). release hands the memory back, so a connection between messages
+// holds none, and the pages of a large message return to the kernel as
+// soon as it is released.
 type buffer struct {
 	b      []byte
-	pooled *[]byte // the bufpool buffer b lives in, or nil
+	pooled *[]byte       // the bufpool buffer b lives in, or nil
+	large  bufpool.Large // the large buffer b lives in, or the zero Large
 }
 
 // reserve makes room for n more bytes after len(a.b).
@@ -19,19 +22,21 @@ func (a *buffer) reserve(n int) {
 	}
 	var nb []byte
 	var np *[]byte
+	var nl bufpool.Large
 	if need <= bufpool.MaxSize {
-		np = bufpool.Get(bufpool.Class(need))
+		np = bufpool.GetMapped(bufpool.Class(need))
 		nb = (*np)[:len(a.b)]
 	} else {
 		c := 2 * cap(a.b)
 		if c < need {
 			c = need
 		}
-		nb = make([]byte, len(a.b), c)
+		nl = bufpool.GetLarge(c)
+		nb = nl.B[:len(a.b)]
 	}
 	copy(nb, a.b)
 	a.putPooled()
-	a.b, a.pooled = nb, np
+	a.b, a.pooled, a.large = nb, np, nl
 }
 
 // grow is reserve for a writer that does not know how much it will write:
@@ -65,10 +70,11 @@ func (a *buffer) putPooled() {
 		bufpool.Put(a.pooled)
 		a.pooled = nil
 	}
+	a.large.Free()
 }
 
-// release drops the memory: pooled memory goes back to bufpool (and is
-// poisoned under netkit_debug).
+// release drops the memory: it goes back to bufpool (and is poisoned under
+// netkit_debug).
 func (a *buffer) release() {
 	a.putPooled()
 	a.b = nil

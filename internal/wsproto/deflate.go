@@ -335,7 +335,7 @@ func (d *Decompressor) decompress(out *buffer, msg []byte, max int64, pooled boo
 			space = out.b[len(out.b):cap(out.b)]
 		default:
 			if chunks == nil || cn == len(*chunks[len(chunks)-1]) {
-				chunks = append(chunks, bufpool.Get(bufpool.Classes-1))
+				chunks = append(chunks, bufpool.GetMapped(bufpool.Classes-1))
 				cn = 0
 			}
 			space = (*chunks[len(chunks)-1])[cn:]

@@ -1,5 +1,7 @@
 package wsproto
 
+import "github.com/netkit-go/netkit/internal/bufpool"
+
 // Message is a complete message or control frame from MessageReader.Parse.
 type Message struct {
 	// Op is OpText, OpBinary, OpClose, OpPing or OpPong, or
@@ -25,10 +27,12 @@ type Message struct {
 //
 // Zero copy: a message that arrives as one uncompressed frame wholly inside
 // the input of one Parse call is returned as a slice of that input. Other
-// messages are assembled in a buffer borrowed from internal/bufpool (plain
-// allocations beyond its largest class, 256 KiB); Release hands it back, so
-// a connection layer that calls Release after each message holds no buffer
-// while idle. A fragmented compressed message is collected compressed (in
+// messages are assembled in a buffer borrowed from internal/bufpool (a
+// bufpool.Large beyond its largest class, 256 KiB; from 64 KiB up outside
+// the Go heap on Linux, with room for a whole frame reserved when its
+// header arrives); Release hands it back, so a connection layer that calls
+// Release after each message holds no buffer while idle, and the memory of
+// a large message returns without waiting for a garbage collection. A fragmented compressed message is collected compressed (in
 // the Decompressor) and inflated when its final frame arrives.
 //
 // The zero value is a server-side reader with default limits and no
@@ -42,6 +46,7 @@ type MessageReader struct {
 	fin        bool  // the current data frame is final
 	frameLen   int64 // its payload length
 	assembled  bool  // part of the message is in buf (or dec)
+	reserve    bool  // the current frame's room in buf is not reserved yet
 	utf8       UTF8Validator
 	err        error
 }
@@ -124,7 +129,7 @@ func (r *MessageReader) Parse(p []byte) (n int, m Message, err error) {
 				r.op, r.compressed, r.assembled = h.Opcode, h.Rsv1, false
 				r.utf8.Reset()
 			}
-			r.fin, r.frameLen = h.Fin, h.Length
+			r.fin, r.frameLen, r.reserve = h.Fin, h.Length, true
 			if ev.End && r.fin {
 				m, err = r.finish(nil)
 				return n, m, err
@@ -137,6 +142,14 @@ func (r *MessageReader) Parse(p []byte) (n int, m Message, err error) {
 				return n, m, err
 			}
 			r.assembled = true
+			if r.reserve && !r.compressed && bufpool.MappedPages {
+				// Room for the whole frame at once (its length is within
+				// the message limit, checked with the header): no growth
+				// copies. Mapped pages cost nothing until written, so a
+				// peer announcing a large frame gains nothing by it.
+				r.buf.reserve(int(r.frameLen))
+			}
+			r.reserve = false
 			if r.compressed {
 				r.dec.Write(chunk)
 			} else {

@@ -151,6 +151,10 @@ func main() {
 			if *memprofile == "" {
 				continue
 			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(os.Stderr, "peerserve: before GC: heap in use %d KiB, idle %d KiB (released %d KiB), stacks %d KiB, sys %d KiB, %d GCs\n",
+				ms.HeapInuse>>10, ms.HeapIdle>>10, ms.HeapReleased>>10, ms.StackInuse>>10, ms.Sys>>10, ms.NumGC)
 			if f, err := os.Create(*memprofile); err == nil {
 				runtime.GC()
 				pprof.WriteHeapProfile(f)

@@ -1,0 +1,3 @@
+package wsproto
+
+const largeOffHeap = true

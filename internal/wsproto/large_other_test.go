@@ -1,0 +1,5 @@
+//go:build !linux
+
+package wsproto
+
+const largeOffHeap = false
