@@ -280,7 +280,7 @@ func TestErrorCauses(t *testing.T) {
 			held = append(held, c)
 		}
 	}()
-	refusedPort := closedTCPPort(t)
+	refusedPort := netkittest.ClosedPort(t)
 	// A UDP port in use.
 	busyUDP, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -382,16 +382,4 @@ func TestErrorCauses(t *testing.T) {
 		_, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: "nats://127.0.0.1:" + strconv.Itoa(refusedPort), Timeout: time.Second})
 		check("hub/natsbroker", "refused", err, syscall.ECONNREFUSED)
 	})
-}
-
-// closedTCPPort returns a loopback port that was free a moment ago.
-func closedTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
 }

@@ -43,9 +43,10 @@
 // connections of the tcp face, and ws:// connections of a websocket
 // Listener once upgraded, from edge-triggered epoll loops: an idle
 // connection holds no goroutine and no buffer. The goroutine backend (the
-// only one off Linux, and chosen on Linux with the environment variable
-// NETKIT_ENGINE=goroutine; faces have no knob yet) runs one goroutine per
-// connection. On Linux the event loop is the default for its memory:
+// only one off Linux, and chosen on Linux with the Engine field of the
+// tcp, socket and websocket ListenerConfig, [EngineGoroutine], or for a
+// whole process with the environment variable NETKIT_ENGINE=goroutine,
+// which overrides the field) runs one goroutine per connection. On Linux the event loop is the default for its memory:
 // bench/run measured 3.2 KB against 11.3 KB per idle WebSocket, at even
 // CPU per message on busy connections; it costs more CPU at a fixed rate
 // and per accepted connection (0.69x the upgrades per CPU-second), where

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netkit-go/netkit"
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"go.opentelemetry.io/otel/metric"
@@ -52,6 +53,11 @@ type ListenerConfig struct {
 	// Logger receives handler panics and connection errors. If nil,
 	// slog.Default().
 	Logger *slog.Logger
+	// Engine picks the backend that serves the connections: the event loop
+	// or one goroutine per connection (netkit.Engine; the default is the
+	// event loop on Linux, goroutines elsewhere). The environment variable
+	// NETKIT_ENGINE overrides it. 1.x services' pull reads (Caller.Read) run on goroutines on either.
+	Engine netkit.Engine
 	// MeterProvider, if set, receives the listener's metrics
 	// (docs/metrics.md). Nil: none, at no cost.
 	MeterProvider metric.MeterProvider
@@ -84,6 +90,9 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 	if cfg != nil {
 		l.cfg = *cfg
 	}
+	if err := engine.CheckBackend(l.cfg.Engine); err != nil {
+		return nil, &GenericError{Message: msgStartService + err.Error()}
+	}
 	l.obs = obs.New(obs.Config{Face: obs.FaceSocket, Role: obs.RoleServer, Transport: "tcp", MeterProvider: l.cfg.MeterProvider})
 	l.srv = engine.NewServer(engine.Config{
 		Conn: engine.ConnConfig{
@@ -92,6 +101,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 			WriteTimeout: resolveTimeout(l.cfg.WriteTimeout),
 		},
 		NewFace: l.newFace,
+		Backend: l.cfg.Engine,
 	})
 	return l, nil
 }

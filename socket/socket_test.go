@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/socket"
 )
 
@@ -335,12 +336,7 @@ func TestReadInvalidLength(t *testing.T) {
 
 // §2.6: connecting to a closed port fails with "Connection refused".
 func TestConnectRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := netkittest.ClosedPort(t)
 	c, err := socket.NewClient(testCtx(t), socket.ClientConfig{Host: "127.0.0.1", Port: port})
 	if err == nil {
 		c.Close()

@@ -12,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/netkit-go/netkit"
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
@@ -61,6 +62,11 @@ type ListenerConfig struct {
 	// EOF, until Caller.Close. By default the peer's EOF ends the connection:
 	// OnClose runs and the socket is closed.
 	AllowHalfClose bool
+	// Engine picks the backend that serves the connections: the event loop
+	// or one goroutine per connection (netkit.Engine; the default is the
+	// event loop on Linux, goroutines elsewhere). The environment variable
+	// NETKIT_ENGINE overrides it. TLS connections run on goroutines on either.
+	Engine netkit.Engine
 	// MeterProvider, if set, receives the listener's metrics
 	// (docs/metrics.md). Nil: none, at no cost.
 	MeterProvider metric.MeterProvider
@@ -97,6 +103,9 @@ func NewListener(localPort int, cfg *ListenerConfig) (*Listener, error) {
 		}
 		l.tls = tc
 	}
+	if err := engine.CheckBackend(l.cfg.Engine); err != nil {
+		return nil, &Error{Op: "listen", Err: err}
+	}
 	l.obs = obs.New(obs.Config{Face: obs.FaceTCP, Role: obs.RoleServer, Transport: "tcp", MeterProvider: l.cfg.MeterProvider})
 	var hs time.Duration
 	if l.cfg.SecureSocket != nil {
@@ -113,6 +122,7 @@ func NewListener(localPort int, cfg *ListenerConfig) (*Listener, error) {
 			AllowHalfClose:   l.cfg.AllowHalfClose,
 		},
 		MaxConnections:   l.cfg.MaxConnections,
+		Backend:          l.cfg.Engine,
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          l.newFace,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
 )
 
@@ -68,13 +69,8 @@ func TestClientLocalHostBind(t *testing.T) {
 }
 
 func TestClientConnectRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	_, err = tcp.NewClient(testCtx(t), "127.0.0.1", port, nil)
+	port := netkittest.ClosedPort(t)
+	_, err := tcp.NewClient(testCtx(t), "127.0.0.1", port, nil)
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("err = %v, want ECONNREFUSED", err)
 	}

@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkit-go/netkit/internal/bufpool"
 	"github.com/netkit-go/netkit/netkittest"
 	"github.com/netkit-go/netkit/tcp"
 	"github.com/netkit-go/netkit/tlsconfig"
@@ -455,3 +457,42 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 }
 
 func isConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
+
+// TestTLSIdleConnectionHoldsNoBuffer: between messages a TLS connection
+// waits with a one-byte read into crypto/tls (which decrypts the record
+// into its own buffer), not with a pooled read buffer: it held one 4 KiB
+// buffer for as long as it stayed idle before. The count of buffers out of
+// internal/bufpool exists only under netkit_debug, which CI's race suite
+// uses.
+func TestTLSIdleConnectionHoldsNoBuffer(t *testing.T) {
+	if !bufpool.Debug {
+		t.Skip("bufpool counts its buffers only under the netkit_debug build tag")
+	}
+	const n = 8
+	certs := netkittest.NewCertificates(t)
+	l := tlsListen(t, &tlsconfig.ListenerSecureSocket{CertKey: &tlsconfig.CertKey{CertFile: certs.ServerCert, KeyFile: certs.ServerKey}}, nil, nil)
+	base := bufpool.Outstanding()
+	msg := bytes.Repeat([]byte("tls"), 3000) // more than one read, less than a record
+	got := make([]byte, len(msg))
+	for range n {
+		// crypto/tls alone on this side, so every pooled buffer counted is the server's.
+		c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		for range 3 {
+			if _, err := c.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("echo: %v", err)
+			}
+		}
+	}
+	// The last echo's buffer goes back once its callback returned.
+	if !waitFor(5*time.Second, func() bool { return bufpool.Outstanding() == base }) {
+		t.Fatalf("%d pooled buffers held by %d idle TLS connections, want 0", bufpool.Outstanding()-base, n)
+	}
+}

@@ -22,7 +22,8 @@ import (
 // [Client]; Read returns ErrCallbackMode.
 //
 // With ClientConfig.Retry, an abnormal closure (the TCP connection dropped
-// without a close frame, or an I/O error) redials with the RetryConfig's
+// without a close frame, an I/O error, or no pong within PongTimeout)
+// redials with the RetryConfig's
 // backoff and runs OnOpen again on the new connection; OnClose and
 // OnError are not called for the lost connection. When every attempt
 // failed, OnError gets an [ErrConnection] error and OnClose(1006, "").

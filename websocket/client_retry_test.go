@@ -31,15 +31,7 @@ func clDropHard(rc *clRawConn) {
 // read waits; the client reconnects and the read returns the new
 // connection's message.
 func TestRetryReconnectWhileReading(t *testing.T) {
-	var n atomic.Int32
-	srv := clNewRawServer(t, func(rc *clRawConn) {
-		if n.Add(1) == 1 {
-			clDropHard(rc)
-			return
-		}
-		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
-		rc.readClose()
-	})
+	srv := clNewRawServer(t, clFirstThen(clDropHard))
 	var hooks atomic.Int32
 	c := clDial(t, srv.url, clRetry(3, func(*websocket.Client) { hooks.Add(1) }))
 	first := c.ID()
@@ -219,4 +211,72 @@ func TestRetryMetrics(t *testing.T) {
 	if opened, closed, active := s.Sum("netkit.connection.opened"), s.Sum("netkit.connection.closed"), s.Sum("netkit.active_connections"); opened != 2 || closed != 1 || active != 1 {
 		t.Fatalf("opened %d closed %d active %d, want 2 1 1", opened, closed, active)
 	}
+}
+
+// clFirstThen serves the first connection with first, and each later one
+// with a "Connected" text, then awaits the client's close.
+func clFirstThen(first func(*clRawConn)) func(*clRawConn) {
+	var n atomic.Int32
+	return func(rc *clRawConn) {
+		if n.Add(1) == 1 {
+			first(rc)
+			return
+		}
+		rc.writeFrame(true, 0, 1, []byte("Connected"), false)
+		rc.readClose()
+	}
+}
+
+// clSilent reads frames and answers none, pings included: a peer that
+// vanished behind a path that still accepts packets.
+func clSilent(rc *clRawConn) {
+	for {
+		if _, err := rc.readFrame(); err != nil {
+			return
+		}
+	}
+}
+
+// TestRetryAfterPongTimeout: a keepalive ping that gets no pong ends the
+// connection with ErrPongTimeout, and Retry reconnects (it did not: the
+// pong timeout matched os.ErrDeadlineExceeded and counted as the caller's
+// own deadline).
+func TestRetryAfterPongTimeout(t *testing.T) {
+	srv := clNewRawServer(t, clFirstThen(clSilent))
+	cfg := clRetry(3, nil)
+	cfg.PingInterval, cfg.PongTimeout = 20*time.Millisecond, 20*time.Millisecond
+	c := clDial(t, srv.url, cfg)
+	s, err := c.ReadTextMessage(testCtx(t))
+	if err != nil || string(s) != "Connected" {
+		t.Fatalf("read: %q %v (reconnects %d)", s, err, c.Reconnects())
+	}
+	if c.Reconnects() != 1 {
+		t.Fatalf("reconnects %d, want 1", c.Reconnects())
+	}
+}
+
+// TestAsyncClientRetryAfterPongTimeout: the same for an AsyncClient: OnOpen
+// again, no OnClose or OnError for the connection that went silent.
+func TestAsyncClientRetryAfterPongTimeout(t *testing.T) {
+	srv := clNewRawServer(t, clFirstThen(clSilent))
+	cfg := asyncRetry(3)
+	cfg.PingInterval, cfg.PongTimeout = 20*time.Millisecond, 20*time.Millisecond
+	r := newAsyncRecorder()
+	ac, err := websocket.DialAsync(testCtx(t), srv.url, r, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, r.opens)
+	select {
+	case <-r.opens:
+	case err := <-r.errs:
+		t.Fatalf("OnError(%v), want a reconnect", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reconnect within 10 s")
+	}
+	if s := recv(t, r.texts); s != "Connected" || ac.Reconnects() != 1 {
+		t.Fatalf("text %q, reconnects %d", s, ac.Reconnects())
+	}
+	ac.Close(testCtx(t), 1000, "")
+	<-ac.Done()
 }

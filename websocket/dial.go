@@ -126,7 +126,8 @@ type ClientConfig struct {
 	// pings are answered automatically, pongs dropped. (An AsyncClient's
 	// Service has its own OnPing and OnPong.)
 	PingPongHandler Service
-	// Retry reconnects after an abnormal closure or an I/O error of a
+	// Retry reconnects after an abnormal closure, an I/O error or a
+	// keepalive pong timeout ([ErrPongTimeout]) of a
 	// [Client]'s read or write (see [RetryConfig]), or of an
 	// [AsyncClient]'s connection (which then runs OnOpen again). Nil: no
 	// retry.

@@ -12,6 +12,22 @@
 // (10 s), then its one HTTP/1.1 request by Timeout (10 s), and an upgrade
 // turns the same engine connection into the WebSocket. A plain request
 // (Fallback) gets one buffered response and Connection: close.
+//
+// On a ws:// (plain TCP) connection the request is first read by the
+// handshake fast path (internal/wsproto's RequestParser), not by
+// net/http: it takes a plain HTTP/1.1 "GET" with an origin-form target,
+// CRLF line ends, one valid Host, no Content-Length, Transfer-Encoding or
+// Expect, no obs-fold, no "Connection: close", "Upgrade: websocket" and
+// "Connection: upgrade", at most 64 header fields, the head within
+// MaxHeaderSize, and builds the *http.Request net/http would (Method,
+// URL, Proto, Header without Host, Host, RequestURI, RemoteAddr, the
+// request's context with Timeout, TLS nil, Body http.NoBody). Anything
+// else (another method or version, an absolute-form target, a body, odd
+// framing, a longer head, a read error or the Timeout before the head is
+// complete) goes to http.ReadRequest with every byte read so far replayed
+// first, so answers (400, 426, 431, ...) and limits are those of net/http.
+// The bytes sent after the head are the WebSocket's first input on either
+// path. wss:// requests always go to net/http.
 // [Listener.Attach] routes an upgrade
 // path to an [UpgradeService], whose Upgrade decides each request and
 // returns the [Service] for the connection (or an error: *UpgradeError,
@@ -78,7 +94,7 @@
 // grants),
 // HTTP and HTTPS CONNECT proxies (ProxyFromEnvironment by default; SNI is the
 // target), TLS with the SecureSocket types of package tlsconfig, limits,
-// compression (offered by default) and Retry: after an abnormal closure or an I/O error a Client
+// compression (offered by default) and Retry: after an abnormal closure, an I/O error or a pong timeout a Client
 // reconnects with backoff and resends a failed write (at least once:
 // duplicates are possible). [NetConn] exposes a connection as a net.Conn.
 //
@@ -110,9 +126,10 @@
 // URLs (there is no cleartext h2c variant), and proxies that terminate TLS
 // and speak HTTP/1.1 to the client (the dial then falls back). Each stream
 // costs two goroutines (golang.org/x/net/http2's request writer and one
-// that reads the response body into a 4 KiB buffer, since those bodies
-// have no deadlines) and runs on the goroutine backend whatever
-// NETKIT_ENGINE says, as TLS connections do.
+// that reads the response body, since those bodies have no deadlines: into
+// 512 bytes of its own while the stream idles, a pooled buffer handed to
+// the engine while data flows, as the server's streams) and runs on the goroutine backend whatever
+// ListenerConfig.Engine or NETKIT_ENGINE say, as TLS connections do.
 //
 // # Writing
 //

@@ -58,25 +58,39 @@ func (f *httpFace) Serve(c *engine.Conn) {
 		maxHeader = DefaultMaxHeaderSize
 	}
 	lr := &io.LimitedReader{R: &connReader{c: c, ctx: ctx}, N: int64(maxHeader) + 4096}
-	br := httpReaderPool.Get().(*bufio.Reader)
-	br.Reset(lr)
-	defer func() {
-		br.Reset(nil)
-		httpReaderPool.Put(br)
-	}()
-	req, err := http.ReadRequest(br)
-	if err != nil {
-		switch {
-		case lr.N <= 0:
-			writeStatus(ctx, c, http.StatusRequestHeaderFieldsTooLarge)
-		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, context.DeadlineExceeded),
-			errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF), isTimeout(err):
-			// Silent, trickling or gone: free the slot at once, no linger.
-			c.Close(err)
-		default:
-			writeStatus(ctx, c, http.StatusBadRequest)
+	var (
+		req  *http.Request
+		rest []byte    // the bytes read after the request (the first frames)
+		src  io.Reader = lr
+	)
+	if c.TLS() == nil && !l.noFastPath {
+		fh := fastHeadPool.Get().(*fastHead)
+		defer fh.put()
+		var replay []byte
+		req, rest, replay = fh.read(lr, maxHeader)
+		if req == nil && len(replay) > 0 {
+			// Declined: net/http reads every byte read so far, then the rest.
+			src = io.MultiReader(bytes.NewReader(replay), lr)
 		}
-		return
+	}
+	if req != nil {
+		l.requests[1].Add(1)
+	} else {
+		l.requests[0].Add(1)
+		br := httpReaderPool.Get().(*bufio.Reader)
+		br.Reset(src)
+		defer func() {
+			br.Reset(nil)
+			httpReaderPool.Put(br)
+		}()
+		var err error
+		if req, err = http.ReadRequest(br); err != nil {
+			failedRequest(ctx, c, lr, err)
+			return
+		}
+		if n := br.Buffered(); n > 0 {
+			rest, _ = br.Peek(n)
+		}
 	}
 	lr.N = 1 << 62 // the body is bounded by the timeout only
 	req.RemoteAddr = c.RemoteAddr().String()
@@ -87,17 +101,79 @@ func (f *httpFace) Serve(c *engine.Conn) {
 	l.ServeHTTP(w, req)
 	l.upgradeDone(o, w.result())
 	if w.next != nil {
-		var buffered []byte
-		if n := br.Buffered(); n > 0 {
-			buffered, _ = br.Peek(n)
-		}
-		c.Become(w.next, buffered, w.cfg) // Become copies buffered
+		c.Become(w.next, rest, w.cfg) // Become copies rest
 		return
 	}
 	if req.Body != nil {
 		req.Body.Close()
 	}
 	w.finish()
+}
+
+// failedRequest answers a request net/http could not read: 431 beyond the
+// header limit, 400 for a malformed one, nothing (an immediate close) for a
+// silent, trickling or gone client.
+func failedRequest(ctx context.Context, c *engine.Conn, lr *io.LimitedReader, err error) {
+	switch {
+	case lr.N <= 0:
+		writeStatus(ctx, c, http.StatusRequestHeaderFieldsTooLarge)
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF), isTimeout(err):
+		// Silent, trickling or gone: free the slot at once, no linger.
+		c.Close(err)
+	default:
+		writeStatus(ctx, c, http.StatusBadRequest)
+	}
+}
+
+// fastHead reads a request head for the handshake fast path
+// (wsproto.RequestParser): a plain HTTP/1.1 GET upgrade is parsed without
+// net/http; anything else is handed back, every byte read kept, for
+// http.ReadRequest to read.
+type fastHead struct {
+	p   wsproto.RequestParser
+	buf [4096]byte
+}
+
+var fastHeadPool = sync.Pool{New: func() any { return new(fastHead) }}
+
+func (fh *fastHead) put() {
+	fh.p.Reset()
+	if cap(fh.p.Buffered()) > 2*DefaultMaxHeaderSize {
+		fh.p = wsproto.RequestParser{} // a large limit's buffer is not kept
+	}
+	fastHeadPool.Put(fh)
+}
+
+// read reads from lr until the parser decides. With the fast path it
+// returns the request and the bytes read after its head; otherwise a nil
+// request and every byte read (nil if none), to be read before lr. A read
+// error ends the fast path: net/http then reads the same bytes and meets
+// the same error, so the answer (or the silent close) is today's. The
+// slices are fh's, valid until put.
+func (fh *fastHead) read(lr *io.LimitedReader, maxHeader int) (req *http.Request, rest, replay []byte) {
+	fh.p.Reset()
+	fh.p.MaxHeaderBytes = maxHeader
+	for first := true; ; first = false {
+		n, err := lr.Read(fh.buf[:])
+		b := fh.buf[:n]
+		used, st := fh.p.Feed(b)
+		switch st {
+		case wsproto.FastPath:
+			if req = fh.p.Request(); req != nil {
+				return req, b[used:], nil
+			}
+			if first { // the head is b[:used]
+				return nil, nil, b
+			}
+			return nil, nil, append(fh.p.Buffered(), b[used:]...)
+		case wsproto.NotFastPath:
+			return nil, nil, append(fh.p.Buffered(), b[used:]...)
+		}
+		if err != nil || n == 0 {
+			return nil, nil, fh.p.Buffered()
+		}
+	}
 }
 
 func isTimeout(err error) bool {

@@ -5,18 +5,19 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-
 	"log/slog"
 	"net"
 	"net/http"
 	"path"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/netkit-go/netkit"
 	"github.com/netkit-go/netkit/internal/engine"
 	"github.com/netkit-go/netkit/internal/obs"
 	"github.com/netkit-go/netkit/internal/tlsconf"
@@ -84,6 +85,11 @@ type ListenerConfig struct {
 	ListenConfig *net.ListenConfig
 	// Logger receives errors and panics. Nil: slog.Default().
 	Logger *slog.Logger
+	// Engine picks the backend that serves the connections: the event loop
+	// or one goroutine per connection (netkit.Engine; the default is the
+	// event loop on Linux, goroutines elsewhere). The environment variable
+	// NETKIT_ENGINE overrides it. wss:// (TLS) connections run on goroutines on either.
+	Engine netkit.Engine
 	// MeterProvider, if set, receives the listener's metrics
 	// (docs/metrics.md). Nil: none, at no cost.
 	MeterProvider metric.MeterProvider
@@ -107,6 +113,11 @@ type Listener struct {
 
 	mu     sync.Mutex
 	routes map[string]*Handler
+
+	// requests counts the HTTP/1.1 requests read by net/http ([0]) and by
+	// the handshake fast path ([1]) (httpconn.go); tests read it.
+	requests   [2]atomic.Uint64
+	noFastPath bool // tests: every request through net/http
 }
 
 // NewListener returns a listener for port (0 picks a free port; Addr
@@ -119,6 +130,9 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 	l := &Listener{port: port, routes: make(map[string]*Handler)}
 	if cfg != nil {
 		l.cfg = *cfg
+	}
+	if err := engine.CheckBackend(l.cfg.Engine); err != nil {
+		return nil, errors.New("websocket: " + err.Error())
 	}
 	if l.cfg.Logger == nil {
 		l.cfg.Logger = slog.Default()
@@ -146,6 +160,7 @@ func NewListener(port int, cfg *ListenerConfig) (*Listener, error) {
 			WriteTimeout: resolveDur(l.cfg.Timeout, DefaultUpgradeTimeout),
 		},
 		MaxConnections:   l.cfg.MaxConnections,
+		Backend:          l.cfg.Engine,
 		TLS:              l.tls,
 		HandshakeTimeout: hs,
 		NewFace:          func(*engine.Conn) engine.Face { return &l.face },

@@ -77,8 +77,12 @@ func (r *RetryConfig) delay(n int) time.Duration {
 }
 
 // retryable reports whether err, from a read or write, is an abnormal
-// closure or an I/O failure worth a reconnect.
+// closure or an I/O failure worth a reconnect. A keepalive pong timeout
+// is one (the peer or the path vanished), although it is a timeout.
 func retryable(err error) bool {
+	if errors.Is(err, ErrPongTimeout) {
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded) {
 		return false

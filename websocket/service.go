@@ -15,6 +15,9 @@ import (
 // and may add headers to the 101 response through respHeader. Errors refuse
 // the upgrade: *UpgradeError with its Status, *AuthnError 401, *AuthzError
 // 403, any other error 400 (the body is the error's text); a panic 500.
+// r.Context() ends when the upgrade does, as net/http's request context
+// ends with its handler: for the connection's lifetime use
+// [Conn.Context] in OnOpen.
 type UpgradeService interface {
 	Upgrade(r *http.Request, respHeader http.Header) (Service, error)
 }

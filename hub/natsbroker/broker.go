@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,11 +47,13 @@ type Config struct {
 	// Name is the connection's name, as the server's monitoring shows it.
 	Name string
 	// ReconnectWait is the pause between reconnect attempts to a server
-	// (nats.go adds jitter). Default 250 ms. The broker reconnects for
-	// ever.
+	// (nats.go adds jitter). 0: 250 ms; negative: none of its own (only
+	// nats.go's jitter, 100 ms, or 1 s with TLS, paces the attempts). The
+	// broker reconnects for ever.
 	ReconnectWait time.Duration
 	// Timeout bounds connecting to a server, and a Subscribe or Close
-	// whose ctx has no deadline. Default 10 s.
+	// whose ctx has no deadline. 0: 10 s. A negative Timeout is an error
+	// from Connect: nats.go needs a bound for each server's handshake.
 	Timeout time.Duration
 	// Options are more nats.go options, applied after the broker's own
 	// (credentials, TLS, the reconnect buffer size, ...). Do not turn
@@ -98,11 +102,17 @@ func Connect(ctx context.Context, cfg *Config) (*Broker, error) {
 	if err := hub.ValidTopic(c.Prefix); err != nil {
 		return nil, fmt.Errorf("natsbroker: prefix: %w", err)
 	}
-	if c.ReconnectWait <= 0 {
+	switch {
+	case c.ReconnectWait == 0:
 		c.ReconnectWait = DefaultReconnectWait
+	case c.ReconnectWait < 0:
+		c.ReconnectWait = 0
 	}
-	if c.Timeout <= 0 {
+	switch {
+	case c.Timeout == 0:
 		c.Timeout = DefaultTimeout
+	case c.Timeout < 0:
+		return nil, errors.New("natsbroker: negative Timeout: connecting needs a bound")
 	}
 	timeout := c.Timeout
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
@@ -139,9 +149,9 @@ func Connect(ctx context.Context, cfg *Config) (*Broker, error) {
 	nc, err := nats.Connect(c.URL, append(opts, c.Options...)...)
 	if err != nil {
 		if cause := d.lastErr(); cause != nil {
-			return nil, fmt.Errorf("natsbroker: connect %s: %w: %w", c.URL, err, cause)
+			return nil, fmt.Errorf("natsbroker: connect %s: %w: %w", redactURLs(c.URL), err, cause)
 		}
-		return nil, fmt.Errorf("natsbroker: connect %s: %w", c.URL, err)
+		return nil, fmt.Errorf("natsbroker: connect %s: %w", redactURLs(c.URL), err)
 	}
 	b := &Broker{nc: nc, prefix: c.Prefix + ".", timeout: c.Timeout, obs: obs.NewHubBroker(c.MeterProvider, "nats")}
 	if b.obs.Metrics() && c.RoundTripInterval >= 0 {
@@ -290,4 +300,31 @@ func (c *causeDialer) lastErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last
+}
+
+// redactURLs returns Config.URL (one URL or a comma-separated list) fit
+// for an error or a log: a password, or a user name standing alone (a
+// token), is replaced by "xxxxx", as nats.go's ConnectedUrlRedacted does.
+// A part that does not parse as a URL is replaced whole if it holds an @.
+func redactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		u, err := url.Parse(p)
+		switch {
+		case err != nil:
+			if strings.Contains(p, "@") {
+				p = "xxxxx"
+			}
+		case u.User != nil:
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			} else {
+				u.User = url.User("xxxxx")
+			}
+			p = u.String()
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, ",")
 }

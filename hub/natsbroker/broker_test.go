@@ -3,6 +3,7 @@ package natsbroker_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -142,3 +143,41 @@ func TestBadInput(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A failed Connect names the servers it tried without their credentials
+// (it repeated the URL, password or token included, before).
+func TestConnectErrorRedactsCredentials(t *testing.T) {
+	ctx := netkittest.Context(t)
+	addr := "127.0.0.1:" + itoa(netkittest.ClosedPort(t))
+	for _, c := range []struct{ url, secret, want string }{
+		{"nats://alice:s3cret@" + addr, "s3cret", "nats://alice:xxxxx@" + addr},
+		{"nats://t0ken@" + addr, "t0ken", "nats://xxxxx@" + addr},
+		{"nats://" + addr + ", nats://bob:pw9@" + addr, "pw9", "nats://" + addr + ",nats://bob:xxxxx@" + addr},
+	} {
+		_, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: c.url, Timeout: time.Second, Logger: netkittest.DiscardLogger})
+		if err == nil {
+			t.Fatalf("%s: connected to a closed port", c.url)
+		}
+		if strings.Contains(err.Error(), c.secret) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q, want %q in it and no %q", c.url, err, c.want, c.secret)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("%s: %v, want connection refused", c.url, err)
+		}
+	}
+}
+
+// Durations follow the convention where NATS allows it: a negative
+// ReconnectWait means no pause of the broker's own (Connect goes on to
+// dial), a negative Timeout is a configuration error (nats.go needs a
+// bound for each handshake).
+func TestConnectDurations(t *testing.T) {
+	ctx := netkittest.Context(t)
+	url := "nats://127.0.0.1:" + itoa(netkittest.ClosedPort(t))
+	if _, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: url, Timeout: -1}); err == nil || !strings.Contains(err.Error(), "negative Timeout") {
+		t.Errorf("negative Timeout: %v, want a configuration error", err)
+	}
+	if _, err := natsbroker.Connect(ctx, &natsbroker.Config{URL: url, ReconnectWait: -1, Timeout: time.Second}); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("negative ReconnectWait: %v, want the dial's refusal", err)
+	}
+}

@@ -38,7 +38,10 @@
 //
 // # Waits and their bounds
 //
-//   - Connect: Config.Timeout (10 s) or ctx's deadline, per server tried.
+//   - Connect: Config.Timeout (10 s) or ctx's deadline, per server tried
+//     (a negative Timeout is refused: the handshake needs a bound).
+//   - Reconnect attempts: Config.ReconnectWait (250 ms; negative: only
+//     nats.go's jitter) between rounds over the servers, for ever.
 //   - Subscribe: a flush round trip, bounded by ctx, or Config.Timeout if
 //     ctx has no deadline.
 //   - Close: a flush of what was published, Config.Timeout; then the

@@ -52,6 +52,7 @@ const Classes = classes
 // Get returns a buffer of size class c (see [Class]); its length is
 // [ClassSize](c) and its contents are unspecified.
 func Get(c int) *[]byte {
+	track(1)
 	return pools[c].Get().(*[]byte)
 }
 
@@ -63,6 +64,7 @@ func Put(b *[]byte) {
 	}
 	*b = (*b)[:cap(*b)]
 	poison(*b)
+	track(-1)
 	pools[c].Put(b)
 }
 

@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/netkit-go/netkit"
 )
 
 // ErrUsage is returned for a malformed command line (after printing what
@@ -32,6 +34,8 @@ type env struct {
 	// log receives diagnostics; server commands replace it with the one
 	// their --quiet, --verbose and --log-format flags select.
 	log *slog.Logger
+	// engine is the listeners' backend, from --engine.
+	engine netkit.Engine
 	// outMu serialises servers' writes to stdout.
 	outMu sync.Mutex
 }

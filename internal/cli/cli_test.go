@@ -76,6 +76,7 @@ func TestUsageErrorsSayWhy(t *testing.T) {
 		{[]string{"ws", "connect", "--binary", "octal", "ws://127.0.0.1:1/"}, "--binary must be hex or base64"},
 		{[]string{"serve", "--log-format", "xml"}, "--log-format must be text or json"},
 		{[]string{"serve", "--quiet", "--verbose"}, "--quiet and --verbose exclude each other"},
+		{[]string{"serve", "--engine", "epoll"}, `--engine must be default, goroutine or evloop, not "epoll"`},
 		{[]string{"bench", "sctp", "127.0.0.1:1"}, `unknown protocol "sctp"`},
 		{[]string{"version", "extra"}, `unexpected argument "extra"`},
 		{[]string{"hub", "extra"}, `unexpected argument "extra"`},

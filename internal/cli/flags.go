@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/netkit-go/netkit"
 )
 
 // serverFlags are the flags every server command (serve and each listen
@@ -21,6 +23,7 @@ type serverFlags struct {
 	verbose   *bool
 	logFormat *string
 	metrics   *string
+	engine    *string
 }
 
 // addServerFlags defines the shared server flags on f.
@@ -31,6 +34,7 @@ func addServerFlags(f *cmdFlags) *serverFlags {
 		verbose:   f.Bool("verbose", false, "also log each TCP chunk and WebSocket message with its size, and the library's debug records"),
 		logFormat: f.String("log-format", "text", "log format on stderr: text or json (log/slog's handlers)"),
 		metrics:   addMetricsFlag(f.FlagSet),
+		engine:    f.String("engine", "default", "connection engine of the TCP and WebSocket listeners: default, goroutine or evloop (UDP has one; the NETKIT_ENGINE environment variable overrides it)"),
 	}
 }
 
@@ -42,6 +46,16 @@ func addServerFlags(f *cmdFlags) *serverFlags {
 func (sf *serverFlags) setup(f *cmdFlags) (stop func(), err error) {
 	if err := sf.setLogger(f); err != nil {
 		return nil, err
+	}
+	switch *sf.engine {
+	case "default":
+		f.e.engine = netkit.EngineDefault
+	case "goroutine":
+		f.e.engine = netkit.EngineGoroutine
+	case "evloop":
+		f.e.engine = netkit.EngineEventLoop
+	default:
+		return nil, f.fail("--engine must be default, goroutine or evloop, not %q", *sf.engine)
 	}
 	return startMetrics(f.e, *sf.metrics)
 }

@@ -65,6 +65,20 @@ func exchange(t *testing.T, r *running) {
 	}
 }
 
+// --engine picks the listeners' backend: serve answers on every protocol
+// with each.
+func TestServeEngines(t *testing.T) {
+	for _, eng := range []string{"goroutine", "evloop"} {
+		t.Run(eng, func(t *testing.T) {
+			r := startCommand(t, "serve", "--tcp-port", "0", "--udp-port", "0", "--ws-port", "0", "--engine", eng)
+			exchange(t, r)
+			if err := r.stop(t); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // serve logs TCP, UDP and WebSocket traffic alike through one slog logger;
 // --log-format json selects the JSON handler, --verbose adds each message.
 func TestServeLogsEveryProtocol(t *testing.T) {

@@ -137,7 +137,7 @@ func serveTCP(host string, port int, serve func(net.Listener) error) error {
 }
 
 func startTCP(e *env, host string, port int, svc tcp.Service) (*tcp.Listener, error) {
-	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: host, Logger: e.log, MeterProvider: meterOf(e)})
+	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: host, Engine: e.engine, Logger: e.log, MeterProvider: meterOf(e)})
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func startUDP(e *env, host string, port, maxDatagram int, svc udp.Service) (*udp
 // startWS serves svc at path on host:port, and page (see pageHandler) at /.
 // With tc (nil: plain), it serves TLS, HTTP/2 and HTTP/1.1.
 func startWS(e *env, host string, port int, path, page string, svc websocket.UpgradeService, tc *tls.Config) (*websocket.Listener, error) {
-	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Fallback: pageHandler(page, path), Logger: e.log, MeterProvider: meterOf(e), TLSConfig: tc})
+	l, err := websocket.NewListener(port, &websocket.ListenerConfig{Host: host, Engine: e.engine, Fallback: pageHandler(page, path), Logger: e.log, MeterProvider: meterOf(e), TLSConfig: tc})
 	if err != nil {
 		return nil, err
 	}

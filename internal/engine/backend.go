@@ -1,47 +1,44 @@
 package engine
 
 import (
+	"errors"
 	"os"
+	"strconv"
 	"strings"
 
+	"github.com/netkit-go/netkit"
 	"github.com/netkit-go/netkit/internal/evloop"
 )
 
-// Backend selects how a [Server] serves its connections.
-type Backend int
+// Backend selects how a [Server] serves its connections. It is the public
+// [netkit.Engine], which the faces' ListenerConfig.Engine carries here
+// unchanged.
+type Backend = netkit.Engine
 
 const (
 	// BackendDefault is the event-loop backend on Linux and the goroutine
-	// backend elsewhere (the NETKIT_ENGINE environment variable may choose
-	// another). It is chosen for memory: on Linux the event loop holds an
-	// idle WebSocket in 3.2 KB against 11.3 KB and an idle connection with
-	// no goroutine, at even CPU per message on busy connections; it costs
-	// more CPU per accepted connection (0.69x the upgrades per CPU-second in
-	// bench/run's quiet W5) and at a fixed rate (0.87x in T3), where
-	// BackendGoroutine is the better choice (docs/benchmarks.md,
-	// 2026-12-04, "The default backend").
-	BackendDefault Backend = iota
+	// backend elsewhere (netkit.EngineDefault).
+	BackendDefault = netkit.EngineDefault
 	// BackendGoroutine runs one goroutine per connection.
-	BackendGoroutine
+	BackendGoroutine = netkit.EngineGoroutine
 	// BackendEventLoop serves plain-TCP stream connections from an
 	// edge-triggered epoll loop (internal/evloop) on Linux; other
 	// connections, and other systems, use the goroutine backend.
-	BackendEventLoop
+	BackendEventLoop = netkit.EngineEventLoop
 )
 
 // EnvBackend is the environment variable that overrides Config.Backend,
 // for tests and benchmarks: "goroutine" or "evloop".
-const EnvBackend = "NETKIT_ENGINE"
+const EnvBackend = netkit.EnvEngine
 
-// String returns the backend's name as NETKIT_ENGINE spells it.
-func (b Backend) String() string {
+// CheckBackend reports a value that names no backend, for the faces'
+// NewListener (a wrong config is an error there, not a silent default).
+func CheckBackend(b Backend) error {
 	switch b {
-	case BackendEventLoop:
-		return "evloop"
-	case BackendGoroutine:
-		return "goroutine"
+	case BackendDefault, BackendGoroutine, BackendEventLoop:
+		return nil
 	}
-	return "default"
+	return errors.New("unknown engine " + strconv.Itoa(int(b)) + " (want netkit.EngineDefault, EngineGoroutine or EngineEventLoop)")
 }
 
 // resolveBackend applies the NETKIT_ENGINE override and the default.

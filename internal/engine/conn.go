@@ -40,7 +40,10 @@ type StreamFace interface {
 
 // ConnFace owns its connection's loop: Serve runs on the connection's
 // goroutine and pulls with [Conn.Read]. When Serve returns, the engine
-// closes the connection gracefully.
+// closes the connection gracefully, or, after [Conn.Become], goes on with
+// the next face and cancels the context [Conn.Context] returned during
+// Serve (the next call makes a new one): it ends with Serve, as an HTTP
+// request's ends with its handler.
 type ConnFace interface {
 	Serve(c *Conn)
 }
@@ -142,7 +145,8 @@ type Conn struct {
 	readFn  func(uintptr) bool
 	writeFn func(uintptr) bool
 	rdClass int
-	rdOnce  bool // readRaw makes one attempt (errWouldBlock), no wait
+	rdOnce  bool    // readRaw makes one attempt (errWouldBlock), no wait
+	one     [1]byte // a TLS connection's bufferless wait reads into it (loop.go)
 	rdBuf   *[]byte
 	rdN     int
 	rdErr   error
@@ -238,6 +242,21 @@ func (c *Conn) Context() context.Context {
 		}
 	}
 	return c.ctx
+}
+
+// dropContext cancels and forgets the connection's context unless the
+// connection is ending already, so that an upgraded connection does not
+// keep, for as long as it lives, the context its upgrade request was
+// served with and the map of children that request grew in it (about
+// 300 bytes). A context taken during Serve ends with Serve (cause
+// context.Canceled), as an HTTP request's ends with its handler.
+func (c *Conn) dropContext() {
+	c.mu.Lock()
+	if c.cause == nil && c.ctx != nil {
+		c.cancel(nil)
+		c.ctx, c.cancel = nil, nil
+	}
+	c.mu.Unlock()
 }
 
 // Attr returns the attribute stored under key.

@@ -110,8 +110,11 @@
 //
 // # Backends
 //
-// Config.Backend picks a backend; the environment variable NETKIT_ENGINE
-// ("goroutine" or "evloop") overrides it, for tests and benchmarks. The
+// Config.Backend picks a backend: it is the public netkit.Engine, which the
+// tcp, socket and websocket faces pass on from their ListenerConfig.Engine
+// (a value naming no backend is an error from their NewListener,
+// CheckBackend). The environment variable NETKIT_ENGINE ("goroutine" or
+// "evloop") overrides it, for tests and benchmarks. The
 // default is the event-loop backend on Linux and the goroutine backend
 // described above elsewhere: in bench/run (docs/benchmarks.md,
 // 2026-12-04) the event loop served 1.01-1.22x the goroutine backend's
@@ -212,6 +215,10 @@
 // through syscall.RawConn without a buffer, then takes a pooled buffer from
 // internal/bufpool, reads, hands the bytes to the face and returns the
 // buffer. Buffer size classes grow when a read fills a buffer and shrink
-// after short reads. (TLS connections cannot wait without reading, and read
-// with a buffer.)
+// after short reads. A TLS connection cannot wait without reading: it
+// waits with a one-byte read (crypto/tls decrypts the whole record into
+// its own buffer, which it keeps anyway), then takes a pooled buffer and
+// reads the rest of what crypto/tls and the socket hold with the read
+// deadline in the past, so that it holds no pooled buffer while idle
+// either (bufpool.Outstanding counts them under netkit_debug).
 package engine

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -188,5 +189,82 @@ func TestWriteLock(t *testing.T) {
 	}
 	if string(buf) != "held!" {
 		t.Fatalf("got %q", buf)
+	}
+}
+
+// upgradeFace serves like the websocket Listener's HTTP face: Serve reads
+// the "request" with a context derived from the connection's, then
+// Becomes next.
+type upgradeFace struct {
+	next   engine.StreamFace
+	served chan context.Context
+}
+
+func (f upgradeFace) Serve(c *engine.Conn) {
+	ctx, cancel := context.WithTimeout(c.Context(), 10*time.Second)
+	defer cancel()
+	p := make([]byte, 3)
+	if _, err := c.Read(ctx, p); err != nil {
+		return
+	}
+	f.served <- c.Context()
+	c.Become(f.next, nil, nil)
+}
+
+// openFace reports, from Open, whether the connection still holds the
+// context of the face before it, then the context Open took and Closed.
+type openFace struct {
+	held   chan bool
+	ctx    chan context.Context
+	closed chan struct{}
+}
+
+func (f *openFace) Open(c *engine.Conn) error {
+	f.held <- engine.HoldsContext(c)
+	f.ctx <- c.Context()
+	return nil
+}
+func (f *openFace) Data(c *engine.Conn, p []byte) (int, error) { return len(p), nil }
+func (f *openFace) Closed(c *engine.Conn, err error)           { close(f.closed) }
+
+// TestBecomeDropsContext: once a ConnFace's Serve has returned after
+// Become, the connection no longer holds the context Serve used (an idle
+// upgraded WebSocket kept it, with the children map its request grew, for
+// its whole life), and that context is cancelled; Context in the next
+// face makes a new one, cancelled when the connection ends.
+func TestBecomeDropsContext(t *testing.T) {
+	srv := engine.NewServer(engine.Config{})
+	defer srv.ImmediateStop()
+	of := &openFace{held: make(chan bool, 1), ctx: make(chan context.Context, 1), closed: make(chan struct{})}
+	uf := upgradeFace{next: of, served: make(chan context.Context, 1)}
+	client := adoptPair(t, srv, uf, nil)
+	if _, err := client.Write([]byte("GET")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case held := <-of.held:
+		if held {
+			t.Error("the upgraded connection still holds the context its upgrade used")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Open")
+	}
+	if old := <-uf.served; !errors.Is(old.Err(), context.Canceled) {
+		t.Errorf("the context of Serve after Serve: %v, want it cancelled", old.Err())
+	}
+	ctx := <-of.ctx
+	if ctx.Err() != nil {
+		t.Fatalf("the next face's context is done at Open: %v", context.Cause(ctx))
+	}
+	client.Close()
+	select {
+	case <-of.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Closed")
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next face's context was not cancelled when the connection ended")
 	}
 }

@@ -1,16 +1,18 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/netkit-go/netkit/internal/goid"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/netkit-go/netkit/internal/bufpool"
+	"github.com/netkit-go/netkit/internal/goid"
 )
 
 // run is the connection's goroutine: the face's loop, then the close.
@@ -90,6 +92,7 @@ func (c *Conn) serveConnFace(f ConnFace) error {
 	if next := c.next; next != nil {
 		c.next = nil
 		c.face = next
+		c.dropContext()
 		if p := c.pl; p != nil {
 			// After an upgrade: the upgraded protocol goes on the loop.
 			if !c.open(next) {
@@ -153,6 +156,7 @@ func (c *Conn) streamLoop(f StreamFace) error {
 	}
 	tf, _ := f.(TimerFace)
 	gf, _ := f.(GracefulFace)
+	_, isTLS := c.nc.(*tls.Conn)
 	for {
 		switch c.state.Load() {
 		case stateGraceful:
@@ -205,6 +209,17 @@ func (c *Conn) streamLoop(f StreamFace) error {
 				}
 				continue
 			}
+		} else if buf == nil && isTLS {
+			// TLS: wait with a one-byte read (crypto/tls decrypts the
+			// record into its own buffer), so that an idle connection
+			// holds no pooled buffer; then take the rest without waiting.
+			if n, err = c.nc.Read(c.one[:]); n > 0 {
+				buf = bufpool.Get(c.class)
+				(*buf)[0] = c.one[0]
+				var m int
+				m, err = c.readNoWait((*buf)[1:])
+				n += m
+			}
 		} else {
 			if buf == nil {
 				buf = bufpool.Get(c.class)
@@ -230,6 +245,22 @@ func (c *Conn) streamLoop(f StreamFace) error {
 			}
 		}
 	}
+}
+
+// readNoWait reads what c.nc holds already (crypto/tls's decrypted record)
+// and what the socket has, without waiting: the read deadline is in the
+// past for the read, then back at the TimerFace's (c.timerAt; zero:
+// none). A Shutdown meanwhile is not lost although its wake-up deadline
+// is overwritten: it changed the state first, and the loop checks the
+// state before it reads again. The deadline's own timeout is no error.
+func (c *Conn) readNoWait(p []byte) (int, error) {
+	c.nc.SetReadDeadline(aLongTimeAgo)
+	n, err := c.nc.Read(p)
+	c.nc.SetReadDeadline(c.timerAt)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil
+	}
+	return n, err
 }
 
 // gracefulRequest starts the graceful close if err asks for it

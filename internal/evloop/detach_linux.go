@@ -11,7 +11,8 @@ import (
 )
 
 // Detach takes nc's socket away from Go's runtime poller and returns a
-// descriptor of it that the caller owns, non-blocking and close-on-exec.
+// descriptor of it that the caller owns, close-on-exec and as non-blocking
+// as nc's (every socket of Go's runtime poller is).
 //
 // It duplicates the descriptor (F_DUPFD_CLOEXEC, inside RawConn.Control,
 // so the original cannot be closed meanwhile), then closes nc. Closing nc
@@ -21,7 +22,8 @@ import (
 // the original number. The socket itself stays open, because the
 // duplicate still refers to it: the peer sees neither FIN nor RST.
 // O_NONBLOCK belongs to the open file, so the duplicate is non-blocking
-// already; Detach sets it anyway.
+// already: Detach does not set it again (one fcntl less per connection;
+// [Poller.Register] checks it in any case).
 //
 // Unlike (*net.TCPConn).File, no *os.File is made (no finalizer, no
 // second registration with the runtime poller). nc must not be in use by
@@ -49,10 +51,6 @@ func Detach(nc net.Conn) (int, error) {
 	if err := nc.Close(); err != nil {
 		unix.Close(fd)
 		return -1, fmt.Errorf("evloop: detach: close original: %w", err)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("evloop: detach: set non-blocking: %w", err)
 	}
 	return fd, nil
 }

@@ -222,6 +222,9 @@ func (p *Poller) Register(fd int, h Handler, buffered []byte) (*Conn, error) {
 	}
 	c.gen = lp.nextGen()
 	lp.conns[c.slot] = c
+	// Read before the registration: from then on a turn may run and clear
+	// c.fresh (the race detector saw it).
+	fresh := c.fresh
 	ev := unix.EpollEvent{Events: regEvents, Fd: c.slot, Pad: c.gen}
 	err := unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 	if err != nil {
@@ -234,7 +237,7 @@ func (p *Poller) Register(fd int, h Handler, buffered []byte) (*Conn, error) {
 		c.dropBuf()
 		return nil, fmt.Errorf("evloop: epoll_ctl add: %w", err)
 	}
-	if c.fresh {
+	if fresh {
 		c.notify()
 	}
 	return c, nil

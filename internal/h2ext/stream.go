@@ -3,6 +3,7 @@ package h2ext
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,92 +12,159 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/netkit-go/netkit/internal/bufpool"
 )
 
 // BodyReader reads an HTTP/2 body (a stream's inbound DATA) with net.Conn
 // read-deadline semantics, which golang.org/x/net/http2's bodies lack (their
-// deadlines end the stream): a pump goroutine reads the body into a buffer
-// of its own, one read at a time, and Read copies from it, waiting on a
-// condition bounded by the read deadline. A timed-out read consumes
-// nothing and the stream stays usable. The pump reads again only once Read
-// has taken everything, so the stream's flow-control window stays the
-// backpressure and a slow reader does not hold up the connection's other
-// streams. The server's stream adapter (websocket's streamConn) has the same
-// shape and can use it.
+// deadlines end the stream), for both ends of an RFC 8441 WebSocket (the
+// client's [ClientStream], the server's stream adapter in websocket). A pump
+// goroutine reads the body, one read at a time, and Read copies from what
+// it read, waiting on a condition bounded by the read deadline: a timed-out
+// read consumes nothing and the stream stays usable. The pump reads again
+// only once everything it read was taken, so the stream's flow-control
+// window stays the backpressure and a slow reader does not hold up the
+// connection's other streams.
+//
+// While the stream is idle the pump waits with [IdleReadBuffer] bytes of
+// its own (x/net cannot wait without a buffer); a read that fills them
+// switches to a pooled buffer until the next short read, and ReadPooled
+// hands that buffer itself to the engine (engine.PooledReader).
 type BodyReader struct {
-	body   io.ReadCloser
-	mu     sync.Mutex
-	cond   sync.Cond
-	buf    []byte // the pump's buffer
-	p      []byte // unread part of buf
-	err    error  // the body's end (after p)
-	closed bool
-	rdl    time.Time
-	rtimer *time.Timer
-	pumped chan struct{} // closed when the pump has returned
+	body    io.ReadCloser
+	wrapEnd bool // a non-EOF end is a *StreamEnded (the client's)
+
+	mu   sync.Mutex
+	cond sync.Cond
+	pbuf *[]byte // the pump's pooled buffer (nil once handed over)
+	pend []byte  // read by the pump, not yet by Read (of *pbuf or small)
+	// small is what the pump waits with while the stream is idle.
+	small   [IdleReadBuffer]byte
+	inSmall bool  // pend is a slice of small
+	err     error // the body's end, after pend
+	eof     bool  // EndRead: reads end with io.EOF once pend is taken
+	closed  bool
+	rdl     time.Time
+	rtimer  *time.Timer
+	started bool
+	pumped  chan struct{} // closed when the pump has returned
 }
 
-// BodyReadBuffer is the size of a BodyReader's buffer, held while the
-// stream waits for DATA (golang.org/x/net/http2 cannot wait without one):
-// small, as DATA frames are 16 KiB at most by default.
-const BodyReadBuffer = 4096
+// IdleReadBuffer is the size of the buffer a [BodyReader]'s pump waits
+// with while its stream is idle.
+const IdleReadBuffer = 512
 
-// NewBodyReader starts the pump over body. Close stops it.
-func NewBodyReader(body io.ReadCloser) *BodyReader {
-	r := &BodyReader{body: body, buf: make([]byte, BodyReadBuffer), pumped: make(chan struct{})}
+// NewBodyReader returns a reader of body; Start starts its pump. With
+// wrapEnd, a body that ended other than with END_STREAM reads as a
+// *[StreamEnded] (the client's contract); otherwise as the body's error.
+func NewBodyReader(body io.ReadCloser, wrapEnd bool) *BodyReader {
+	r := &BodyReader{body: body, wrapEnd: wrapEnd, pumped: make(chan struct{})}
 	r.cond.L = &r.mu
-	go r.pump()
 	return r
 }
 
-// pump reads the body whenever the previous chunk was consumed.
+// Start starts the pump (once).
+func (r *BodyReader) Start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		r.started = true
+		go r.pump()
+	}
+}
+
+// pump reads the body whenever what it read before was taken.
 func (r *BodyReader) pump() {
 	defer close(r.pumped)
+	useSmall := true
 	for {
-		n, err := r.body.Read(r.buf)
 		r.mu.Lock()
-		r.p = r.buf[:n]
+		for len(r.pend) > 0 && !r.closed {
+			r.cond.Wait()
+		}
+		if r.closed || r.err != nil {
+			r.mu.Unlock()
+			return
+		}
+		// Nobody takes pbuf or writes small while pend is empty: the
+		// buffer is the pump's until the read below returns.
+		dst := r.small[:]
+		if !useSmall {
+			if r.pbuf == nil {
+				r.pbuf = bufpool.Get(0)
+			}
+			dst = *r.pbuf
+		}
+		r.mu.Unlock()
+		n, err := r.body.Read(dst)
+		r.mu.Lock()
+		r.pend, r.inSmall = dst[:n], useSmall
 		if err != nil {
 			r.err = err
 		}
 		r.cond.Broadcast()
-		for len(r.p) > 0 && !r.closed {
-			r.cond.Wait()
-		}
-		stop := r.closed || r.err != nil
 		r.mu.Unlock()
-		if stop {
-			return
-		}
+		useSmall = n < len(dst) // a short read: the peer sent all it had
 	}
 }
 
-// Read implements io.Reader with the read deadline. After Close it fails
-// with net.ErrClosed; a body that ended other than with END_STREAM
-// (RST_STREAM, GOAWAY, the connection's end) is a *[StreamEnded].
+// Read implements io.Reader with the read deadline. After Shut or Close it
+// fails with net.ErrClosed.
 func (r *BodyReader) Read(b []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.waitLocked(); err != nil {
+		return 0, err
+	}
+	n := copy(b, r.pend)
+	r.pend = r.pend[n:]
+	if len(r.pend) == 0 {
+		r.cond.Broadcast() // the pump reads on
+	}
+	return n, nil
+}
+
+// ReadPooled implements engine.PooledReader: the pump's pooled buffer
+// itself (a new one after an idle read into the small buffer), so that an
+// idle stream holds only the small buffer.
+func (r *BodyReader) ReadPooled() (*[]byte, int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.waitLocked(); err != nil {
+		return nil, 0, err
+	}
+	b := r.pbuf
+	if r.inSmall {
+		b = bufpool.Get(0) // pbuf stays the pump's
+	} else {
+		r.pbuf = nil
+	}
+	n := copy(*b, r.pend) // after a partial Read, to the start
+	r.pend = nil
+	r.cond.Broadcast() // the pump reads on, into a new buffer
+	return b, n, nil
+}
+
+// waitLocked waits until pend has bytes, or returns why the read ends.
+func (r *BodyReader) waitLocked() error {
 	for {
 		switch {
 		case r.closed:
-			return 0, net.ErrClosed
-		case len(r.p) > 0:
-			n := copy(b, r.p)
-			r.p = r.p[n:]
-			if len(r.p) == 0 {
-				r.cond.Broadcast() // the pump reads on
-			}
-			return n, nil
+			return net.ErrClosed
+		case len(r.pend) > 0:
+			return nil
 		case r.err != nil:
-			if r.err != io.EOF {
+			if r.wrapEnd && r.err != io.EOF {
 				// The stream's abnormal end, as a dropped TCP
 				// connection: a WebSocket on it reports 1006.
-				return 0, &StreamEnded{Err: r.err}
+				return &StreamEnded{Err: r.err}
 			}
-			return 0, io.EOF
+			return r.err
+		case r.eof:
+			return io.EOF
 		case !r.rdl.IsZero() && !time.Now().Before(r.rdl):
-			return 0, os.ErrDeadlineExceeded
+			return os.ErrDeadlineExceeded
 		}
 		r.cond.Wait()
 	}
@@ -112,8 +180,35 @@ func (r *BodyReader) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
+// EndRead makes reads end with io.EOF once what was read is taken (the
+// server's CloseWrite: x/net ends a response only when its handler returns,
+// so the engine must not linger for the peer's END_STREAM).
+func (r *BodyReader) EndRead() {
+	r.mu.Lock()
+	r.eof = true
+	r.cond.Broadcast()
+	r.mu.Unlock()
+}
+
+// Ended reports whether the stream is ending cleanly: the body ended with
+// END_STREAM, or EndRead was called.
+func (r *BodyReader) Ended() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eof || errors.Is(r.err, io.EOF)
+}
+
+// Shut makes reads fail with net.ErrClosed at once; the pump goes on until
+// Close.
+func (r *BodyReader) Shut() {
+	r.mu.Lock()
+	r.closed = true
+	r.cond.Broadcast()
+	r.mu.Unlock()
+}
+
 // Close stops the pump (closing the body, which resets a stream that has
-// not ended) and waits for it to return.
+// not ended), waits for it to return and gives its buffer back.
 func (r *BodyReader) Close() error {
 	r.mu.Lock()
 	r.closed = true
@@ -121,9 +216,16 @@ func (r *BodyReader) Close() error {
 		r.rtimer.Stop()
 	}
 	r.cond.Broadcast()
+	started := r.started
 	r.mu.Unlock()
 	err := r.body.Close()
-	<-r.pumped
+	if started {
+		<-r.pumped
+	}
+	if r.pbuf != nil {
+		bufpool.Put(r.pbuf)
+		r.pbuf, r.pend = nil, nil
+	}
 	return err
 }
 
@@ -147,11 +249,16 @@ type ClientStream struct {
 }
 
 func newClientStream(body io.ReadCloser, w *bodyPipe, tc *tls.Conn, cancel, done func()) *ClientStream {
-	return &ClientStream{r: NewBodyReader(body), w: w, tc: tc, cancel: cancel, done: done}
+	r := NewBodyReader(body, true)
+	r.Start()
+	return &ClientStream{r: r, w: w, tc: tc, cancel: cancel, done: done}
 }
 
 // Read implements net.Conn.
 func (s *ClientStream) Read(b []byte) (int, error) { return s.r.Read(b) }
+
+// ReadPooled implements engine.PooledReader (see [BodyReader.ReadPooled]).
+func (s *ClientStream) ReadPooled() (*[]byte, int, error) { return s.r.ReadPooled() }
 
 // Write implements net.Conn: it returns once the transport took every
 // byte for its DATA frames (it takes the next only after writing those,

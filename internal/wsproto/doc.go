@@ -74,12 +74,14 @@
 // permessage-deflate. On the client side, [ClientHandshake] sets the
 // request headers and [CheckResponse] validates the answer.
 //
-// [RequestParser] is the handshake fast path for an event loop: pushed the
+// [RequestParser] is the handshake fast path (the websocket Listener reads
+// every ws:// upgrade request with it, on both engine backends): pushed the
 // bytes of a plain HTTP/1.1 GET upgrade request, it builds the
 // *http.Request net/http would have built, or answers NotFastPath for
 // anything unusual (and hands back what it buffered), so that net/http
-// serves it. Its head is bounded by DefaultFastMaxHeaderBytes (8 KiB) and
-// DefaultFastMaxFields (64) fields; beyond them it declines.
+// serves it. Its head is bounded by MaxHeaderBytes (default
+// DefaultFastMaxHeaderBytes, 8 KiB; the Listener sets its MaxHeaderSize)
+// and DefaultFastMaxFields (64) fields; beyond them it declines.
 //
 // # Compression
 //

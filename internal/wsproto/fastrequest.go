@@ -41,7 +41,8 @@ const (
 // value uses the defaults; a parser serves one request (see
 // [RequestParser.Reset]).
 //
-// It accepts only: "GET", an origin-form target ("/..."), "HTTP/1.1",
+// It accepts only: "GET", an origin-form target ("/...", its path with
+// valid percent-escapes only), "HTTP/1.1",
 // CRLF line ends, at most MaxFields fields of valid names and values
 // without obs-fold, exactly one valid Host, no Content-Length,
 // Transfer-Encoding or Expect, no "Connection: close", and "Upgrade:
@@ -275,9 +276,12 @@ func walk(head []byte, maxFields int, target, host *[]byte, field func(name, val
 	if len(t) == 0 || t[0] != '/' || (len(t) > 1 && t[1] == '/') {
 		return false
 	}
-	for _, c := range t {
+	for i, c := range t {
 		if c <= ' ' || c >= 0x7f {
 			return false
+		}
+		if c == '%' && !validEscape(t, i) && !bytes.Contains(t[:i], []byte{'?'}) {
+			return false // url.ParseRequestURI would reject the path
 		}
 	}
 	*target = t
@@ -331,6 +335,16 @@ func walk(head []byte, maxFields int, target, host *[]byte, field func(name, val
 		}
 	}
 	return hosts == 1 && upgrade && connUpgrade
+}
+
+// validEscape reports whether the '%' at b[i] starts a percent-escape (two
+// hex digits), as url.ParseRequestURI requires in a path.
+func validEscape(b []byte, i int) bool {
+	return i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2])
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // containsToken reports whether the comma list v holds token
