@@ -131,13 +131,18 @@
 // lock and Conn.mu, so no write or Close races it) and registered with
 // the Poller, and the goroutine ends. From then on:
 //
-//   - Data, Timer, Stopping and Closed run on a goroutine of the Poller's
-//     bounded pool (32 × GOMAXPROCS, at least 64), or on a loop goroutine
-//     serving the first ready connection of its batch; never two at once
-//     for one connection, always in order. A blocking callback holds its
-//     pool goroutine and delays its own connection; its loop's other
-//     connections wait about 2 ms at most, once, before a new goroutine
-//     takes the loop over. When every pool goroutine is blocked, ready
+//   - Data, Timer, Stopping and Closed run on a loop goroutine, which
+//     serves the connections of each batch of events itself (for up to
+//     1 ms; then goroutines of the Poller's bounded pool, 32 × GOMAXPROCS,
+//     at least 64, take the rest), or on a pool goroutine (wake-ups from
+//     timers and stops, a turn whose read budget was spent); never two at
+//     once for one connection, always in order. While it has traffic a
+//     loop goroutine blocks in epoll_wait on its own thread; after 10 ms
+//     without an event it waits in the runtime's poller, so an idle loop
+//     holds no thread. A blocking callback delays its own connection; its
+//     loop's other connections wait about 2 ms at most, once, before a
+//     new goroutine takes the loop over (the blocked one then stays a
+//     pool goroutine). When every pool goroutine is blocked, ready
 //     connections wait in the queue.
 //   - Shutdown, a stop and a TimerFace's timer wake the connection; its
 //     next turn acts on the state, as the goroutine loop does before each

@@ -28,9 +28,9 @@ type Config struct {
 	// Workers caps the pool goroutines that run handlers; <= 0 means
 	// 32 × GOMAXPROCS, at least 64. A handler that blocks holds one worker;
 	// when all are busy, ready connections wait in the queue. (Each loop
-	// goroutine also serves the first connection of a batch; one that was
-	// taken over mid-turn joins the pool, which may so exceed Workers by
-	// up to one goroutine per loop for a while.)
+	// goroutine serves the connections it found ready itself; one that
+	// was taken over mid-turn joins the pool, which may so exceed Workers
+	// by up to one goroutine per loop for a while.)
 	Workers int
 	// IdleWorkers is how many parked workers are kept for the next burst;
 	// the others exit when the queue is empty. <= 0 means Loops.

@@ -9,17 +9,23 @@
 // # Who runs what
 //
 //   - Each loop goroutine (Config.Loops, one per P by default) owns an
-//     epoll instance. It waits in the runtime's poller for that epoll
-//     descriptor to become readable (nested epoll: no OS thread is held
-//     by an idle loop, and fewer threads are woken to run the workers it
-//     readies), takes the
-//     events with a non-blocking epoll_wait, maps them to connections and
-//     queues the ready ones, except the first of a batch, which it serves
-//     itself (no hand-over in the common case). A watchdog, armed only
-//     while it does so, hands the loop to a new goroutine when that turn
+//     epoll instance. While it has traffic it blocks in epoll_wait on its
+//     own thread (one system call per wake-up, as a loop on a locked
+//     thread does); after busyWait (10 ms) without an event it waits in
+//     the runtime's poller for the epoll descriptor to become readable
+//     instead (nested epoll, through a duplicate descriptor registered
+//     only for that wait), so an idle loop holds no OS thread. It maps
+//     the events to connections, queues the ready ones in the pool
+//     without waking a worker, and serves them itself, one turn each, for
+//     up to inlineBound (1 ms) or 4 × DefaultEvents turns; the workers
+//     get the rest.
+//     Before it blocks again it yields once (runtime.Gosched), so that
+//     goroutines its turns readied run first. A watchdog, armed only
+//     while it serves, hands the loop to a new goroutine when one turn
 //     lasts longer than 1-2 ms; the old one finishes the turn and joins
-//     the pool. So a blocking handler delays its own connection only, and
-//     the other connections of its loop by at most about 2 ms once.
+//     the pool, and the new one serves what is still queued. So a
+//     blocking handler delays its own connection only, and the other
+//     connections of its loop by at most about 2 ms once.
 //   - A bounded pool of goroutines (Config.Workers) serves queued
 //     connections: a worker reads into a pooled buffer (internal/bufpool)
 //     until EAGAIN, or until a short read while the peer's FIN is not yet
@@ -45,7 +51,8 @@
 //   - Poller.Close waiting for callbacks to return and workers to exit:
 //     its ctx. Stuck callbacks are not awaited beyond it; their sockets
 //     can be shut down with [Conn.Abort].
-//   - Loop goroutines wait for events without a timeout; Poller.Close
+//   - Loop goroutines wait for events without a timeout (in epoll_wait
+//     for busyWait, 10 ms, then in the runtime's poller); Poller.Close
 //     wakes them through an eventfd.
 //   - A loop goroutine serving a connection itself: at most inlineBound
 //     (1 ms) to 2 × inlineBound before another goroutine takes the loop.

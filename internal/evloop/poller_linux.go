@@ -56,20 +56,19 @@ type loop struct {
 	p    *Poller
 	epfd int
 	efd  int
-	ep   *os.File        // epfd, so that the loop can wait in the runtime's poller
-	rc   syscall.RawConn // of ep
 
 	mu    sync.Mutex
 	conns []*Conn
 	free  []int32
 	stop  bool
 
-	// The loop goroutine serves the first connection of a batch itself
-	// (mine), so that the common case needs no hand-over to a worker. If
-	// that turn is still running after inlineBound, dog hands the loop
-	// role to a new goroutine, and the old one carries on as a worker.
-	mine     *Conn
-	inline   atomic.Bool   // the loop goroutine is serving mine
+	// The loop goroutine serves the connections of a batch itself
+	// (batch: the ones it found ready, queued in the pool without waking
+	// a worker), so that the common case needs no hand-over. If one turn
+	// is still running after inlineBound, dog hands the loop role to a
+	// new goroutine, and the old one carries on as a worker.
+	batch    []*Conn
+	inline   atomic.Bool   // the loop goroutine is serving a turn
 	session  atomic.Uint64 // counts inline turns
 	dogArmed atomic.Bool
 	dog      *time.Timer
@@ -80,6 +79,20 @@ type loop struct {
 // inlineBound is how long the loop goroutine may serve a connection
 // itself before another goroutine takes over the loop.
 const inlineBound = time.Millisecond
+
+// busyWait is how long (in ms) a loop that had events blocks in
+// epoll_wait on its own thread before it waits in the runtime's poller
+// instead (and holds no thread while idle).
+const busyWait = 10
+
+// idleRetry is how long (in ms) an idle loop that could not register
+// with the runtime's poller (no descriptor left for the duplicate) blocks
+// in epoll_wait before it tries again.
+const idleRetry = 1000
+
+// serveBound caps the turns a loop goroutine serves from the queue
+// between two epoll_waits; what is left goes to the workers.
+const serveBound = 4 * DefaultEvents
 
 // New starts a poller: cfg.Loops epoll loops, each on its own goroutine
 // (parked in the runtime's poller while nothing is ready), and an empty
@@ -121,24 +134,14 @@ func newLoop(p *Poller) (*loop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("evloop: epoll_ctl eventfd: %w", err)
 	}
-	// The loop does not block in epoll_wait itself: the epoll descriptor
-	// is readable while it has events, so the loop waits for that in the
-	// runtime's poller (nested epoll). A loop blocked in a system call
-	// would hold an OS thread and its P, and every hand-over to a worker
-	// would need another thread woken (futex) to run the worker.
+	// Non-blocking, so that an idle loop can wait in the runtime's poller
+	// for the epoll descriptor to become readable (see idleWait).
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		unix.Close(efd)
 		unix.Close(epfd)
 		return nil, fmt.Errorf("evloop: set non-blocking: %w", err)
 	}
-	ep := os.NewFile(uintptr(epfd), "evloop-epoll")
-	rc, err := ep.SyscallConn()
-	if err != nil {
-		unix.Close(efd)
-		ep.Close()
-		return nil, fmt.Errorf("evloop: epoll raw conn: %w", err)
-	}
-	lp := &loop{p: p, epfd: epfd, efd: efd, ep: ep, rc: rc}
+	lp := &loop{p: p, epfd: epfd, efd: efd}
 	lp.dog = time.AfterFunc(time.Hour, lp.takeOver)
 	lp.dog.Stop()
 	return lp, nil
@@ -246,60 +249,120 @@ var genCounter atomic.Uint32
 // generation belong to an earlier occupant and are dropped.
 func (lp *loop) nextGen() int32 { return int32(genCounter.Add(1) & math.MaxInt32) }
 
-// run is the loop goroutine: wait, map events to connections, schedule
-// them, and serve the first ready one itself (see takeOver).
+// run is the loop goroutine: serve what is queued, wait for events, map
+// them to connections and queue the ready ones, then serve them itself
+// (see takeOver).
+//
+// While there is traffic it blocks in epoll_wait on its own thread (one
+// system call per wake-up, as a loop on a locked thread would). After
+// busyWait without an event it waits in the runtime's poller instead
+// (idleWait), so that an idle loop holds no OS thread.
 func (lp *loop) run(batch int) {
-	gid := goid.Current() // once: Conn.Goroutine for the turns served here
+	if lp.runLoop(batch) {
+		lp.p.loopsWG.Done()
+	} // else taken over: the new loop goroutine inherits the count
+}
+
+// runLoop is run's body; it reports false when another goroutine took
+// the loop over (this one has served as a worker since).
+func (lp *loop) runLoop(batch int) bool {
+	defer lp.p.pool.kick() // what this goroutine queued and did not serve
+	gid := goid.Current()  // once: Conn.Goroutine for the turns served here
 	events := make([]unix.EpollEvent, batch)
-	stop := false
-	drain := func(uintptr) bool {
-		for {
-			n, err := unix.EpollWait(lp.epfd, events, 0)
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err != nil:
-				// EBADF or EINVAL: the poller is broken; connections end.
-				lp.p.cfg.logf("evloop: epoll_wait: %v", err)
-				stop = true
-				return true
-			case n == 0:
-				return false // park in the runtime poller until readable
-			}
-			if lp.dispatch(events[:n]) {
-				stop = true
-				return true
-			}
-			if lp.mine != nil {
-				return true // serve it, then come back
-			}
-			if n < len(events) {
-				// The ready list was emptied. Whatever is added to it from
-				// now on wakes the runtime's poller again (also while this
-				// function runs: RawConn.Read then calls it at once), so
-				// there is no need for one more epoll_wait returning 0.
-				return false
-			}
-		}
-	}
-	for !stop && !lp.stopping() {
+	for !lp.stopping() {
 		// stopping: a goroutine that took the loop over after the stop
 		// request was consumed (read from the eventfd) by its predecessor.
-		if err := lp.rc.Read(drain); err != nil {
-			lp.p.cfg.logf("evloop: wait: %v", err)
-			break
+		if !lp.serveQueued(gid) {
+			return false
 		}
-		if c := lp.mine; c != nil {
-			lp.mine = nil
-			lp.watch()
-			lp.p.pool.serve(c, gid)
-			if !lp.inline.CompareAndSwap(true, false) {
-				lp.p.pool.join() // another goroutine is the loop now
-				return
-			}
+		// Goroutines readied by the turns just served (writers, a face's
+		// own goroutines) run first: while this one blocks in a system
+		// call they would wait for the runtime to take the P back.
+		runtime.Gosched()
+		n, err := unix.EpollWait(lp.epfd, events, busyWait)
+		if err == nil && n == 0 {
+			n, err = lp.idleWait(events)
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			// EBADF or EINVAL: the poller is broken; connections end.
+			lp.p.cfg.logf("evloop: epoll_wait: %v", err)
+			return true
+		}
+		stop := lp.dispatch(events[:n])
+		lp.p.pool.enqueue(lp.batch) // on a stop too: they are claimed
+		clear(lp.batch)
+		lp.batch = lp.batch[:0]
+		if stop {
+			return true
 		}
 	}
-	lp.p.loopsWG.Done()
+	return true
+}
+
+// serveQueued serves queued connections on the loop goroutine, at most
+// serveBound turns and for about inlineBound, and kicks the pool for the
+// rest (so handlers that each block a little still run side by side, as
+// on workers). It reports false when another goroutine took the loop
+// over during a turn: the calling goroutine has then served as a worker
+// until the pool let it go.
+func (lp *loop) serveQueued(gid uint64) bool {
+	start := time.Now()
+	for i := range serveBound {
+		if i > 0 && time.Since(start) > inlineBound {
+			break
+		}
+		c := lp.p.pool.take()
+		if c == nil {
+			return true
+		}
+		lp.watch()
+		lp.p.pool.serve(c, gid)
+		if !lp.inline.CompareAndSwap(true, false) {
+			lp.p.pool.join() // another goroutine is the loop now
+			return false
+		}
+	}
+	lp.p.pool.kick()
+	return true
+}
+
+// idleWait waits for events in the runtime's poller: the epoll
+// descriptor is readable while it has events (nested epoll), so no OS
+// thread is held. It registers a duplicate of the descriptor for the
+// wait only: registered while the loop blocks in epoll_wait itself, the
+// runtime's poller would wake a thread for every event too.
+func (lp *loop) idleWait(events []unix.EpollEvent) (int, error) {
+	fd, err := unix.FcntlInt(uintptr(lp.epfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		// Out of descriptors (EMFILE): wait on this thread a while, and
+		// try again next time.
+		return unix.EpollWait(lp.epfd, events, idleRetry)
+	}
+	f := os.NewFile(uintptr(fd), "evloop-epoll")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("evloop: epoll raw conn: %w", err)
+	}
+	var n int
+	var werr error
+	err = rc.Read(func(uintptr) bool {
+		// Called once before the first wait (events that came before
+		// the registration) and after each wake-up.
+		for {
+			n, werr = unix.EpollWait(lp.epfd, events, 0)
+			if werr != unix.EINTR {
+				return werr != nil || n > 0
+			}
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("evloop: wait: %w", err)
+	}
+	return n, werr
 }
 
 // dispatch hands a batch of events to their connections. It reports true
@@ -324,7 +387,9 @@ func (lp *loop) dispatch(events []unix.EpollEvent) (stop bool) {
 		if c == nil || c.gen != ev.Pad {
 			continue // stale event of a finished connection
 		}
-		c.ready(ev.Events)
+		if c.ready(ev.Events) {
+			lp.batch = append(lp.batch, c)
+		}
 	}
 	return false
 }
@@ -409,7 +474,7 @@ func (p *Poller) release() {
 	p.relOnce.Do(func() {
 		for _, lp := range p.loops {
 			unix.Close(lp.efd)
-			lp.ep.Close() // closes epfd
+			unix.Close(lp.epfd)
 		}
 	})
 }
@@ -484,20 +549,32 @@ func (c *Conn) Goroutine() uint64 { return c.gid }
 // connection is finished; use it only for socket options.
 func (c *Conn) Fd() int { return c.fd }
 
-// ready records an event's flags and schedules a turn. It runs on the loop.
-func (c *Conn) ready(events uint32) {
+// ready records an event's flags. It runs on the loop, and reports true
+// when the loop must queue the connection for a turn (it was idle; a
+// running turn is only told to go round again).
+func (c *Conn) ready(events uint32) (queue bool) {
 	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.flags.Or(fRdHup)
 	}
 	if events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.signalWriter()
 	}
-	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		if c.lp.mine == nil && c.sched.CompareAndSwap(schedIdle, schedRunning) {
-			c.lp.mine = c // the loop goroutine serves it after the batch
-			return
+	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+		return false
+	}
+	for {
+		switch c.sched.Load() {
+		case schedIdle:
+			if c.sched.CompareAndSwap(schedIdle, schedRunning) {
+				return true
+			}
+		case schedRunning:
+			if c.sched.CompareAndSwap(schedRunning, schedAgain) {
+				return false
+			}
+		default:
+			return false
 		}
-		c.notify()
 	}
 }
 

@@ -788,3 +788,34 @@ func roundTripRead(t testing.TB, cl net.Conn, want []byte) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestIdleLoopHoldsNoThread: a loop blocks in epoll_wait on its own
+// thread only while it has traffic; once idle it waits in the runtime's
+// poller ("IO wait", not "syscall"), so idle loops hold no OS thread, and
+// it serves the next message from there.
+func TestIdleLoopHoldsNoThread(t *testing.T) {
+	p := newPoller(t, Config{Loops: 2})
+	cl, fd := pair(t)
+	if _, err := p.Register(fd, newEcho(), nil); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	idle := func() bool {
+		n := runtime.Stack(buf, true)
+		waiting := 0
+		for g := range bytes.SplitSeq(buf[:n], []byte("\n\n")) {
+			if !bytes.Contains(g, []byte("evloop.(*loop).run")) {
+				continue
+			}
+			if !bytes.Contains(g, []byte("[IO wait")) {
+				return false // serving, or blocked in epoll_wait
+			}
+			waiting++
+		}
+		return waiting == len(p.loops)
+	}
+	for i := range 3 {
+		roundTrip(t, cl, []byte("ping "+strconv.Itoa(i)))
+		waitUntil(t, "the loops to wait in the runtime's poller", idle)
+	}
+}

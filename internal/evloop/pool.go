@@ -37,6 +37,19 @@ func (p *pool) init(max, keep int) {
 // a worker: the loop calls it.
 func (p *pool) submit(c *Conn) {
 	p.mu.Lock()
+	p.push(c)
+	switch {
+	case p.idle > 0:
+		p.cond.Signal()
+	case p.running < p.max:
+		p.running++
+		go p.work()
+	}
+	p.mu.Unlock()
+}
+
+// push appends c to the queue. p.mu is held.
+func (p *pool) push(c *Conn) {
 	if p.n == len(p.q) {
 		nq := make([]*Conn, 2*len(p.q))
 		for i := range p.n {
@@ -46,12 +59,47 @@ func (p *pool) submit(c *Conn) {
 	}
 	p.q[(p.head+p.n)%len(p.q)] = c
 	p.n++
-	switch {
-	case p.idle > 0:
-		p.cond.Signal()
-	case p.running < p.max:
-		p.running++
-		go p.work()
+}
+
+// enqueue queues cs without waking a worker: the loop goroutine that
+// calls it serves the queue itself ([pool.take]) before it waits for
+// events again, and kicks the pool for whatever it leaves there.
+func (p *pool) enqueue(cs []*Conn) {
+	p.mu.Lock()
+	for _, c := range cs {
+		p.push(c)
+	}
+	p.mu.Unlock()
+}
+
+// take pops the next queued connection, nil when the queue is empty.
+func (p *pool) take() *Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == 0 {
+		return nil
+	}
+	c := p.q[p.head]
+	p.q[p.head] = nil
+	p.head = (p.head + 1) % len(p.q)
+	p.n--
+	return c
+}
+
+// kick makes sure workers will serve what is queued: it wakes parked
+// workers, or starts new ones below max, one per queued connection.
+func (p *pool) kick() {
+	p.mu.Lock()
+	woken := 0
+	for range p.n {
+		switch {
+		case woken < p.idle:
+			p.cond.Signal()
+			woken++
+		case p.running < p.max:
+			p.running++
+			go p.work()
+		}
 	}
 	p.mu.Unlock()
 }
