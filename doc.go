@@ -46,11 +46,13 @@
 // only one off Linux, and chosen on Linux with the Engine field of the
 // tcp, socket and websocket ListenerConfig, [EngineGoroutine], or for a
 // whole process with the environment variable NETKIT_ENGINE=goroutine,
-// which overrides the field) runs one goroutine per connection. On Linux the event loop is the default for its memory:
-// bench/run measured 3.2 KB against 11.3 KB per idle WebSocket, at even
-// CPU per message on busy connections; it costs more CPU at a fixed rate
-// and per accepted connection (0.69x the upgrades per CPU-second), where
-// the goroutine backend is the better choice (docs/benchmarks.md).
+// which overrides the field) runs one goroutine per connection. On Linux
+// the event loop is the default: in bench/run (docs/benchmarks.md,
+// 2026-12-04 04:42) it held an idle WebSocket in 2.9 KB against 9.4 KB
+// and served 1.02-1.73x the goroutine backend's messages per CPU-second
+// on TCP and WebSocket echo; it costs more CPU per accepted ws://
+// connection (0.74x the upgrades per CPU-second), so a server whose load
+// is connection churn should choose the goroutine backend.
 // On the event loop, callbacks still run one at a time
 // and in order per connection, but on a goroutine of a bounded pool (or
 // the loop goroutine itself, for the first ready connection of a batch):

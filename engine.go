@@ -12,10 +12,11 @@ type Engine int
 
 const (
 	// EngineDefault is the event loop on Linux and goroutines elsewhere.
-	// On Linux the event loop is chosen for memory: in bench/run an idle
-	// WebSocket costs 3.2 KB on it against 11.3 KB, and an idle connection
-	// holds no goroutine; the goroutine backend spends less CPU per
-	// accepted connection (docs/benchmarks.md, "The default backend").
+	// In bench/run the event loop holds an idle WebSocket in 2.9 KB
+	// against 9.4 KB (an idle connection holds no goroutine) and serves
+	// 1.02-1.73x the messages per CPU-second; the goroutine backend spends
+	// less CPU per accepted ws:// connection (docs/benchmarks.md, the
+	// latest full-mode results).
 	EngineDefault Engine = iota
 	// EngineGoroutine runs one goroutine per connection, its callbacks on
 	// it. A server whose load is connection churn (short-lived sockets,

@@ -116,12 +116,12 @@
 // CheckBackend). The environment variable NETKIT_ENGINE ("goroutine" or
 // "evloop") overrides it, for tests and benchmarks. The
 // default is the event-loop backend on Linux and the goroutine backend
-// described above elsewhere: in bench/run (docs/benchmarks.md,
-// 2026-12-04) the event loop served 1.01-1.22x the goroutine backend's
-// messages per server CPU-second in 7 of 9 TCP, WebSocket and handshake
-// cases and held an idle WebSocket in 3.2 KB instead of 11.3 KB; it is
-// behind with a single busy connection (0.73 per CPU-second) and the
-// same for TLS (which it leaves on goroutines).
+// described above elsewhere: in bench/run (docs/benchmarks.md, 2026-12-04
+// 04:42, a quiet machine) the event loop served 1.02-1.73x the goroutine
+// backend's messages per server CPU-second in TCP echo, 1.52x at a fixed
+// rate and 1.04-1.08x in WebSocket echo, and held an idle WebSocket in
+// 2.9 KB instead of 9.4 KB; it is behind on ws:// handshakes (0.74x: the
+// move into the loop) and the same for TLS (which it leaves on goroutines).
 //
 // The event-loop backend ([BackendEventLoop], Linux only) starts an
 // internal/evloop Poller with each Listen or Serve and closes it at the
