@@ -27,46 +27,42 @@ type face struct {
 	hold func(t *testing.T, addr string) io.Closer
 }
 
+// startable is what every face's Listener has.
+type startable interface {
+	Start() error
+	Addr() net.Addr
+	ImmediateStop() error
+}
+
+// started checks NewListener's err, attaches with attach, starts l and
+// returns its address and stop.
+func started(t *testing.T, l startable, err error, attach func() error) (string, func() error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := attach(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return l.Addr().String(), l.ImmediateStop
+}
+
 var engineFaces = []face{
 	{"tcp", func(t *testing.T, e netkit.Engine) (string, func() error) {
 		l, err := tcp.NewListener(0, &tcp.ListenerConfig{LocalHost: "127.0.0.1", Engine: e})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Attach(tcp.EchoService); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return l.Addr().String(), l.ImmediateStop
+		return started(t, l, err, func() error { return l.Attach(tcp.EchoService) })
 	}, holdEcho},
 	{"socket", func(t *testing.T, e netkit.Engine) (string, func() error) {
 		l, err := socket.NewListener(0, &socket.ListenerConfig{Interface: "127.0.0.1", Engine: e})
-		if err != nil {
-			t.Fatal(err)
-		}
 		echo := socket.ContentFunc(func(c *socket.Caller, b []byte) { c.Write(context.Background(), b) })
-		if err := l.Attach(echo); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return l.Addr().String(), l.ImmediateStop
+		return started(t, l, err, func() error { return l.Attach(echo) })
 	}, holdEcho},
 	{"websocket", func(t *testing.T, e netkit.Engine) (string, func() error) {
 		l, err := websocket.NewListener(0, &websocket.ListenerConfig{Host: "127.0.0.1", Engine: e})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Attach("/ws", websocket.Static(websocket.Echo), nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return l.Addr().String(), l.ImmediateStop
+		return started(t, l, err, func() error { return l.Attach("/ws", websocket.Static(websocket.Echo), nil) })
 	}, holdUpgraded},
 }
 

@@ -139,7 +139,7 @@ func startSocatServer(t *testing.T, listenAddr string) int {
 	socat := netkittest.RequireTool(t, "socat")
 	ctx := socatCtx(t)
 	for attempt := 0; attempt < 5; attempt++ {
-		port := freePort(t)
+		port := netkittest.ClosedPort(t)
 		cmd := exec.CommandContext(ctx, socat, "-d", "-d", "-T", "10", fmt.Sprintf(listenAddr, port), "PIPE")
 		w := &lineWatcher{want: "listening on", ready: make(chan struct{})}
 		cmd.Stderr = w

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"syscall"
 	"testing"
@@ -140,19 +139,8 @@ func replyService(reply string) tcp.Service {
 	})
 }
 
-// freePort returns a port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestDetachAttachRestart(t *testing.T) {
-	port := freePort(t)
+	port := netkittest.ClosedPort(t)
 	l, err := tcp.NewListener(port, &tcp.ListenerConfig{LocalHost: "127.0.0.1", Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)

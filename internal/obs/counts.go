@@ -70,14 +70,10 @@ func perProvider[T any](states *sync.Map, mp metric.MeterProvider, mk func() T) 
 
 func newMeterState(m metric.Meter) *meterState {
 	st := &meterState{entries: map[attribute.Distinct]*countEntry{}}
-	oc := func(name, unit, desc string) metric.Int64ObservableCounter {
-		i, _ := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return i
-	}
-	st.sentMsgs = oc(NameSentMessages, "{message}", "Messages sent (tcp: writes; udp: datagrams; websocket: data messages).")
-	st.recvMsgs = oc(NameReceivedMessages, "{message}", "Messages received (tcp: reads handed to a callback; udp: datagrams; websocket: data messages).")
-	st.sentBytes = oc(NameSentBytes, "By", "Payload bytes sent.")
-	st.recvBytes = oc(NameReceivedBytes, "By", "Payload bytes received.")
+	st.sentMsgs = observableCounter(m, NameSentMessages, "{message}", "Messages sent (tcp: writes; udp: datagrams; websocket: data messages).")
+	st.recvMsgs = observableCounter(m, NameReceivedMessages, "{message}", "Messages received (tcp: reads handed to a callback; udp: datagrams; websocket: data messages).")
+	st.sentBytes = observableCounter(m, NameSentBytes, "By", "Payload bytes sent.")
+	st.recvBytes = observableCounter(m, NameReceivedBytes, "By", "Payload bytes received.")
 	m.RegisterCallback(st.observe, st.sentMsgs, st.recvMsgs, st.sentBytes, st.recvBytes)
 	return st
 }

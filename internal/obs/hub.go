@@ -126,23 +126,15 @@ func hubStateFor(mp metric.MeterProvider) *hubState {
 
 func newHubState(m metric.Meter) *hubState {
 	st := &hubState{hubs: map[*Hub]struct{}{}}
-	oc := func(name, unit, desc string) metric.Int64ObservableCounter {
-		i, _ := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return i
-	}
-	ud := func(name, unit, desc string) metric.Int64ObservableUpDownCounter {
-		i, _ := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return i
-	}
-	st.subscribers = ud(NameHubSubscribers, "{subscriber}", "Connections subscribed to a hub now.")
-	st.topics = ud(NameHubTopics, "{pattern}", "Distinct subscription patterns on a hub now.")
-	st.published = oc(NameHubPublished, "{message}", "Messages published on a hub (Publish and PublishPrepared).")
-	st.received = oc(NameHubReceived, "{message}", "Messages a hub received from the other nodes through its broker.")
-	st.queued = oc(NameHubQueued, "{delivery}", "Deliveries queued for a subscriber.")
-	st.sent = oc(NameHubDeliveries, "{delivery}", "Deliveries written to a subscriber's connection.")
-	st.dropped = oc(NameHubDropped, "{delivery}", "Deliveries dropped by the slow-consumer policy, by netkit.hub.policy.")
-	st.discarded = oc(NameHubDiscarded, "{delivery}", "Queued deliveries discarded: their subscriber was disconnected or failed, or the hub stopped.")
-	st.writeErrors = oc(NameHubDeliveryErrors, "{error}", "Deliveries whose write to the subscriber failed.")
+	st.subscribers = observableUpDown(m, NameHubSubscribers, "{subscriber}", "Connections subscribed to a hub now.")
+	st.topics = observableUpDown(m, NameHubTopics, "{pattern}", "Distinct subscription patterns on a hub now.")
+	st.published = observableCounter(m, NameHubPublished, "{message}", "Messages published on a hub (Publish and PublishPrepared).")
+	st.received = observableCounter(m, NameHubReceived, "{message}", "Messages a hub received from the other nodes through its broker.")
+	st.queued = observableCounter(m, NameHubQueued, "{delivery}", "Deliveries queued for a subscriber.")
+	st.sent = observableCounter(m, NameHubDeliveries, "{delivery}", "Deliveries written to a subscriber's connection.")
+	st.dropped = observableCounter(m, NameHubDropped, "{delivery}", "Deliveries dropped by the slow-consumer policy, by netkit.hub.policy.")
+	st.discarded = observableCounter(m, NameHubDiscarded, "{delivery}", "Queued deliveries discarded: their subscriber was disconnected or failed, or the hub stopped.")
+	st.writeErrors = observableCounter(m, NameHubDeliveryErrors, "{error}", "Deliveries whose write to the subscriber failed.")
 	for i, p := range HubPolicies {
 		st.policyOpt[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(KeyHubPolicy.String(p)))}
 	}

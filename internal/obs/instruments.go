@@ -47,6 +47,20 @@ type instruments struct {
 	truncated, sendErrors metric.Int64Counter
 }
 
+// observableCounter makes an asynchronous counter from m (a no-op one if
+// m cannot: the API's instruments are valid even on error).
+func observableCounter(m metric.Meter, name, unit, desc string) metric.Int64ObservableCounter {
+	i, _ := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return i
+}
+
+// observableUpDown makes an asynchronous up-down counter from m, as
+// observableCounter.
+func observableUpDown(m metric.Meter, name, unit, desc string) metric.Int64ObservableUpDownCounter {
+	i, _ := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return i
+}
+
 // newInstruments makes the instruments from m. An instrument that m cannot
 // make is a no-op (the API's instruments are valid even on error).
 func newInstruments(m metric.Meter) *instruments {
